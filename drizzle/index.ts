@@ -1,0 +1,90 @@
+/**
+ * The one client factory. DATABASE_URL set -> postgres.js; unset -> embedded PGlite under .data/pglite.
+ * One instance per process (kept on globalThis so the bundled app and tsx-run packages share it when
+ * `pnpm start` composes them in one process).
+ */
+import { drizzle as drizzlePg } from 'drizzle-orm/postgres-js';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import postgres from 'postgres';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import * as schema from './schema.ts';
+
+export * as schema from './schema.ts';
+export type Schema = typeof schema;
+
+export type Db = ReturnType<typeof drizzlePg<Schema>> | ReturnType<typeof drizzlePglite<Schema>>;
+
+export interface DbHandle {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  /** Always await this on shutdown (PGlite flushes its files here). */
+  close(): Promise<void>;
+  /** Cheap liveness check for /api/health. */
+  ping(): Promise<boolean>;
+}
+
+export interface DbOptions {
+  url?: string | undefined;
+  /** Folder for PGlite data when url is unset. Default: <repo>/.data/pglite or $DATA_DIR/pglite. */
+  dataDir?: string | undefined;
+  max?: number;
+}
+
+export function defaultDataDir(): string {
+  return path.resolve(process.env.DATA_DIR ?? path.join(process.cwd(), '.data'));
+}
+
+export async function createDb(opts: DbOptions = {}): Promise<DbHandle> {
+  const url = opts.url !== undefined ? opts.url : process.env.DATABASE_URL;
+  if (url) {
+    const client = postgres(url, { max: opts.max ?? 10, onnotice: () => {} });
+    const db = drizzlePg(client, { schema });
+    return {
+      db,
+      kind: 'postgres',
+      close: () => client.end({ timeout: 5 }),
+      ping: async () => {
+        try {
+          await client`select 1`;
+          return true;
+        } catch {
+          return false;
+        }
+      },
+    };
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const dir = path.join(opts.dataDir ?? defaultDataDir(), 'pglite');
+  mkdirSync(dir, { recursive: true });
+  const client = await PGlite.create(dir);
+  const db = drizzlePglite(client, { schema });
+  return {
+    db,
+    kind: 'pglite',
+    close: () => client.close(),
+    ping: async () => {
+      try {
+        await client.query('select 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+const GLOBAL_KEY = Symbol.for('clipmaker.db');
+type GlobalWithDb = typeof globalThis & { [GLOBAL_KEY]?: Promise<DbHandle> };
+
+/** The process-wide handle (created on first use, migrated by the launcher before use). */
+export function getDb(): Promise<DbHandle> {
+  const g = globalThis as GlobalWithDb;
+  g[GLOBAL_KEY] ??= createDb();
+  return g[GLOBAL_KEY];
+}
+
+/** Lets a launcher or a test install an already-created handle as the process-wide one. */
+export function setDb(handle: DbHandle): void {
+  (globalThis as GlobalWithDb)[GLOBAL_KEY] = Promise.resolve(handle);
+}

@@ -1,0 +1,28 @@
+/** Frame arithmetic on rationals: no floating seconds are stored anywhere. */
+import type { Fps } from './schema.ts';
+
+export function fpsValue(fps: Fps): number {
+  return fps.num / fps.den;
+}
+
+/** Seconds at which timeline frame `frame` starts. Only for ffmpeg arguments and display. */
+export function frameToSeconds(frame: number, fps: Fps): number {
+  return (frame * fps.den) / fps.num;
+}
+
+/** Timeline frame that contains time `seconds` (floor, with a tolerance for binary rounding). */
+export function secondsToFrame(seconds: number, fps: Fps): number {
+  return Math.floor((seconds * fps.num) / fps.den + 1e-6);
+}
+
+/** Number of output frames a run of `sourceFrames` source frames occupies on the timeline. */
+export function sourceFramesToTimeline(sourceFrames: number, sourceFps: Fps, outFps: Fps): number {
+  // sourceFrames / sourceFps * outFps, rounded to the nearest frame
+  return Math.round((sourceFrames * sourceFps.den * outFps.num) / (sourceFps.num * outFps.den));
+}
+
+/** Formats seconds for ffmpeg arguments with microsecond precision and no exponent. */
+export function formatSeconds(seconds: number): string {
+  const s = Math.max(0, seconds);
+  return (Math.round(s * 1e6) / 1e6).toFixed(6).replace(/\.?0+$/, '') || '0';
+}
