@@ -1,0 +1,251 @@
+/**
+ * The document repository: the only code that reads or writes `document_updates` and
+ * `document_snapshots`. Used by the collab-server (persist every update before it is applied, load a
+ * room, compact) and by the app (compile renders and named versions from the SAVED document).
+ *
+ * Storage model: a project's document = its latest compaction snapshot + every update row still
+ * present. Compaction folds rows into a new snapshot and deletes exactly the rows it folded, in one
+ * transaction. Loading never filters rows by `upto_update_id`: a bigserial id is taken at insert
+ * time, not at commit time, so a slow concurrent insert can commit a row with an id lower than one
+ * already folded. Such a row is simply still there and gets loaded. Yjs updates are idempotent and
+ * commutative, so applying a row twice or out of id order is harmless; skipping one would lose an
+ * edit.
+ *
+ * This package does not depend on yjs (drizzle/ cannot resolve it), so the functions that must merge
+ * Yjs updates take the merge function as a parameter: pass `Y.mergeUpdates`, or a function that
+ * applies the updates to a fresh Y.Doc and re-encodes it (smaller, garbage-collected result; the
+ * collab-server does that for compaction).
+ */
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type { Db, Schema } from './index.ts';
+import { documentSnapshots, documentUpdates } from './schema.ts';
+
+/**
+ * `Db` is a union of the postgres.js and PGlite databases; calling builder methods on the union
+ * loses overloads, so queries go through their common base type.
+ */
+type PgDb = PgDatabase<PgQueryResultHKT, Schema>;
+const pg = (db: Db): PgDb => db as PgDb;
+
+/** Merges Yjs updates (given in storage order) into one update. E.g. `Y.mergeUpdates`. */
+export type MergeUpdates = (updates: Uint8Array[]) => Uint8Array;
+
+export type SnapshotKind = 'compaction' | 'named';
+
+export interface SnapshotInfo {
+  id: string;
+  projectId: string;
+  kind: SnapshotKind;
+  name: string | null;
+  uptoUpdateId: number;
+  createdBy: string | null;
+  createdAt: Date;
+  /** Size of `state` in bytes. */
+  bytes: number;
+}
+
+export interface Snapshot extends SnapshotInfo {
+  /** A Yjs update holding the whole document at that point. */
+  state: Uint8Array;
+}
+
+/** The stored pieces of a document, before merging. */
+export interface DocumentParts {
+  /** State of the latest compaction snapshot, or null if the project was never compacted. */
+  snapshot: Uint8Array | null;
+  /** Update rows not folded into that snapshot, in id order. */
+  updates: { id: number; update: Uint8Array }[];
+  /** Highest update id covered by these parts (0 when nothing was ever stored). */
+  lastUpdateId: number;
+}
+
+export interface DocumentState {
+  /** One Yjs update holding the whole saved document (an empty-document update when nothing is stored). */
+  state: Uint8Array;
+  lastUpdateId: number;
+}
+
+export interface CompactionResult {
+  snapshotId: string;
+  /** How many update rows were folded into the snapshot (and deleted). */
+  foldedUpdates: number;
+  uptoUpdateId: number;
+  bytes: number;
+}
+
+export interface NewUpdate {
+  update: Uint8Array;
+  userId?: string | null;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `document_updates.user_id` is a uuid, but collab identities may be "anon:<id>" (share-link
+ * reviewers) or anything else the token carries. Only real user ids are recorded.
+ */
+function userIdOrNull(userId: string | null | undefined): string | null {
+  return userId && UUID_RE.test(userId) ? userId : null;
+}
+
+/** Same lock key for every writer that replaces a project's snapshot rows. */
+function lockProject(projectId: string) {
+  return sql`select pg_advisory_xact_lock(hashtextextended(${'clipmaker.document:' + projectId}, 0))`;
+}
+
+/** Stores one update; returns its id. */
+export async function appendUpdate(db: Db, projectId: string, update: Uint8Array, userId?: string | null): Promise<number> {
+  const [id] = await appendUpdates(db, projectId, [{ update, userId }]);
+  return id!;
+}
+
+/**
+ * Stores several updates of one project in one statement (the collab-server's group commit); returns
+ * their ids in input order.
+ */
+export async function appendUpdates(db: Db, projectId: string, items: readonly NewUpdate[]): Promise<number[]> {
+  if (items.length === 0) return [];
+  const rows = await pg(db)
+    .insert(documentUpdates)
+    .values(items.map((i) => ({ projectId, update: i.update, userId: userIdOrNull(i.userId) })))
+    .returning({ id: documentUpdates.id });
+  return rows.map((r) => r.id);
+}
+
+type Tx = Parameters<Parameters<PgDb['transaction']>[0]>[0];
+type Queryable = PgDb | Tx;
+
+async function readParts(q: Queryable, projectId: string): Promise<DocumentParts & { snapshotUpto: number }> {
+  const [snap] = await q
+    .select({ state: documentSnapshots.state, uptoUpdateId: documentSnapshots.uptoUpdateId })
+    .from(documentSnapshots)
+    .where(and(eq(documentSnapshots.projectId, projectId), eq(documentSnapshots.kind, 'compaction')))
+    .orderBy(desc(documentSnapshots.uptoUpdateId), desc(documentSnapshots.createdAt))
+    .limit(1);
+  const updates = await q
+    .select({ id: documentUpdates.id, update: documentUpdates.update })
+    .from(documentUpdates)
+    .where(eq(documentUpdates.projectId, projectId))
+    .orderBy(asc(documentUpdates.id));
+  const snapshotUpto = snap?.uptoUpdateId ?? 0;
+  const lastRow = updates.length > 0 ? updates[updates.length - 1]!.id : 0;
+  return { snapshot: snap?.state ?? null, updates, lastUpdateId: Math.max(snapshotUpto, lastRow), snapshotUpto };
+}
+
+/**
+ * The stored pieces of a document, read in one repeatable-read transaction so that a compaction
+ * committing in between cannot make us see the old snapshot without the rows it folded.
+ */
+export async function loadDocumentParts(db: Db, projectId: string): Promise<DocumentParts> {
+  const { snapshot, updates, lastUpdateId } = await pg(db).transaction((tx) => readParts(tx, projectId), {
+    isolationLevel: 'repeatable read',
+    accessMode: 'read only',
+  });
+  return { snapshot, updates, lastUpdateId };
+}
+
+function mergeParts(parts: DocumentParts, merge: MergeUpdates): Uint8Array {
+  const all = parts.snapshot ? [parts.snapshot, ...parts.updates.map((u) => u.update)] : parts.updates.map((u) => u.update);
+  if (all.length === 1) return all[0]!;
+  return merge(all);
+}
+
+/** The saved document as one update: latest compaction snapshot + every later update, merged. */
+export async function loadDocumentState(db: Db, projectId: string, merge: MergeUpdates): Promise<DocumentState> {
+  const parts = await loadDocumentParts(db, projectId);
+  return { state: mergeParts(parts, merge), lastUpdateId: parts.lastUpdateId };
+}
+
+/**
+ * Folds the latest compaction snapshot and all update rows into a new compaction snapshot, deletes
+ * the folded rows and the older compaction snapshots, in one transaction. Concurrent compactions of
+ * one project are serialised by an advisory lock; concurrent appends are never lost (see top).
+ * Returns null when there was nothing to fold.
+ */
+export async function compact(db: Db, projectId: string, merge: MergeUpdates): Promise<CompactionResult | null> {
+  return pg(db).transaction(async (tx) => {
+    await tx.execute(lockProject(projectId));
+    const parts = await readParts(tx, projectId);
+    if (parts.updates.length === 0) return null;
+    const state = mergeParts(parts, merge);
+    const uptoUpdateId = parts.lastUpdateId;
+    const [row] = await tx
+      .insert(documentSnapshots)
+      .values({ projectId, kind: 'compaction', state, uptoUpdateId })
+      .returning({ id: documentSnapshots.id });
+    const ids = parts.updates.map((u) => u.id);
+    // Chunked so a huge backlog never exceeds the bind-parameter limit (65535).
+    for (let i = 0; i < ids.length; i += 10_000) {
+      await tx.delete(documentUpdates).where(and(eq(documentUpdates.projectId, projectId), inArray(documentUpdates.id, ids.slice(i, i + 10_000))));
+    }
+    await tx
+      .delete(documentSnapshots)
+      .where(
+        and(
+          eq(documentSnapshots.projectId, projectId),
+          eq(documentSnapshots.kind, 'compaction'),
+          sql`${documentSnapshots.id} <> ${row!.id}`,
+        ),
+      );
+    return { snapshotId: row!.id, foldedUpdates: ids.length, uptoUpdateId, bytes: state.byteLength };
+  });
+}
+
+const infoColumns = {
+  id: documentSnapshots.id,
+  projectId: documentSnapshots.projectId,
+  kind: documentSnapshots.kind,
+  name: documentSnapshots.name,
+  uptoUpdateId: documentSnapshots.uptoUpdateId,
+  createdBy: documentSnapshots.createdBy,
+  createdAt: documentSnapshots.createdAt,
+  bytes: sql<number>`octet_length(${documentSnapshots.state})`.mapWith(Number),
+};
+
+/**
+ * Saves the current saved document as a named version. `state` defaults to the stored document
+ * (read consistently); the collab-server may pass its in-memory state instead.
+ */
+export async function createNamedSnapshot(
+  db: Db,
+  projectId: string,
+  name: string,
+  opts: { createdBy?: string | null; merge: MergeUpdates; state?: Uint8Array },
+): Promise<SnapshotInfo> {
+  const trimmed = name.trim();
+  if (trimmed.length === 0 || trimmed.length > 200) throw new Error('snapshot name must be 1-200 characters');
+  return pg(db).transaction(
+    async (tx) => {
+      const parts = await readParts(tx, projectId);
+      const uptoUpdateId = parts.lastUpdateId;
+      const state = opts.state ?? mergeParts(parts, opts.merge);
+      const [row] = await tx
+        .insert(documentSnapshots)
+        .values({ projectId, kind: 'named', name: trimmed, state, uptoUpdateId, createdBy: userIdOrNull(opts.createdBy) })
+        .returning(infoColumns);
+      return row!;
+    },
+    { isolationLevel: 'repeatable read' },
+  );
+}
+
+/** Snapshots of a project, newest first, without their state. */
+export async function listSnapshots(db: Db, projectId: string, kind?: SnapshotKind): Promise<SnapshotInfo[]> {
+  return pg(db)
+    .select(infoColumns)
+    .from(documentSnapshots)
+    .where(kind ? and(eq(documentSnapshots.projectId, projectId), eq(documentSnapshots.kind, kind)) : eq(documentSnapshots.projectId, projectId))
+    .orderBy(desc(documentSnapshots.createdAt), desc(documentSnapshots.uptoUpdateId));
+}
+
+/** One snapshot with its state, only if it belongs to that project. */
+export async function getSnapshot(db: Db, projectId: string, snapshotId: string): Promise<Snapshot | null> {
+  if (!UUID_RE.test(snapshotId)) return null;
+  const [row] = await pg(db)
+    .select({ ...infoColumns, state: documentSnapshots.state })
+    .from(documentSnapshots)
+    .where(and(eq(documentSnapshots.projectId, projectId), eq(documentSnapshots.id, snapshotId)))
+    .limit(1);
+  return row ?? null;
+}
