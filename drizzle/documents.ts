@@ -11,12 +11,11 @@
  * commutative, so applying a row twice or out of id order is harmless; skipping one would lose an
  * edit.
  *
- * This package does not depend on yjs (drizzle/ cannot resolve it), so the functions that must merge
- * Yjs updates take the merge function as a parameter: pass `Y.mergeUpdates`, or a function that
- * applies the updates to a fresh Y.Doc and re-encodes it (smaller, garbage-collected result; the
- * collab-server does that for compaction).
+ * Loading merges with Y.mergeUpdates (cheap, no Y.Doc). Compaction instead applies everything to a
+ * fresh Y.Doc and re-encodes it, so deleted content is garbage-collected and snapshots stay small.
  */
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import * as Y from 'yjs';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { Db, Schema } from './index.ts';
 import { documentSnapshots, documentUpdates } from './schema.ts';
@@ -27,9 +26,6 @@ import { documentSnapshots, documentUpdates } from './schema.ts';
  */
 type PgDb = PgDatabase<PgQueryResultHKT, Schema>;
 const pg = (db: Db): PgDb => db as PgDb;
-
-/** Merges Yjs updates (given in storage order) into one update. E.g. `Y.mergeUpdates`. */
-export type MergeUpdates = (updates: Uint8Array[]) => Uint8Array;
 
 export type SnapshotKind = 'compaction' | 'named';
 
@@ -145,16 +141,34 @@ export async function loadDocumentParts(db: Db, projectId: string): Promise<Docu
   return { snapshot, updates, lastUpdateId };
 }
 
-function mergeParts(parts: DocumentParts, merge: MergeUpdates): Uint8Array {
-  const all = parts.snapshot ? [parts.snapshot, ...parts.updates.map((u) => u.update)] : parts.updates.map((u) => u.update);
-  if (all.length === 1) return all[0]!;
-  return merge(all);
+function pieces(parts: DocumentParts): Uint8Array[] {
+  const updates = parts.updates.map((u) => u.update);
+  return parts.snapshot ? [parts.snapshot, ...updates] : updates;
+}
+
+/** Y.mergeUpdates, skipped for a single piece. */
+function mergeParts(parts: DocumentParts): Uint8Array {
+  const all = pieces(parts);
+  return all.length === 1 ? all[0]! : Y.mergeUpdates(all);
+}
+
+/** Applies every piece to a fresh Y.Doc and re-encodes it: deleted content is garbage-collected. */
+function foldParts(parts: DocumentParts): Uint8Array {
+  const doc = new Y.Doc();
+  try {
+    doc.transact(() => {
+      for (const u of pieces(parts)) Y.applyUpdate(doc, u);
+    });
+    return Y.encodeStateAsUpdate(doc);
+  } finally {
+    doc.destroy();
+  }
 }
 
 /** The saved document as one update: latest compaction snapshot + every later update, merged. */
-export async function loadDocumentState(db: Db, projectId: string, merge: MergeUpdates): Promise<DocumentState> {
+export async function loadDocumentState(db: Db, projectId: string): Promise<DocumentState> {
   const parts = await loadDocumentParts(db, projectId);
-  return { state: mergeParts(parts, merge), lastUpdateId: parts.lastUpdateId };
+  return { state: mergeParts(parts), lastUpdateId: parts.lastUpdateId };
 }
 
 /**
@@ -163,12 +177,12 @@ export async function loadDocumentState(db: Db, projectId: string, merge: MergeU
  * one project are serialised by an advisory lock; concurrent appends are never lost (see top).
  * Returns null when there was nothing to fold.
  */
-export async function compact(db: Db, projectId: string, merge: MergeUpdates): Promise<CompactionResult | null> {
+export async function compact(db: Db, projectId: string): Promise<CompactionResult | null> {
   return pg(db).transaction(async (tx) => {
     await tx.execute(lockProject(projectId));
     const parts = await readParts(tx, projectId);
     if (parts.updates.length === 0) return null;
-    const state = mergeParts(parts, merge);
+    const state = foldParts(parts);
     const uptoUpdateId = parts.lastUpdateId;
     const [row] = await tx
       .insert(documentSnapshots)
@@ -211,7 +225,7 @@ export async function createNamedSnapshot(
   db: Db,
   projectId: string,
   name: string,
-  opts: { createdBy?: string | null; merge: MergeUpdates; state?: Uint8Array },
+  opts: { createdBy?: string | null; state?: Uint8Array } = {},
 ): Promise<SnapshotInfo> {
   const trimmed = name.trim();
   if (trimmed.length === 0 || trimmed.length > 200) throw new Error('snapshot name must be 1-200 characters');
@@ -219,7 +233,7 @@ export async function createNamedSnapshot(
     async (tx) => {
       const parts = await readParts(tx, projectId);
       const uptoUpdateId = parts.lastUpdateId;
-      const state = opts.state ?? mergeParts(parts, opts.merge);
+      const state = opts.state ?? foldParts(parts);
       const [row] = await tx
         .insert(documentSnapshots)
         .values({ projectId, kind: 'named', name: trimmed, state, uptoUpdateId, createdBy: userIdOrNull(opts.createdBy) })

@@ -1,8 +1,7 @@
 /**
- * The document repository on real Postgres (and once on PGlite). drizzle/ does not depend on yjs, so
- * these tests use a stand-in CRDT with the properties the repository relies on (merge is idempotent
- * and commutative): an "update" is a JSON set of tokens, merging is set union. The collab-server
- * integration tests cover the same functions with real Yjs updates.
+ * The document repository on real Postgres (and once on PGlite), with real Yjs updates: each test
+ * update is one token pushed to the array 't' by its own Y.Doc (own client id), so the saved
+ * document's content is exactly the set of tokens whose updates were kept.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
@@ -10,6 +9,7 @@ import postgres from 'postgres';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import * as Y from 'yjs';
 import { createTestDb, type TestDb } from '../../tests/support/db.ts';
 import { createDb, type Db } from '../index.ts';
 import { migrate } from '../migrate.ts';
@@ -23,14 +23,20 @@ import {
   listSnapshots,
   loadDocumentParts,
   loadDocumentState,
-  type MergeUpdates,
 } from '../documents.ts';
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-const upd = (...tokens: string[]) => enc.encode(JSON.stringify(tokens));
-const tokens = (u: Uint8Array): string[] => (JSON.parse(dec.decode(u)) as string[]).slice().sort();
-const mergeSets: MergeUpdates = (updates) => upd(...[...new Set(updates.flatMap(tokens))].sort());
+/** A Yjs update that adds these tokens (from a fresh client). */
+function upd(...toks: string[]): Uint8Array {
+  const d = new Y.Doc();
+  d.getArray<string>('t').push(toks);
+  return Y.encodeStateAsUpdate(d);
+}
+/** The sorted tokens of a document state. */
+function tokens(state: Uint8Array): string[] {
+  const d = new Y.Doc();
+  Y.applyUpdate(d, state);
+  return d.getArray<string>('t').toArray().sort();
+}
 
 async function newProject(db: Db): Promise<string> {
   const [org] = await db.insert(orgs).values({ name: 'Acme' }).returning();
@@ -49,9 +55,9 @@ describe('document repository on real Postgres', () => {
     await t.dispose();
   });
 
-  it('loads an empty document as merge([]) with lastUpdateId 0', async () => {
+  it('loads a never-edited document as an empty Yjs update with lastUpdateId 0', async () => {
     const p = await newProject(db);
-    const doc = await loadDocumentState(db, p, mergeSets);
+    const doc = await loadDocumentState(db, p);
     expect(tokens(doc.state)).toEqual([]);
     expect(doc.lastUpdateId).toBe(0);
   });
@@ -63,7 +69,7 @@ describe('document repository on real Postgres', () => {
     const b = await appendUpdate(db, p, upd('b'));
     await appendUpdate(db, other, upd('not-mine'));
     expect(b).toBeGreaterThan(a);
-    const doc = await loadDocumentState(db, p, mergeSets);
+    const doc = await loadDocumentState(db, p);
     expect(tokens(doc.state)).toEqual(['a', 'b']);
     expect(doc.lastUpdateId).toBe(b);
     const parts = await loadDocumentParts(db, p);
@@ -71,13 +77,27 @@ describe('document repository on real Postgres', () => {
     expect(parts.updates.map((u) => u.id)).toEqual([a, b]);
   });
 
-  it('returns a single stored piece as is, without calling merge', async () => {
+  it('returns a single stored piece byte for byte', async () => {
     const p = await newProject(db);
-    await appendUpdate(db, p, upd('only'));
-    const doc = await loadDocumentState(db, p, () => {
-      throw new Error('merge must not be called for one piece');
-    });
-    expect(tokens(doc.state)).toEqual(['only']);
+    const only = upd('only');
+    await appendUpdate(db, p, only);
+    const doc = await loadDocumentState(db, p);
+    expect(Array.from(doc.state)).toEqual(Array.from(only));
+  });
+
+  it('garbage-collects deleted content when compacting', async () => {
+    const p = await newProject(db);
+    const d = new Y.Doc();
+    const stored: Uint8Array[] = [];
+    d.on('update', (u: Uint8Array) => stored.push(u));
+    d.getText('x').insert(0, 'y'.repeat(50_000));
+    d.getText('x').delete(0, 49_990);
+    for (const u of stored) await appendUpdate(db, p, u);
+    const r = await compact(db, p);
+    expect(r!.bytes).toBeLessThan(1_000);
+    const back = new Y.Doc();
+    Y.applyUpdate(back, (await loadDocumentState(db, p)).state);
+    expect(back.getText('x').toString()).toBe('y'.repeat(10));
   });
 
   it('appends a batch in order and records only real user ids', async () => {
@@ -99,23 +119,23 @@ describe('document repository on real Postgres', () => {
   it('compacts into one snapshot, deletes folded rows, keeps the document identical', async () => {
     const p = await newProject(db);
     for (const x of ['a', 'b', 'c']) await appendUpdate(db, p, upd(x));
-    const before = await loadDocumentState(db, p, mergeSets);
+    const before = await loadDocumentState(db, p);
 
-    const r1 = await compact(db, p, mergeSets);
+    const r1 = await compact(db, p);
     expect(r1).toMatchObject({ foldedUpdates: 3, uptoUpdateId: before.lastUpdateId });
     expect(await db.select().from(documentUpdates).where(eq(documentUpdates.projectId, p))).toHaveLength(0);
-    const after = await loadDocumentState(db, p, mergeSets);
+    const after = await loadDocumentState(db, p);
     expect(tokens(after.state)).toEqual(tokens(before.state));
     expect(after.lastUpdateId).toBe(before.lastUpdateId);
 
-    expect(await compact(db, p, mergeSets)).toBeNull();
+    expect(await compact(db, p)).toBeNull();
 
     const d = await appendUpdate(db, p, upd('d'));
-    const r2 = await compact(db, p, mergeSets);
+    const r2 = await compact(db, p);
     expect(r2).toMatchObject({ foldedUpdates: 1, uptoUpdateId: d });
     const compactions = await listSnapshots(db, p, 'compaction');
     expect(compactions.map((s) => s.id)).toEqual([r2!.snapshotId]);
-    expect(tokens((await loadDocumentState(db, p, mergeSets)).state)).toEqual(['a', 'b', 'c', 'd']);
+    expect(tokens((await loadDocumentState(db, p)).state)).toEqual(['a', 'b', 'c', 'd']);
   });
 
   it('never loses a row that commits after a compaction folded a higher id', async () => {
@@ -137,15 +157,15 @@ describe('document repository on real Postgres', () => {
       await slowHasId;
       const fast = await appendUpdate(db, p, upd('fast'));
       expect(fast).toBeGreaterThan(slowId);
-      const r = await compact(db, p, mergeSets);
+      const r = await compact(db, p);
       expect(r!.uptoUpdateId).toBe(fast);
       releaseSlow();
       await slow;
-      const doc = await loadDocumentState(db, p, mergeSets);
+      const doc = await loadDocumentState(db, p);
       expect(tokens(doc.state)).toEqual(['early', 'fast', 'slow']);
       // and the next compaction folds it
-      await compact(db, p, mergeSets);
-      expect(tokens((await loadDocumentState(db, p, mergeSets)).state)).toEqual(['early', 'fast', 'slow']);
+      await compact(db, p);
+      expect(tokens((await loadDocumentState(db, p)).state)).toEqual(['early', 'fast', 'slow']);
     } finally {
       await side.end();
     }
@@ -160,15 +180,15 @@ describe('document repository on real Postgres', () => {
       const tok = `t${String(i).padStart(2, '0')}`;
       expected.push(tok);
       work.push(appendUpdate(db, p, upd(tok)));
-      if (i % 10 === 5) work.push(compact(db, p, mergeSets));
+      if (i % 10 === 5) work.push(compact(db, p));
       if (i % 10 === 0) {
         // Whatever a load sees must be a prefix-closed view: every token it saw stays visible later.
-        loads.push(loadDocumentState(db, p, mergeSets).then((d) => tokens(d.state)));
+        loads.push(loadDocumentState(db, p).then((d) => tokens(d.state)));
       }
     }
     await Promise.all(work);
-    await compact(db, p, mergeSets);
-    const final = tokens((await loadDocumentState(db, p, mergeSets)).state);
+    await compact(db, p);
+    const final = tokens((await loadDocumentState(db, p)).state);
     expect(final).toEqual(expected);
     for (const seen of await Promise.all(loads)) for (const tok of seen) expect(final).toContain(tok);
     expect(await listSnapshots(db, p, 'compaction')).toHaveLength(1);
@@ -179,12 +199,11 @@ describe('document repository on real Postgres', () => {
     const other = await newProject(db);
     await appendUpdate(db, p, upd('x'));
     const last = await appendUpdate(db, p, upd('y'));
-    const v1 = await createNamedSnapshot(db, p, '  First cut ', { merge: mergeSets, createdBy: 'anon:abc' });
+    const v1 = await createNamedSnapshot(db, p, '  First cut ', { createdBy: 'anon:abc' });
     expect(v1).toMatchObject({ projectId: p, kind: 'named', name: 'First cut', uptoUpdateId: last, createdBy: null });
-    expect(v1.bytes).toBe(upd('x', 'y').byteLength);
     await appendUpdate(db, p, upd('z'));
-    await compact(db, p, mergeSets);
-    const v2 = await createNamedSnapshot(db, p, 'Given state', { merge: mergeSets, state: upd('given') });
+    await compact(db, p);
+    const v2 = await createNamedSnapshot(db, p, 'Given state', { state: upd('given') });
 
     const all = await listSnapshots(db, p);
     expect(all.map((s) => s.kind).sort()).toEqual(['compaction', 'named', 'named']);
@@ -194,20 +213,21 @@ describe('document repository on real Postgres', () => {
 
     const got = await getSnapshot(db, p, v1.id);
     expect(tokens(got!.state)).toEqual(['x', 'y']);
+    expect(got!.bytes).toBe(got!.state.byteLength);
     expect(tokens((await getSnapshot(db, p, v2.id))!.state)).toEqual(['given']);
     expect(await getSnapshot(db, other, v1.id)).toBeNull();
     expect(await getSnapshot(db, p, 'not-a-uuid')).toBeNull();
     // named snapshots survive compaction (only older compaction snapshots are replaced)
     await appendUpdate(db, p, upd('w'));
-    await compact(db, p, mergeSets);
+    await compact(db, p);
     expect(await listSnapshots(db, p, 'named')).toHaveLength(2);
-    await expect(createNamedSnapshot(db, p, '   ', { merge: mergeSets })).rejects.toThrow(/name/);
+    await expect(createNamedSnapshot(db, p, '   ')).rejects.toThrow(/name/);
   });
 
   it('deletes a project document with the project (cascade)', async () => {
     const p = await newProject(db);
     await appendUpdate(db, p, upd('a'));
-    await compact(db, p, mergeSets);
+    await compact(db, p);
     await appendUpdate(db, p, upd('b'));
     await db.delete(projects).where(eq(projects.id, p));
     expect(await db.select().from(documentUpdates).where(eq(documentUpdates.projectId, p))).toHaveLength(0);
@@ -223,9 +243,9 @@ describe('document repository on embedded PGlite', () => {
       await migrate(h);
       const p = await newProject(h.db);
       await appendUpdates(h.db, p, [{ update: upd('a') }, { update: upd('b') }]);
-      expect(await compact(h.db, p, mergeSets)).toMatchObject({ foldedUpdates: 2 });
+      expect(await compact(h.db, p)).toMatchObject({ foldedUpdates: 2 });
       await appendUpdate(h.db, p, upd('c'));
-      expect(tokens((await loadDocumentState(h.db, p, mergeSets)).state)).toEqual(['a', 'b', 'c']);
+      expect(tokens((await loadDocumentState(h.db, p)).state)).toEqual(['a', 'b', 'c']);
     } finally {
       await h.close();
       rmSync(dir, { recursive: true, force: true });
