@@ -1,0 +1,48 @@
+import type { Handle } from '@sveltejs/kit';
+import { sequence } from '@sveltejs/kit/hooks';
+import { getContext } from '$lib/server/context';
+import { SESSION_COOKIE_NAME, blankSessionCookie, sessionCookie, validateSessionToken } from '$lib/server/auth/session';
+
+/** Sets locals.user from the session cookie; renews the cookie when the session slid forward. */
+const auth: Handle = async ({ event, resolve }) => {
+  event.locals.user = null;
+  event.locals.session = null;
+  const token = event.cookies.get(SESSION_COOKIE_NAME);
+  if (token) {
+    const ctx = await getContext();
+    const secure = event.url.protocol === 'https:';
+    const result = await validateSessionToken(ctx.db.db as never, token);
+    if (result) {
+      event.locals.user = { id: result.user.id, email: result.user.email, name: result.user.name, isFarmAdmin: result.user.isFarmAdmin };
+      event.locals.session = { id: result.session.id, expiresAt: result.session.expiresAt };
+      if (result.renewed) {
+        const c = sessionCookie(token, result.session.expiresAt, { secure });
+        event.cookies.set(c.name, c.value, c.options);
+      }
+    } else {
+      const c = blankSessionCookie({ secure });
+      event.cookies.set(c.name, c.value, c.options);
+    }
+  }
+  return resolve(event);
+};
+
+/**
+ * Cross-origin isolation (COOP/COEP) lets ffmpeg.wasm use threads (SharedArrayBuffer); the rest are
+ * the usual hardening headers. CSP is set by SvelteKit (svelte.config.js kit.csp) so its inline
+ * bootstrap script gets a hash.
+ */
+const securityHeaders: Handle = async ({ event, resolve }) => {
+  const response = await resolve(event);
+  const h = response.headers;
+  h.set('Cross-Origin-Opener-Policy', 'same-origin');
+  h.set('Cross-Origin-Embedder-Policy', 'require-corp');
+  h.set('Cross-Origin-Resource-Policy', 'same-origin');
+  h.set('X-Content-Type-Options', 'nosniff');
+  h.set('Referrer-Policy', 'same-origin');
+  h.set('X-Frame-Options', 'DENY');
+  h.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
+  return response;
+};
+
+export const handle = sequence(securityHeaders, auth);

@@ -1,0 +1,96 @@
+/**
+ * Media upload: stream to a temp file under a size limit while hashing, sniff the real media with
+ * ffprobe (never trust the name or the Content-Type), enforce the duration limit, then move it into
+ * storage under a key we build (the client's file name is display-only).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { schema } from '@clipmaker/db';
+import type { AppContext } from '../context.ts';
+import { probeFile, MediaProbeError } from '../media.ts';
+import { requireProjectRole } from './accounts/index.ts';
+import { ServiceError } from './errors.ts';
+import { assetView } from './projects.ts';
+
+const EXT_BY_KIND = { video: 'mp4', audio: 'm4a', image: 'png' } as const;
+
+function extensionFor(kind: 'video' | 'audio' | 'image', formatName: string): string {
+  const f = formatName.split(',');
+  if (kind === 'video') return f.includes('webm') ? 'webm' : f.includes('matroska') ? 'mkv' : f.includes('mov') ? 'mp4' : 'bin';
+  if (kind === 'image') return f.includes('jpeg_pipe') ? 'jpg' : f.includes('webp_pipe') ? 'webp' : f.includes('png_pipe') ? 'png' : EXT_BY_KIND.image;
+  return f.includes('mp3') ? 'mp3' : f.includes('wav') ? 'wav' : f.includes('ogg') ? 'ogg' : f.includes('mov') ? 'm4a' : 'bin';
+}
+
+/** Display name: no path, no control characters, bounded. */
+export function cleanFileName(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? '';
+  const cleaned = base.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 200);
+  return cleaned || 'upload';
+}
+
+export async function uploadAsset(ctx: AppContext, userId: string, projectId: string, fileName: string, body: ReadableStream<Uint8Array>) {
+  const db = ctx.db.db;
+  const { project } = await requireProjectRole(db, userId, projectId, ['owner', 'editor']);
+  const tmpDir = path.join(ctx.config.DATA_DIR, 'tmp');
+  await mkdir(tmpDir, { recursive: true });
+  const tmp = path.join(tmpDir, `upload-${randomUUID()}`);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const limit = ctx.config.MAX_UPLOAD_BYTES;
+  try {
+    await pipeline(
+      Readable.fromWeb(body as never),
+      new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          bytes += chunk.length;
+          if (bytes > limit) return cb(new ServiceError('payload-too-large', `the file is larger than the ${Math.round(limit / 1024 / 1024)} MB limit`));
+          hash.update(chunk);
+          cb(null, chunk);
+        },
+      }),
+      createWriteStream(tmp),
+    );
+    if (bytes === 0) throw new ServiceError('bad-request', 'the file is empty');
+    let info;
+    try {
+      info = await probeFile(ctx.config.FFPROBE_PATH, tmp);
+    } catch (err) {
+      if (err instanceof MediaProbeError) throw new ServiceError('bad-request', `not a media file: ${err.message}`);
+      throw err;
+    }
+    if (info.durationUs / 1e6 > ctx.config.MAX_UPLOAD_DURATION_SECONDS)
+      throw new ServiceError('bad-request', `the media is longer than the ${ctx.config.MAX_UPLOAD_DURATION_SECONDS} s limit`);
+    const id = randomUUID();
+    const key = `orgs/${project.orgId}/projects/${project.id}/assets/${id}/original.${extensionFor(info.kind, info.formatName)}`;
+    await ctx.storage.putFile(key, tmp);
+    const [row] = await db
+      .insert(schema.assets)
+      .values({
+        id,
+        orgId: project.orgId,
+        projectId: project.id,
+        kind: info.kind,
+        name: cleanFileName(fileName),
+        storageKey: key,
+        bytes,
+        sha256: hash.digest('hex'),
+        width: info.width,
+        height: info.height,
+        fpsNum: info.fps?.num ?? null,
+        fpsDen: info.fps?.den ?? null,
+        durationUs: info.durationUs,
+        durationFrames: info.durationFrames,
+        hasAudio: info.hasAudio,
+        videoCodec: info.videoCodec,
+        createdBy: userId,
+      })
+      .returning();
+    return assetView(row!);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}

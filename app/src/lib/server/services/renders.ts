@@ -1,0 +1,228 @@
+/**
+ * Renders: compile the SAVED document into a frozen RenderSpec, charge the org's quota, enqueue,
+ * and follow the job through its events. The client's state vector must already be persisted, so
+ * what renders is what the user saw.
+ */
+import * as Y from 'yjs';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { schema, type Db } from '@clipmaker/db';
+import { loadDocumentState } from '@clipmaker/db/documents';
+import { compileRenderSpec, RenderSpec, type Source } from '@clipmaker/shared/render-spec';
+import type { RenderPriority } from '@clipmaker/shared/jobs';
+import type { AppContext } from '../context.ts';
+import type { QueueEvents } from '../queue.ts';
+import type { RenderUpdate } from '../render-events.ts';
+import { signedFileUrl } from '../signing.ts';
+import { requireProjectRole } from './accounts/index.ts';
+import { ServiceError } from './errors.ts';
+
+const { renders, assets, orgs } = schema;
+
+export interface CreateRenderInput {
+  projectId: string;
+  /** base64 of Y.encodeStateVector(clientDoc); null skips the "saved" check (server-side callers). */
+  stateVector: string | null;
+  priority?: RenderPriority;
+}
+
+/** True when every client clock in `clientSv` is covered by the persisted document. */
+export function isPersisted(persistedState: Uint8Array, clientSv: Uint8Array): boolean {
+  const saved = Y.decodeStateVector(Y.encodeStateVectorFromUpdate(persistedState));
+  for (const [client, clock] of Y.decodeStateVector(clientSv)) {
+    if ((saved.get(client) ?? 0) < clock) return false;
+  }
+  return true;
+}
+
+/** Replaces every source's storage key and media facts with the DB's: the doc is client-edited. */
+async function bindSources(db: Db, projectId: string, spec: RenderSpec): Promise<RenderSpec> {
+  if (spec.sources.length === 0) return spec;
+  const rows = await db
+    .select()
+    .from(assets)
+    .where(and(eq(assets.projectId, projectId), inArray(assets.id, spec.sources.map((s) => s.id))));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const sources: Source[] = spec.sources.map((s) => {
+    const row = byId.get(s.id);
+    if (!row) throw new ServiceError('bad-request', `the timeline uses media that is not in this project (${s.id})`);
+    return {
+      id: row.id,
+      key: row.storageKey,
+      kind: row.kind,
+      width: row.width,
+      height: row.height,
+      fps: row.fpsNum && row.fpsDen ? { num: row.fpsNum, den: row.fpsDen } : null,
+      durationFrames: row.durationFrames,
+      durationUs: row.durationUs,
+      hasAudio: row.hasAudio,
+      sha256: row.sha256,
+    };
+  });
+  const bound = RenderSpec.safeParse({ ...spec, sources });
+  if (!bound.success) throw new ServiceError('bad-request', `the timeline cannot be rendered: ${bound.error.issues[0]?.message}`);
+  return bound.data;
+}
+
+export function renderMinutes(spec: RenderSpec): number {
+  return Math.max(1, Math.ceil((spec.output.durationFrames * spec.output.fps.den) / spec.output.fps.num / 60));
+}
+
+export async function createRender(ctx: AppContext, userId: string, input: CreateRenderInput) {
+  const db = ctx.db.db;
+  const { project } = await requireProjectRole(db, userId, input.projectId, ['owner', 'editor']);
+  const { state } = await loadDocumentState(db, project.id);
+  if (input.stateVector !== null) {
+    const sv = Buffer.from(input.stateVector, 'base64');
+    if (!isPersisted(state, new Uint8Array(sv)))
+      throw new ServiceError('precondition-failed', 'your latest edits are not saved yet; try again in a moment');
+  }
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, state);
+  let spec: RenderSpec;
+  try {
+    spec = compileRenderSpec(doc);
+  } catch (err) {
+    throw new ServiceError('bad-request', err instanceof Error ? err.message : 'the timeline cannot be rendered');
+  } finally {
+    doc.destroy();
+  }
+  spec = await bindSources(db, project.id, spec);
+  const minutes = renderMinutes(spec);
+  const priority = input.priority ?? 'normal';
+
+  const render = await db.transaction(async (tx) => {
+    const debited = await tx
+      .update(orgs)
+      .set({ renderMinutesQuota: sql`${orgs.renderMinutesQuota} - ${minutes}` })
+      .where(and(eq(orgs.id, project.orgId), sql`${orgs.renderMinutesQuota} >= ${minutes}`))
+      .returning({ left: orgs.renderMinutesQuota });
+    if (debited.length === 0) throw new ServiceError('quota-exceeded', `this render needs ${minutes} render minute(s) and your team has fewer left`);
+    const [{ next }] = (await tx
+      .select({ next: sql<number>`coalesce(max(${renders.version}), 0) + 1` })
+      .from(renders)
+      .where(eq(renders.projectId, project.id))) as [{ next: number }];
+    const id = crypto.randomUUID();
+    const prefix = `renders/${id}`;
+    const [row] = await tx
+      .insert(renders)
+      .values({
+        id,
+        projectId: project.id,
+        orgId: project.orgId,
+        version: Number(next),
+        priority,
+        specKey: `${prefix}/spec.json`,
+        outputPrefix: prefix,
+        durationFrames: spec.output.durationFrames,
+        chargedMinutes: minutes,
+        createdBy: userId,
+      })
+      .returning();
+    return row!;
+  });
+
+  try {
+    await ctx.storage.putBytes(render.specKey, JSON.stringify(spec));
+    await ctx.queue.enqueue({ renderId: render.id, specKey: render.specKey, outputPrefix: render.outputPrefix, chunk: { index: 0, count: 1 }, attempt: 0 }, priority);
+  } catch (err) {
+    await failRender(ctx, render.id, `could not be queued: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ServiceError('precondition-failed', 'the render queue is unavailable; nothing was charged');
+  }
+  return toView(ctx, render);
+}
+
+type RenderRow = typeof renders.$inferSelect;
+
+export function toView(ctx: AppContext, r: RenderRow) {
+  const secret = ctx.config.SIGNING_SECRET;
+  return {
+    id: r.id,
+    projectId: r.projectId,
+    version: r.version,
+    status: r.status,
+    stage: r.stage,
+    percent: r.progress,
+    fps: r.fps,
+    etaSeconds: r.etaSeconds,
+    error: r.error,
+    encoder: r.encoder,
+    bytes: r.bytes,
+    durationFrames: r.durationFrames,
+    createdAt: r.createdAt.toISOString(),
+    finishedAt: r.finishedAt?.toISOString() ?? null,
+    downloadUrl: r.status === 'succeeded' && r.outputKey ? signedFileUrl(secret, r.outputKey, 3600, Date.now(), `render-v${r.version}.mp4`) : null,
+    videoUrl: r.status === 'succeeded' && r.outputKey ? signedFileUrl(secret, r.outputKey, 3600) : null,
+    posterUrl: r.status === 'succeeded' && r.posterKey ? signedFileUrl(secret, r.posterKey, 3600) : null,
+    thumbUrl: r.status === 'succeeded' && r.thumbKey ? signedFileUrl(secret, r.thumbKey, 3600) : null,
+  };
+}
+export type RenderView = ReturnType<typeof toView>;
+
+export async function listRenders(ctx: AppContext, userId: string, projectId: string) {
+  const db = ctx.db.db;
+  await requireProjectRole(db, userId, projectId, ['owner', 'editor', 'reviewer', 'viewer']);
+  const rows = await db.select().from(renders).where(eq(renders.projectId, projectId)).orderBy(desc(renders.version));
+  return rows.map((r) => toView(ctx, r));
+}
+
+export async function getRender(ctx: AppContext, userId: string, renderId: string) {
+  const db = ctx.db.db;
+  const [row] = await db.select().from(renders).where(eq(renders.id, renderId));
+  if (!row) throw new ServiceError('not-found', 'render not found');
+  await requireProjectRole(db, userId, row.projectId, ['owner', 'editor', 'reviewer', 'viewer']);
+  return toView(ctx, row);
+}
+
+function updateOf(r: RenderRow): RenderUpdate {
+  return { renderId: r.id, status: r.status, stage: r.stage, percent: r.progress, fps: r.fps, etaSeconds: r.etaSeconds, error: r.error };
+}
+
+/** Marks a render failed and refunds its charge exactly once (charged_minutes is zeroed atomically). */
+export async function failRender(ctx: AppContext, renderId: string, message: string, status: 'failed' | 'cancelled' = 'failed') {
+  const db = ctx.db.db;
+  const row = await db.transaction(async (tx) => {
+    const [before] = await tx.select().from(renders).where(eq(renders.id, renderId)).for('update');
+    if (!before || before.status === 'succeeded' || before.status === 'failed' || before.status === 'cancelled') return null;
+    const [after] = await tx
+      .update(renders)
+      .set({ status, error: message.slice(0, 2000), finishedAt: new Date(), chargedMinutes: 0 })
+      .where(eq(renders.id, renderId))
+      .returning();
+    if (before.chargedMinutes > 0)
+      await tx.update(orgs).set({ renderMinutesQuota: sql`${orgs.renderMinutesQuota} + ${before.chargedMinutes}` }).where(eq(orgs.id, before.orgId));
+    return after!;
+  });
+  if (row) ctx.renderEvents.publish(updateOf(row));
+}
+
+/** Queue events -> DB rows -> subscribed pages. Updates are idempotent: any app instance may apply them. */
+export function handleRenderEvents(ctx: AppContext): QueueEvents {
+  const db = () => ctx.db.db;
+  const log = (err: unknown) => console.error('[renders] event handling failed', err);
+  return {
+    onProgress(p) {
+      void db()
+        .update(renders)
+        .set({ status: 'rendering', stage: p.stage, progress: p.percent, fps: p.fps, etaSeconds: p.etaSeconds, workerId: p.workerId, startedAt: sql`coalesce(${renders.startedAt}, now())` })
+        .where(and(eq(renders.id, p.renderId), inArray(renders.status, ['queued', 'rendering'])))
+        .returning()
+        .then(([row]) => row && ctx.renderEvents.publish(updateOf(row)))
+        .catch(log);
+    },
+    onSucceeded(r) {
+      void db()
+        .update(renders)
+        .set({ status: 'succeeded', stage: 'done', progress: 100, etaSeconds: 0, outputKey: r.outputKey, posterKey: r.posterKey, thumbKey: r.thumbKey, bytes: r.bytes, encoder: r.encoder, workerId: r.workerId, finishedAt: new Date(), error: null })
+        .where(and(eq(renders.id, r.renderId), inArray(renders.status, ['queued', 'rendering'])))
+        .returning()
+        .then(([row]) => row && ctx.renderEvents.publish(updateOf(row)))
+        .catch(log);
+    },
+    onFailed(renderId, message) {
+      void failRender(ctx, renderId, message).catch(log);
+    },
+    onRetrying(renderId, message) {
+      ctx.renderEvents.publish({ renderId, status: 'rendering', stage: 'retrying', percent: 0, fps: null, etaSeconds: null, error: message });
+    },
+  };
+}

@@ -1,0 +1,15 @@
+import { redirect } from '@sveltejs/kit';
+import { getContext } from '$lib/server/context';
+import { blankSessionCookie, invalidateSession } from '$lib/server/auth/session';
+import type { Actions, PageServerLoad } from './$types';
+
+export const load: PageServerLoad = () => redirect(303, '/');
+
+export const actions: Actions = {
+  default: async ({ locals, cookies, url }) => {
+    if (locals.session) await invalidateSession((await getContext()).db.db as never, locals.session.id);
+    const c = blankSessionCookie({ secure: url.protocol === 'https:' });
+    cookies.set(c.name, c.value, c.options);
+    redirect(303, '/login');
+  },
+};

@@ -1,0 +1,10 @@
+import { sveltekit } from '@sveltejs/kit/vite';
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+  plugins: [sveltekit()],
+  // Workspace packages ship TypeScript sources: bundle them into the server build.
+  ssr: { noExternal: ['@clipmaker/shared', '@clipmaker/db'] },
+  optimizeDeps: { exclude: ['@ffmpeg/ffmpeg', '@ffmpeg/util'] },
+  server: { fs: { allow: ['..'] } },
+});

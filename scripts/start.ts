@@ -1,0 +1,147 @@
+/**
+ * `pnpm start`: the whole product in one process on embedded defaults.
+ *  - Postgres: DATABASE_URL, or embedded PGlite under .data/pglite (one process owns it, so the app,
+ *    the collab engine and the worker share this process's handle).
+ *  - Redis: REDIS_URL, or a redis-server found on PATH, started with its data under .data/redis.
+ *  - ffmpeg: FFMPEG_PATH or PATH.
+ * Production runs the three packages as separate processes (see docker/compose.yaml).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import pino from 'pino';
+import { createDb, setDb } from '../drizzle/index.ts';
+import { migrate } from '../drizzle/migrate.ts';
+
+const log = pino({ name: 'clipmaker' });
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dataDir = path.resolve(process.env.DATA_DIR ?? path.join(root, '.data'));
+process.env.DATA_DIR = dataDir;
+process.env.STORAGE_DIR ??= path.join(dataDir, 'storage');
+mkdirSync(process.env.STORAGE_DIR, { recursive: true });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function onPath(bin: string): boolean {
+  return spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+async function redisPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    sock.once('connect', () => sock.write('PING\r\n'));
+    sock.once('data', (d) => {
+      sock.destroy();
+      resolve(d.toString().startsWith('+PONG'));
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+async function startEmbeddedRedis(): Promise<{ url: string; child: ChildProcess }> {
+  if (!onPath('redis-server')) {
+    throw new Error('Redis is required: set REDIS_URL, or install redis-server (e.g. `apt-get install redis-server`) so it can be started with data under .data/redis');
+  }
+  const dir = path.join(dataDir, 'redis');
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '60 1'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 100; i++) {
+    if (await redisPing(port)) return { url: `redis://127.0.0.1:${port}`, child };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error('redis-server did not start');
+}
+
+async function main() {
+  const ffmpeg = process.env.FFMPEG_PATH ?? 'ffmpeg';
+  if (spawnSync(ffmpeg, ['-hide_banner', '-version'], { stdio: 'ignore' }).status !== 0) {
+    throw new Error(`ffmpeg not found (${ffmpeg}): install it (e.g. \`apt-get install ffmpeg\`) or set FFMPEG_PATH`);
+  }
+
+  let redisChild: ChildProcess | null = null;
+  if (!process.env.REDIS_URL) {
+    const redis = await startEmbeddedRedis();
+    redisChild = redis.child;
+    process.env.REDIS_URL = redis.url;
+    log.info({ url: redis.url, dir: path.join(dataDir, 'redis') }, 'started embedded redis-server');
+  }
+
+  const db = await createDb();
+  await migrate(db);
+  setDb(db);
+  log.info({ kind: db.kind }, 'database ready');
+
+  const devSecret = 'clipmaker-dev-secret-change-me-in-production';
+  process.env.COLLAB_SECRET ??= devSecret;
+  process.env.SIGNING_SECRET ??= devSecret;
+
+  const { startCollabServer } = await import('../collab-server/src/index.ts');
+  const collab = await startCollabServer({
+    db,
+    secret: process.env.COLLAB_SECRET,
+    port: Number(process.env.COLLAB_PORT ?? 1234),
+    host: process.env.COLLAB_HOST ?? '127.0.0.1',
+  });
+  process.env.COLLAB_PUBLIC_URL ??= `ws://localhost:${collab.port}`;
+  log.info({ port: collab.port }, 'collab-server listening');
+
+  const { startWorker, LocalDiskStorage } = await import('../render-farm/src/index.ts');
+  const worker = await startWorker({
+    redisUrl: process.env.REDIS_URL,
+    storage: new LocalDiskStorage(process.env.STORAGE_DIR),
+    concurrency: Number(process.env.WORKER_CONCURRENCY ?? 1),
+    workerId: process.env.WORKER_ID ?? `${os.hostname()}-${process.pid}`,
+    ...(process.env.QUEUE_PREFIX ? { prefix: process.env.QUEUE_PREFIX } : {}),
+  });
+  log.info('render worker started');
+
+  const port = Number(process.env.PORT ?? 3000);
+  const host = process.env.HOST ?? '127.0.0.1';
+  process.env.ORIGIN ??= `http://localhost:${port}`;
+  const { handler } = (await import(pathToFileURL(path.join(root, 'app/build/handler.js')).href)) as { handler: http.RequestListener };
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  log.info({ url: process.env.ORIGIN }, 'ClipMaker is running');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 30_000).unref();
+    // Stop accepting, let in-flight requests finish, then cut long-lived ones (SSE) after a grace period.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const grace = setTimeout(() => server.closeAllConnections(), 5_000);
+    await closed;
+    clearTimeout(grace);
+    await worker.stop().catch((err: unknown) => log.error({ err }, 'worker stop failed'));
+    await collab.close().catch((err: unknown) => log.error({ err }, 'collab close failed'));
+    await db.close();
+    redisChild?.kill('SIGTERM');
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  log.fatal({ err: err instanceof Error ? err.message : err }, 'ClipMaker failed to start');
+  process.exit(1);
+});
