@@ -1,0 +1,210 @@
+/**
+ * The one adapter over fluent-ffmpeg. fluent-ffmpeg is archived upstream, so nothing else in the
+ * farm imports it: if it has to go, only this file changes.
+ *
+ * The argument list itself is built by the pure builder in @clipmaker/shared/render-spec; this file
+ * only maps that FfmpegCommand onto a process, reports progress, aborts and explains failures.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import ffmpeg from 'fluent-ffmpeg';
+import type { FfmpegCommand } from '@clipmaker/shared/render-spec';
+import { FFPROBE_ARGS, interpretFfprobe, MediaProbeError, type MediaInfo } from '@clipmaker/shared/media';
+import { RenderAbortedError } from '../errors.ts';
+import { isProgressLine, parseProgressLine, type FfmpegProgress } from './progress.ts';
+
+export type { FfmpegProgress } from './progress.ts';
+export type { MediaInfo } from '@clipmaker/shared/media';
+export { MediaProbeError } from '@clipmaker/shared/media';
+
+/** Linux refuses a single argv string over 128 KiB (MAX_ARG_STRLEN); stay well below it. */
+export const FILTER_SCRIPT_THRESHOLD_BYTES = 64 * 1024;
+const STDERR_TAIL_LINES = 40;
+const DEFAULT_KILL_GRACE_MS = 2000;
+
+/** FFMPEG_PATH / FFPROBE_PATH win over PATH. */
+export function ffmpegBinary(): string {
+  return process.env.FFMPEG_PATH || 'ffmpeg';
+}
+export function ffprobeBinary(): string {
+  return process.env.FFPROBE_PATH || 'ffprobe';
+}
+
+export interface RunOptions {
+  onProgress?: (progress: FfmpegProgress) => void;
+  signal?: AbortSignal;
+  /** Frames the output will have; turns frame counts into percent and ETA. */
+  durationFrames?: number | null;
+  /** Where a long filter graph is written as a -filter_complex_script file (default: os.tmpdir()). */
+  workDir?: string;
+  /** Time between SIGTERM and SIGKILL on abort. */
+  killGraceMs?: number;
+}
+
+export interface RunResult {
+  /** The exact argument list ffmpeg was started with (binary excluded). */
+  args: string[];
+  wallMs: number;
+  stderrTail: string[];
+}
+
+export class FfmpegError extends Error {
+  override name = 'FfmpegError';
+  constructor(
+    message: string,
+    readonly args: string[],
+    readonly stderrTail: string[],
+  ) {
+    super(message);
+  }
+}
+
+/** The fluent-ffmpeg internals this file relies on (stable: the package is archived at 2.1.3). */
+interface FluentInternals {
+  _getArguments(): string[];
+  ffmpegProc?: { kill(signal: NodeJS.Signals): boolean; exitCode: number | null };
+}
+
+/**
+ * Runs one FfmpegCommand to completion. Rejects with FfmpegError (message ends with ffmpeg's own
+ * last stderr lines) or RenderAbortedError when `signal` fires.
+ */
+export async function run(command: FfmpegCommand, options: RunOptions = {}): Promise<RunResult> {
+  const { signal } = options;
+  if (signal?.aborted) throw new RenderAbortedError();
+
+  let scriptPath: string | null = null;
+  const globalOptions = [...command.globalOptions];
+  // Without stats there is no progress; -stats is the default but a builder may pass -nostats.
+  if (!globalOptions.includes('-stats')) globalOptions.push('-stats');
+  if (command.filterComplex.length > FILTER_SCRIPT_THRESHOLD_BYTES) {
+    scriptPath = join(options.workDir ?? tmpdir(), `filter-${randomBytes(6).toString('hex')}.txt`);
+    await writeFile(scriptPath, command.filterComplex);
+    globalOptions.push('-filter_complex_script', scriptPath);
+  }
+
+  const cmd = ffmpeg();
+  cmd.setFfmpegPath(ffmpegBinary());
+  // fluent-ffmpeg places its "global" slot after the inputs; ffmpeg applies true global options
+  // wherever they stand, but per-file options such as -threads would attach to the wrong file.
+  // Prefixing the first input keeps the builder's order exactly.
+  const [first, ...rest] = command.inputs;
+  if (first) {
+    cmd.input(first.path).inputOptions([...globalOptions, ...first.options]);
+    for (const input of rest) cmd.input(input.path).inputOptions(input.options);
+  } else {
+    // A graph made only of lavfi sources: there is no input to carry the global options.
+    cmd.outputOptions(globalOptions);
+  }
+  if (command.filterComplex.length > 0 && !scriptPath) cmd.complexFilter(command.filterComplex);
+  cmd.outputOptions(command.outputOptions).output(command.outputPath);
+
+  const args = (cmd as unknown as FluentInternals)._getArguments();
+  const stderrTail: string[] = [];
+  const started = performance.now();
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let aborted = false;
+      let killTimer: NodeJS.Timeout | null = null;
+      const proc = () => (cmd as unknown as FluentInternals).ffmpegProc;
+
+      const onAbort = () => {
+        aborted = true;
+        const p = proc();
+        if (!p) return; // not spawned yet: 'start' kills it
+        p.kill('SIGTERM');
+        killTimer = setTimeout(() => proc()?.kill('SIGKILL'), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+        killTimer.unref();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = (err: Error | null) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (killTimer) clearTimeout(killTimer);
+        if (aborted) reject(new RenderAbortedError());
+        else if (err) reject(err);
+        else resolve();
+      };
+
+      cmd.on('start', () => {
+        if (aborted) proc()?.kill('SIGKILL');
+      });
+      cmd.on('stderr', (line: string) => {
+        if (isProgressLine(line)) {
+          const progress = parseProgressLine(line, options.durationFrames);
+          if (progress) options.onProgress?.(progress);
+          return;
+        }
+        if (line.trim() === '') return;
+        stderrTail.push(line);
+        if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+      });
+      cmd.on('error', (err: Error) => {
+        const exit = /ffmpeg (exited with code \d+|was killed with signal \w+)/.exec(err.message)?.[1];
+        const reason = exit ? `ffmpeg ${exit}` : err.message;
+        const tail = stderrTail.slice(-8).join('\n');
+        settle(new FfmpegError(tail ? `${reason}: ${tail}` : reason, args, [...stderrTail]));
+      });
+      cmd.on('end', () => settle(null));
+      cmd.run();
+    });
+  } finally {
+    if (scriptPath) await rm(scriptPath, { force: true });
+  }
+  return { args, wallMs: Math.round(performance.now() - started), stderrTail };
+}
+
+export interface ExecResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a short, bounded ffmpeg/ffprobe invocation (version, capability probes, frame counts) and
+ * returns its output whatever the exit code. Only spawn failures (binary missing) reject.
+ */
+export function execTool(binary: string, args: string[], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      binary,
+      args,
+      { timeout: opts.timeoutMs ?? 20_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, signal: opts.signal, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean }) | null;
+        if (e?.name === 'AbortError') return reject(new RenderAbortedError());
+        if (e && typeof e.code === 'string') return reject(new Error(`cannot run ${binary}: ${e.code === 'ENOENT' ? 'not found (set FFMPEG_PATH / FFPROBE_PATH or fix PATH)' : e.message}`));
+        resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+/**
+ * Probes a media file with ffprobe; the ffprobe JSON is validated and interpreted by the shared
+ * rules (@clipmaker/shared/media), the same ones the app applies at upload.
+ * Throws MediaProbeError naming the file for anything that is not usable media.
+ */
+export async function probe(path: string, opts: { signal?: AbortSignal } = {}): Promise<MediaInfo> {
+  const res = await execTool(ffprobeBinary(), [...FFPROBE_ARGS, path], { signal: opts.signal });
+  const name = basename(path);
+  if (res.code !== 0) {
+    const why = res.stderr.trim().split('\n').pop()?.replace(`${path}: `, '') || `ffprobe exited with code ${res.code}`;
+    throw new MediaProbeError(`${name} is not readable media (${why})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(res.stdout);
+  } catch {
+    throw new MediaProbeError(`${name} is not readable media (ffprobe printed no JSON)`);
+  }
+  try {
+    return interpretFfprobe(json);
+  } catch (err) {
+    if (err instanceof MediaProbeError) throw new MediaProbeError(`${name}: ${err.message}`);
+    throw err;
+  }
+}

@@ -1,0 +1,3 @@
+export { LocalDiskStorage, defaultStorageDir } from './local-disk.ts';
+export { assertStorageKey, keyToPath } from './keys.ts';
+export { StorageKeyError, StorageNotFoundError, type LocalFile, type Storage, type StorageStat } from './storage.ts';

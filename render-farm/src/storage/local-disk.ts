@@ -1,0 +1,133 @@
+/** Storage on a local (or network-mounted) folder: STORAGE_DIR, default <cwd>/.data/storage. */
+import { randomBytes } from 'node:crypto';
+import { copyFile, lstat, mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { keyToPath } from './keys.ts';
+import { StorageKeyError, StorageNotFoundError, type LocalFile, type Storage, type StorageStat } from './storage.ts';
+
+export function defaultStorageDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.STORAGE_DIR || join(process.cwd(), '.data', 'storage'));
+}
+
+function isNotFound(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+export class LocalDiskStorage implements Storage {
+  readonly driver = 'local';
+  readonly root: string;
+
+  constructor(root: string = defaultStorageDir()) {
+    this.root = resolve(root);
+  }
+
+  /**
+   * Key -> absolute path, refusing invalid keys, lexical escapes and escapes through a symlink
+   * inside the root (the deepest existing ancestor must really live under the root).
+   */
+  async pathFor(key: string): Promise<string> {
+    const path = keyToPath(this.root, key);
+    await mkdir(this.root, { recursive: true });
+    const realRoot = await realpath(this.root);
+    let probe = path;
+    for (;;) {
+      try {
+        const real = await realpath(probe);
+        if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+          throw new StorageKeyError(`storage key ${JSON.stringify(key)} resolves outside the storage root`);
+        }
+        return path;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        const parent = dirname(probe);
+        if (parent === probe) return path;
+        probe = parent;
+      }
+    }
+  }
+
+  async put(key: string, fromFile: string): Promise<void> {
+    const path = await this.pathFor(key);
+    await mkdir(dirname(path), { recursive: true });
+    // Copy beside the target then rename, so readers never see a half-written object.
+    const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+    try {
+      await copyFile(fromFile, tmp);
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async get(key: string, toFile: string): Promise<void> {
+    const path = await this.existingFile(key);
+    await mkdir(dirname(resolve(toFile)), { recursive: true });
+    await copyFile(path, toFile);
+  }
+
+  async localPath(key: string): Promise<LocalFile> {
+    const path = await this.existingFile(key);
+    return { path, release: async () => {} };
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return (await this.stat(key)) !== null;
+  }
+
+  async stat(key: string): Promise<StorageStat | null> {
+    const path = await this.pathFor(key);
+    try {
+      const s = await stat(path);
+      return s.isFile() ? { size: s.size, modifiedAt: s.mtime } : null;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = await this.pathFor(key);
+    try {
+      if ((await lstat(path)).isDirectory()) return; // a "folder" is not an object; see deletePrefix
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    await rm(path, { force: true });
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const path = await this.pathFor(prefix);
+    let count = 0;
+    try {
+      const s = await lstat(path);
+      count = s.isDirectory() ? await countFiles(path) : 1;
+    } catch (err) {
+      if (isNotFound(err)) return 0;
+      throw err;
+    }
+    await rm(path, { recursive: true, force: true });
+    return count;
+  }
+
+  private async existingFile(key: string): Promise<string> {
+    const path = await this.pathFor(key);
+    try {
+      if ((await stat(path)).isFile()) return path;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    throw new StorageNotFoundError(key);
+  }
+}
+
+async function countFiles(dir: string): Promise<number> {
+  let n = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) n += await countFiles(join(dir, entry.name));
+    else n += 1;
+  }
+  return n;
+}
