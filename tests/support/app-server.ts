@@ -1,0 +1,99 @@
+/**
+ * Starts the real product (`tsx scripts/start.ts`, the same launcher as `pnpm start`) as a child
+ * process against real Postgres (a fresh database) and real Redis (a unique queue prefix), on free
+ * ports, with its own data folder. Requires the app to be built (`pnpm test` builds first).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createTestDb, type TestDb } from './db.ts';
+import { TEST_REDIS_URL, uniquePrefix } from './redis.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningApp {
+  url: string;
+  dataDir: string;
+  db: TestDb;
+  logs: () => string;
+  stop(): Promise<void>;
+}
+
+export async function startApp(extraEnv: Record<string, string> = {}): Promise<RunningApp> {
+  const db = await createTestDb();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'cm-app-'));
+  const port = await freePort();
+  const collabPort = await freePort();
+  let output = '';
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: uniquePrefix('app'),
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      COLLAB_PORT: String(collabPort),
+      ORIGIN: `http://127.0.0.1:${port}`,
+      COLLAB_PUBLIC_URL: `ws://127.0.0.1:${collabPort}`,
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`app exited early (${child.exitCode}):\n${output}`);
+    try {
+      const res = await fetch(`${url}/api/health`);
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`app did not become healthy:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return {
+    url,
+    dataDir,
+    db,
+    logs: () => output,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            child.kill('SIGKILL');
+            resolve();
+          }, 15_000);
+          child.once('exit', () => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+      }
+      await db.dispose();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
