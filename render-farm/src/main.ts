@@ -1,0 +1,71 @@
+/**
+ * Worker process entry (`pnpm worker`). Environment:
+ *   REDIS_URL            default redis://127.0.0.1:6379
+ *   STORAGE_DIR          default <cwd>/.data/storage
+ *   WORKER_CONCURRENCY   default 1
+ *   WORKER_ID            default <host>-<pid>
+ *   RENDER_TARGET        auto | cpu | cuda, default auto
+ *   WORK_DIR             parent of per-job temp folders, default the OS temp dir
+ *   STOP_TIMEOUT_MS      how long SIGTERM waits for a running render, default 120000
+ *   FFMPEG_PATH, FFPROBE_PATH, LOG_LEVEL
+ */
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { createLogger } from './logger.ts';
+import { LocalDiskStorage, defaultStorageDir } from './storage/index.ts';
+import { startWorker } from './worker.ts';
+
+const Env = z.object({
+  REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  WORKER_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'WORKER_ID may only contain letters, digits and . _ : -').optional(),
+  RENDER_TARGET: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  WORK_DIR: z.string().min(1).optional(),
+  STOP_TIMEOUT_MS: z.coerce.number().int().min(0).default(120_000),
+});
+
+async function main(): Promise<void> {
+  const logger = createLogger();
+  const parsed = Env.safeParse(process.env);
+  if (!parsed.success) {
+    logger.fatal({ issues: parsed.error.issues }, 'invalid environment');
+    process.exit(2);
+  }
+  const env = parsed.data;
+  const storage = new LocalDiskStorage(defaultStorageDir());
+  const worker = await startWorker({
+    redisUrl: env.REDIS_URL,
+    storage,
+    concurrency: env.WORKER_CONCURRENCY,
+    workerId: env.WORKER_ID ?? `${hostname()}-${process.pid}`,
+    logger,
+    target: env.RENDER_TARGET,
+    workRoot: env.WORK_DIR,
+    stopTimeoutMs: env.STOP_TIMEOUT_MS,
+  });
+  logger.info({ storage: storage.root, queues: worker.queues }, 'render worker ready');
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    logger.info({ signal }, 'stopping');
+    worker.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+main().catch((err: unknown) => {
+  createLogger().fatal({ err }, 'worker failed to start');
+  process.exit(1);
+});

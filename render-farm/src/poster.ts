@@ -1,0 +1,52 @@
+/**
+ * poster.jpg (at most 1080 wide) and thumb.jpg (320 wide) from a rendered video: ffmpeg grabs one
+ * frame as PNG (lossless hand-off), sharp scales and encodes the JPEGs.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { formatSeconds } from '@clipmaker/shared/render-spec';
+import { run } from './ffmpeg/adapter.ts';
+
+export const POSTER_MAX_WIDTH = 1080;
+export const THUMB_WIDTH = 320;
+
+/** ~1 s in, or the middle of anything shorter than 2 s. */
+export function posterTimeSeconds(durationUs: number): number {
+  return durationUs >= 2_000_000 ? 1 : durationUs / 2 / 1e6;
+}
+
+export interface PosterFiles {
+  posterPath: string;
+  thumbPath: string;
+  width: number;
+  height: number;
+}
+
+export async function makePoster(videoPath: string, outDir: string, opts: { durationUs: number; signal?: AbortSignal }): Promise<PosterFiles> {
+  const framePath = join(outDir, 'poster-frame.png');
+  const posterPath = join(outDir, 'poster.jpg');
+  const thumbPath = join(outDir, 'thumb.jpg');
+  try {
+    await run(
+      {
+        globalOptions: ['-hide_banner', '-nostdin', '-v', 'error', '-y'],
+        inputs: [{ options: ['-ss', formatSeconds(posterTimeSeconds(opts.durationUs))], path: videoPath }],
+        filterComplex: '',
+        outputOptions: ['-map', '0:v:0', '-frames:v', '1', '-update', '1', '-c:v', 'png', '-f', 'image2'],
+        outputPath: framePath,
+      },
+      { signal: opts.signal, workDir: outDir },
+    );
+    const frame = sharp(framePath);
+    const info = await frame
+      .clone()
+      .resize({ width: POSTER_MAX_WIDTH, withoutEnlargement: true })
+      .jpeg({ quality: 85, mozjpeg: true })
+      .toFile(posterPath);
+    await frame.clone().resize({ width: THUMB_WIDTH }).jpeg({ quality: 80, mozjpeg: true }).toFile(thumbPath);
+    return { posterPath, thumbPath, width: info.width, height: info.height };
+  } finally {
+    await rm(framePath, { force: true });
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * RenderSpec -> MP4 on local disk. The worker and the CLI both call this; nothing here knows about
+ * queues. Sources are resolved from their storage keys (never a raw path from the spec), the ffmpeg
+ * command comes from the shared pure builder, the adapter runs it.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { buildFfmpegCommand, RenderSpec, type FfmpegCommand, type Source } from '@clipmaker/shared/render-spec';
+import { buildAss } from '@clipmaker/shared/subtitles';
+import { FONTS_DIR_FROM_SHARED } from '@clipmaker/shared/fonts';
+import type { Logger } from 'pino';
+import { MediaProbeError, probe, run, type FfmpegProgress, type MediaInfo } from './ffmpeg/adapter.ts';
+import { PermanentError, RenderAbortedError } from './errors.ts';
+import { StorageNotFoundError, type LocalFile, type Storage } from './storage/index.ts';
+import type { RenderTarget } from './capabilities.ts';
+
+export interface RenderStageProgress extends FfmpegProgress {
+  stage: 'probing' | 'rendering';
+}
+
+export interface RenderSpecOptions {
+  /** Resolves source keys; required unless resolveInput is given. */
+  storage?: Storage;
+  /** Custom source resolution (tests, remote caches); must return a local readable file. */
+  resolveInput?: (source: Source) => Promise<LocalFile>;
+  outPath: string;
+  /** Default 'cpu'. */
+  target?: RenderTarget;
+  /** Overrides the builder's default encoder for the target (e.g. from the capability probe). */
+  videoEncoder?: string;
+  /** Re-render on CPU when a CUDA attempt fails (default true). */
+  fallbackToCpu?: boolean;
+  onProgress?: (progress: RenderStageProgress) => void;
+  signal?: AbortSignal;
+  /** Parent folder of the temporary work folder (default os.tmpdir()). */
+  workDir?: string;
+  fontsDir?: string;
+  threads?: number;
+  logger?: Logger;
+}
+
+export interface RenderOutcome {
+  /** The exact ffmpeg argument list of the attempt that produced the output. */
+  ffmpegArgs: string[];
+  encoder: string;
+  target: RenderTarget;
+  /** Wall time of the whole render (probe + ffmpeg), ms. */
+  durationMs: number;
+  /** What ffprobe says about the output. */
+  output: MediaInfo;
+  /** True when a CUDA attempt failed and CPU produced the output. */
+  fellBack: boolean;
+}
+
+/** Folder with the bundled fonts, handed to libass so subtitles match the preview. */
+export function bundledFontsDir(): string {
+  const sharedFonts = createRequire(import.meta.url).resolve('@clipmaker/shared/fonts');
+  return join(dirname(sharedFonts), FONTS_DIR_FROM_SHARED);
+}
+
+/** Validates untrusted JSON as a RenderSpec; failures are permanent (retrying cannot fix them). */
+export function parseRenderSpec(input: unknown): RenderSpec {
+  const parsed = RenderSpec.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  const more = parsed.error.issues.length > 5 ? ` (+${parsed.error.issues.length - 5} more)` : '';
+  throw new PermanentError(`invalid render spec: ${issues.join('; ')}${more}`);
+}
+
+/** Sources the render actually reads: clip videos, image overlays, music. */
+export function referencedSources(spec: RenderSpec): Source[] {
+  const ids = new Set<string>(spec.clips.map((c) => c.sourceId));
+  for (const o of spec.overlays) if (o.kind === 'image') ids.add(o.sourceId);
+  if (spec.music) ids.add(spec.music.sourceId);
+  return spec.sources.filter((s) => ids.has(s.id));
+}
+
+/** The -c:v value of a built command. */
+export function videoEncoderOf(command: FfmpegCommand): string | null {
+  const opts = command.outputOptions;
+  for (let i = 0; i < opts.length - 1; i++) {
+    if (opts[i] === '-c:v' || opts[i] === '-codec:v' || opts[i] === '-vcodec') return opts[i + 1]!;
+  }
+  return null;
+}
+
+async function resolveSources(spec: RenderSpec, opts: RenderSpecOptions): Promise<Map<string, LocalFile>> {
+  const resolve =
+    opts.resolveInput ??
+    (opts.storage ? (s: Source) => opts.storage!.localPath(s.key) : null);
+  if (!resolve) throw new Error('renderSpecToFile needs storage or resolveInput');
+  const files = new Map<string, LocalFile>();
+  try {
+    for (const source of referencedSources(spec)) {
+      try {
+        files.set(source.id, await resolve(source));
+      } catch (err) {
+        if (err instanceof StorageNotFoundError) throw new PermanentError(`source ${source.id} (${source.key}) is missing from storage`);
+        throw err;
+      }
+    }
+  } catch (err) {
+    await Promise.all([...files.values()].map((f) => f.release()));
+    throw err;
+  }
+  return files;
+}
+
+async function checkSources(spec: RenderSpec, files: Map<string, LocalFile>, signal?: AbortSignal): Promise<void> {
+  await Promise.all(
+    referencedSources(spec).map(async (source) => {
+      let info: MediaInfo;
+      try {
+        info = await probe(files.get(source.id)!.path, { signal });
+      } catch (err) {
+        if (err instanceof MediaProbeError) throw new PermanentError(`source ${source.id} (${source.key}): ${err.message}`);
+        throw err;
+      }
+      if (info.kind !== source.kind) throw new PermanentError(`source ${source.id} (${source.key}) is ${info.kind}, the spec says ${source.kind}`);
+    }),
+  );
+}
+
+export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptions): Promise<RenderOutcome> {
+  const started = performance.now();
+  const spec = parseRenderSpec(specInput);
+  const log = opts.logger;
+  if (opts.signal?.aborted) throw new RenderAbortedError();
+
+  const work = await mkdtemp(join(opts.workDir ?? tmpdir(), 'clipmaker-render-'));
+  let files = new Map<string, LocalFile>();
+  try {
+    opts.onProgress?.({ stage: 'probing', frame: 0, fps: null, percent: 0, etaSeconds: null });
+    files = await resolveSources(spec, opts);
+    await checkSources(spec, files, opts.signal);
+
+    let assPath: string | null = null;
+    if (spec.subtitles.cues.length > 0) {
+      assPath = join(work, 'subtitles.ass');
+      await writeFile(assPath, buildAss(spec));
+    }
+    const inputs = Object.fromEntries([...files].map(([id, f]) => [id, f.path]));
+    const fontsDir = opts.fontsDir ?? bundledFontsDir();
+
+    const attempt = async (target: RenderTarget, videoEncoder: string | undefined) => {
+      const command = buildFfmpegCommand({ spec, target, inputs, assPath, fontsDir, outputPath: opts.outPath, threads: opts.threads, videoEncoder });
+      const encoder = videoEncoderOf(command) ?? videoEncoder ?? 'unknown';
+      log?.info({ target, encoder }, 'ffmpeg starting');
+      const result = await run(command, {
+        signal: opts.signal,
+        durationFrames: spec.output.durationFrames,
+        workDir: work,
+        onProgress: (p) => opts.onProgress?.({ stage: 'rendering', ...p }),
+      });
+      return { args: result.args, encoder, target };
+    };
+
+    const target = opts.target ?? 'cpu';
+    let done: { args: string[]; encoder: string; target: RenderTarget };
+    let fellBack = false;
+    try {
+      done = await attempt(target, opts.videoEncoder);
+    } catch (err) {
+      if (target !== 'cuda' || opts.fallbackToCpu === false || err instanceof RenderAbortedError) throw err;
+      log?.warn({ err }, 'cuda render failed, falling back to cpu');
+      await rm(opts.outPath, { force: true });
+      fellBack = true;
+      done = await attempt('cpu', undefined);
+    }
+
+    const output = await probe(opts.outPath, { signal: opts.signal });
+    if (output.durationFrames !== spec.output.durationFrames) {
+      log?.warn({ expected: spec.output.durationFrames, actual: output.durationFrames }, 'output frame count differs from the spec');
+    }
+    return { ffmpegArgs: done.args, encoder: done.encoder, target: done.target, durationMs: Math.round(performance.now() - started), output, fellBack };
+  } catch (err) {
+    await rm(opts.outPath, { force: true });
+    throw err;
+  } finally {
+    await Promise.all([...files.values()].map((f) => f.release().catch(() => {})));
+    await rm(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * The queue consumer. Producer contract (the app's $lib/server/queue), kept here beside the code
+ * that depends on it:
+ *
+ *   const queue = new BeeQueue(RENDER_QUEUES[priority], { prefix: QUEUE_PREFIX, isWorker: false, redis });
+ *   await queue.createJob(RenderJobData.parse(data)).retries(3).backoff('exponential', 2000).save();
+ *
+ * - Transient failures (ffmpeg crash, storage hiccup, worker shutdown) throw a plain Error and use
+ *   the job's retries with its backoff.
+ * - Permanent failures (invalid spec or payload, missing or non-media source) throw an Error whose
+ *   message starts with PERMANENT_ERROR_PREFIX; the worker zeroes the job's remaining retries first,
+ *   so bee-queue records it as failed at once ('failed' event, no 'retrying').
+ * - Progress events carry RenderProgress; the 'succeeded' event carries RenderResult.
+ * - A worker that dies mid-job stops refreshing its stall marker; another worker's stalled-job
+ *   check (every stallIntervalMs) puts the job back in the waiting list.
+ */
+import { hostname } from 'node:os';
+import BeeQueue from 'bee-queue';
+import { QUEUE_PREFIX, RENDER_QUEUES, RenderProgress, type RenderPriority, type RenderResult } from '@clipmaker/shared/jobs';
+import { pino, type Logger } from 'pino';
+import { probeCapabilities, type Capabilities, type RenderTarget } from './capabilities.ts';
+import { errorMessage, isPermanentError, RenderAbortedError } from './errors.ts';
+import { startHeartbeat, workerKey, type Heartbeat, type HeartbeatRedis } from './heartbeat.ts';
+import { GateClosedError, PriorityGate } from './priority-gate.ts';
+import { runRenderJob } from './render-job.ts';
+import type { Storage } from './storage/index.ts';
+
+export const PRIORITIES: readonly RenderPriority[] = ['high', 'normal', 'low'];
+
+export interface WorkerOptions {
+  redisUrl: string;
+  storage: Storage;
+  /** Renders at once on this worker (default 1). */
+  concurrency?: number;
+  /** Default `${hostname}-${pid}`. */
+  workerId?: string;
+  logger?: Logger;
+  /** bee-queue key prefix (default QUEUE_PREFIX); tests pass a unique one. */
+  prefix?: string;
+  /** Queue names per priority (default RENDER_QUEUES). */
+  queueNames?: Partial<Record<RenderPriority, string>>;
+  /** Priorities consumed, best first (default high, normal, low). */
+  priorities?: readonly RenderPriority[];
+  /** A job whose worker has not refreshed it for this long is re-queued (default 10 s). */
+  stallIntervalMs?: number;
+  heartbeatIntervalMs?: number;
+  heartbeatTtlSeconds?: number;
+  /** Parent of per-job work folders (default os.tmpdir()). */
+  workRoot?: string;
+  target?: RenderTarget | 'auto';
+  /** Skips the capability probe (tests, or a probe shared by several workers). */
+  capabilities?: Capabilities;
+  /** How long stop() lets running renders finish before aborting them (default 120 s). */
+  stopTimeoutMs?: number;
+  /** Minimum time between two progress events of one job (default 1 s). */
+  progressIntervalMs?: number;
+}
+
+export interface RenderWorker {
+  readonly workerId: string;
+  readonly capabilities: Capabilities;
+  /** Queue names consumed, best priority first. */
+  readonly queues: string[];
+  /** Stops taking jobs, lets running renders finish (bounded), re-queues held ones, closes. */
+  stop(): Promise<void>;
+}
+
+interface RunningJob {
+  id: string;
+  queue: string;
+  renderId: string | null;
+  abort: AbortController;
+  done: Promise<unknown>;
+}
+
+/** Message of the error that sends a job back to the queue when the worker stops before starting it. */
+export const NOT_STARTED_MESSAGE = 'worker stopping: job not started, re-queued';
+
+export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
+  const workerId = opts.workerId ?? `${hostname()}-${process.pid}`;
+  const logger = (opts.logger ?? pino({ name: 'render-farm' })).child({ workerId });
+  const prefix = opts.prefix ?? QUEUE_PREFIX;
+  const priorities = opts.priorities ?? PRIORITIES;
+  const concurrency = opts.concurrency ?? 1;
+  const stallInterval = opts.stallIntervalMs ?? 10_000;
+  const progressInterval = opts.progressIntervalMs ?? 1000;
+
+  const capabilities = opts.capabilities ?? (await probeCapabilities());
+  logger.info({ capabilities }, 'ffmpeg capabilities');
+
+  const gate = new PriorityGate(concurrency, priorities);
+  const running = new Map<string, RunningJob>();
+  let stopping = false;
+
+  const queues = priorities.map((priority) => {
+    const name = opts.queueNames?.[priority] ?? RENDER_QUEUES[priority];
+    const queue = new BeeQueue<unknown>(name, {
+      prefix,
+      redis: { url: opts.redisUrl },
+      isWorker: true,
+      getEvents: false,
+      sendEvents: true,
+      stallInterval,
+      // Retries with a backoff sit in the delayed set; some queue instance must activate them.
+      activateDelayedJobs: true,
+      removeOnSuccess: false,
+      removeOnFailure: false,
+    });
+    queue.on('error', (err) => logger.error({ err, queue: name }, 'queue error'));
+    queue.on('stalled', (jobId) => logger.warn({ jobId, queue: name }, 're-queued a stalled job'));
+    return { priority, name, queue };
+  });
+  await Promise.all(queues.map((q) => q.queue.ready()));
+
+  const heartbeat: Heartbeat = startHeartbeat({
+    // Its own connection, so the beat and the final DEL do not race the queues' shutdown.
+    client: (queues[0]!.queue as unknown as { client: { duplicate(): HeartbeatRedis } }).client.duplicate(),
+    key: workerKey(prefix, workerId),
+    intervalMs: opts.heartbeatIntervalMs ?? 5000,
+    ttlSeconds: opts.heartbeatTtlSeconds ?? 30,
+    fields: () => ({
+      workerId,
+      host: hostname(),
+      pid: String(process.pid),
+      status: stopping ? 'stopping' : 'running',
+      concurrency: String(concurrency),
+      queues: queues.map((q) => q.name).join(','),
+      capabilities: JSON.stringify(capabilities),
+      currentJob: [...running.values()].map((j) => `${j.queue}:${j.id}${j.renderId ? `:${j.renderId}` : ''}`).join(','),
+    }),
+    onError: (err) => logger.warn({ err }, 'heartbeat failed'),
+  });
+  await heartbeat.beat();
+
+  const handle = async (queueName: string, priority: RenderPriority, job: BeeQueue.Job<unknown>): Promise<RenderResult> => {
+    let release: () => void;
+    try {
+      release = await gate.acquire(priority);
+    } catch (err) {
+      if (err instanceof GateClosedError) {
+        // Taken from Redis but never started: give the attempt back so only the delay is lost.
+        job.options.retries = (Number(job.options.retries) || 0) + 1;
+        throw new Error(NOT_STARTED_MESSAGE);
+      }
+      throw err;
+    }
+    const renderId = typeof (job.data as { renderId?: unknown })?.renderId === 'string' ? (job.data as { renderId: string }).renderId : null;
+    const jobLog = logger.child({ jobId: job.id, queue: queueName, renderId });
+    const abort = new AbortController();
+    let lastProgressAt = 0;
+    let lastStage = '';
+    const onProgress = (p: RenderProgress) => {
+      const now = Date.now();
+      if (p.stage === lastStage && now - lastProgressAt < progressInterval) return;
+      lastStage = p.stage;
+      lastProgressAt = now;
+      const parsed = RenderProgress.safeParse(p);
+      if (parsed.success) Promise.resolve(job.reportProgress(parsed.data)).catch((err: unknown) => jobLog.warn({ err }, 'progress report failed'));
+    };
+    const done = runRenderJob(job.data, { storage: opts.storage, capabilities, workerId, logger: jobLog, target: opts.target, workRoot: opts.workRoot, signal: abort.signal, onProgress });
+    running.set(job.id, { id: job.id, queue: queueName, renderId, abort, done });
+    heartbeat.beat().catch(() => {});
+    jobLog.info({ attempt: (job.options.stacktraces?.length ?? 0) + 1, retriesLeft: job.options.retries }, 'job started');
+    try {
+      return await done;
+    } catch (err) {
+      if (isPermanentError(err)) {
+        job.options.retries = 0; // bee-queue reads this when it records the failure: no retry
+        jobLog.error({ reason: errorMessage(err) }, 'job failed permanently');
+      } else if (err instanceof RenderAbortedError) {
+        jobLog.warn('job aborted (worker stopping); it will be retried');
+        throw new Error('render aborted: worker stopping');
+      } else {
+        jobLog.error({ err, retriesLeft: job.options.retries }, 'job failed');
+      }
+      throw err;
+    } finally {
+      running.delete(job.id);
+      release();
+      heartbeat.beat().catch(() => {});
+    }
+  };
+
+  for (const { queue, name, priority } of queues) {
+    // Each queue may hold up to `concurrency` jobs; the gate lets `concurrency` of them run in total.
+    queue.process(concurrency, (job: BeeQueue.Job<unknown>) => handle(name, priority, job));
+    queue.checkStalledJobs(stallInterval, (err) => {
+      if (err) logger.warn({ err, queue: name }, 'stalled-job check failed');
+    });
+  }
+  logger.info({ queues: queues.map((q) => q.name), prefix, concurrency }, 'worker started');
+
+  let stopped: Promise<void> | null = null;
+  const stop = () =>
+    (stopped ??= (async () => {
+      stopping = true;
+      const timeoutMs = opts.stopTimeoutMs ?? 120_000;
+      logger.info({ running: running.size, timeoutMs }, 'worker stopping');
+      // Closing a bee-queue stops its blocking pop at once (no new jobs), then waits for its active
+      // handlers; the gate makes held-but-not-started handlers settle right away.
+      const closing = queues.map((q) => q.queue.close(timeoutMs + 10_000).catch((err: unknown) => logger.warn({ err, queue: q.name }, 'queue close timed out')));
+      gate.close();
+      const settled = Promise.allSettled([...running.values()].map((j) => j.done));
+      const timedOut = await Promise.race([settled.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
+      if (timedOut) {
+        logger.warn({ running: [...running.keys()] }, 'stop timeout: aborting running renders');
+        for (const j of running.values()) j.abort.abort();
+        await settled;
+      }
+      await heartbeat.stop().catch(() => {});
+      await Promise.all(closing);
+      logger.info('worker stopped');
+    })());
+
+  return { workerId, capabilities, queues: queues.map((q) => q.name), stop };
+}
