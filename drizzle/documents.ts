@@ -109,6 +109,19 @@ export async function appendUpdates(db: Db, projectId: string, items: readonly N
   return rows.map((r) => r.id);
 }
 
+/**
+ * Removes specific update rows (the collab-server's compensation when a stored update turns out not
+ * to apply). Returns how many were deleted.
+ */
+export async function deleteUpdates(db: Db, projectId: string, ids: readonly number[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const rows = await pg(db)
+    .delete(documentUpdates)
+    .where(and(eq(documentUpdates.projectId, projectId), inArray(documentUpdates.id, [...ids])))
+    .returning({ id: documentUpdates.id });
+  return rows.length;
+}
+
 type Tx = Parameters<Parameters<PgDb['transaction']>[0]>[0];
 type Queryable = PgDb | Tx;
 

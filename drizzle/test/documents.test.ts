@@ -19,6 +19,7 @@ import {
   appendUpdates,
   compact,
   createNamedSnapshot,
+  deleteUpdates,
   getSnapshot,
   listSnapshots,
   loadDocumentParts,
@@ -75,6 +76,18 @@ describe('document repository on real Postgres', () => {
     const parts = await loadDocumentParts(db, p);
     expect(parts.snapshot).toBeNull();
     expect(parts.updates.map((u) => u.id)).toEqual([a, b]);
+  });
+
+  it('deletes specific rows of one project only', async () => {
+    const p = await newProject(db);
+    const other = await newProject(db);
+    const [a, b] = await appendUpdates(db, p, [{ update: upd('a') }, { update: upd('b') }]);
+    const foreign = await appendUpdate(db, other, upd('f'));
+    expect(await deleteUpdates(db, p, [b!, foreign])).toBe(1);
+    expect(tokens((await loadDocumentState(db, p)).state)).toEqual(['a']);
+    expect(tokens((await loadDocumentState(db, other)).state)).toEqual(['f']);
+    expect(await deleteUpdates(db, p, [])).toBe(0);
+    expect(a).toBeLessThan(b!);
   });
 
   it('returns a single stored piece byte for byte', async () => {

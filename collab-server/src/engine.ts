@@ -1,0 +1,591 @@
+/**
+ * The collaboration engine, independent of any network binding (server.ts binds it to `ws`; a test
+ * or another process can drive it with any transport).
+ *
+ * One room per project: an in-memory Y.Doc loaded from the document repository on first connection,
+ * an awareness instance, the connections. Guarantees:
+ *  - Persist before visible: a document update is stored (appendUpdates) before it is applied to the
+ *    room doc and broadcast, so anything a client can see is in the database. Stores are group
+ *    commits from one FIFO queue per room, so updates are applied in the order they arrived.
+ *  - Read-only roles: sync updates from a role outside WRITE_ROLES are refused (never stored, applied
+ *    or broadcast; logged and counted). Nothing is sent back, so the y-websocket client keeps
+ *    working; awareness (presence) still flows.
+ *  - Bad input closes that connection only: a frame over maxMessageBytes (4413), a frame that does
+ *    not parse or an update that does not decode (4400). Close codes 4400-4499 tell y-websocket not
+ *    to reconnect; every other code it treats as transient.
+ *  - A connection cannot overwrite or remove another connection's awareness entries.
+ *  - A failed store closes the connections whose updates were in it (1011): their clients reconnect
+ *    and resend everything the server lacks in sync step 2. An update that is stored and then throws
+ *    while being applied (decodes, but is crafted) is deleted again, and the room is reloaded.
+ *  - Compaction every `compactEvery` stored updates (in the background) and when the room unloads;
+ *    idle rooms unload `unloadDelayMs` after their last connection left. close() flushes everything.
+ */
+import * as Y from 'yjs';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import { pino, type Logger } from 'pino';
+import { WRITE_ROLES, type CollabRole } from '@clipmaker/shared/collab';
+import type { DbHandle } from '@clipmaker/db';
+import { appendUpdates, compact, deleteUpdates, loadDocumentParts } from '@clipmaker/db/documents';
+import { EngineHooks, type EngineEventName, type EngineEvents, type RejectReason } from './hooks.ts';
+import {
+  MalformedMessage,
+  decodeAwarenessUpdate,
+  decodeClientMessage,
+  encodeAwarenessMessage,
+  encodeAwarenessUpdate,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+  inspectUpdate,
+  onlyKnownDeletions,
+} from './protocol.ts';
+
+export const CLOSE_CODES = {
+  /** Server shutting down: reconnect (to another instance). */
+  goingAway: 1001,
+  /** Could not load or save: reconnect and resync. */
+  internalError: 1011,
+  /** The client reads too slowly: reconnect later. */
+  tryAgainLater: 1013,
+  /** Malformed frame: y-websocket does not reconnect on 4400-4499. */
+  malformed: 4400,
+  tooLarge: 4413,
+} as const;
+
+export interface CollabEngineOptions {
+  db: DbHandle;
+  logger?: Logger;
+  /** Compact after this many stored updates per room. Default 200. */
+  compactEvery?: number;
+  /** Unload a room this long after its last connection left. Default 2000 ms. */
+  unloadDelayMs?: number;
+  /** Largest accepted frame, in bytes. Default 10 MiB. */
+  maxMessageBytes?: number;
+  /** Most updates stored in one group commit. Default 256. */
+  maxBatch?: number;
+}
+
+export interface ConnectionInfo {
+  projectId: string;
+  /** Token subject: a user id, or "anon:<id>" for share links. */
+  userId: string;
+  userName: string;
+  role: CollabRole;
+}
+
+/** What the engine needs from a socket. */
+export interface Transport {
+  send(frame: Uint8Array): void;
+  close(code: number, reason: string): void;
+}
+
+export interface EngineStats {
+  rooms: number;
+  connections: number;
+  pendingUpdates: number;
+}
+
+const MAX_AWARENESS_CLIENTS_PER_CONNECTION = 16;
+const LOAD_ORIGIN = Symbol('load');
+
+let nextConnectionId = 1;
+
+export class CollabConnection {
+  readonly id = nextConnectionId++;
+  readonly canWrite: boolean;
+  /** Awareness client ids this connection controls (removed when it leaves). */
+  readonly awarenessClients = new Set<number>();
+  refusedUpdates = 0;
+  private closedFlag = false;
+  readonly log: Logger;
+
+  constructor(
+    readonly info: ConnectionInfo,
+    private readonly transport: Transport,
+    private readonly room: Room | null,
+    log: Logger,
+  ) {
+    this.canWrite = WRITE_ROLES.has(info.role);
+    this.log = log.child({ conn: this.id, userId: info.userId, role: info.role });
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /** A frame from the client. `string` means a text frame, which the protocol does not use. */
+  receive(frame: Uint8Array | string): void {
+    if (this.closedFlag || !this.room) return;
+    this.room.receive(this, frame);
+  }
+
+  /** The transport went away (client left, network died). */
+  disconnect(): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    this.room?.leave(this);
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.closedFlag) return;
+    try {
+      this.transport.send(frame);
+    } catch (err) {
+      this.log.debug({ err }, 'send failed');
+      this.close(CLOSE_CODES.internalError, 'send failed');
+    }
+  }
+
+  /** Closes the connection from the server side. */
+  close(code: number, reason: string): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    try {
+      this.transport.close(code, reason);
+    } catch (err) {
+      this.log.debug({ err }, 'transport close failed');
+    }
+    this.room?.leave(this);
+  }
+}
+
+interface PendingUpdate {
+  conn: CollabConnection;
+  update: Uint8Array;
+}
+
+type RoomState = 'loading' | 'ready' | 'unloading' | 'unloaded';
+
+class Room {
+  readonly doc = new Y.Doc();
+  readonly awareness = new awarenessProtocol.Awareness(this.doc);
+  readonly conns = new Set<CollabConnection>();
+  readonly log: Logger;
+  state: RoomState = 'loading';
+  /** Frames that arrived while the room was loading, in arrival order. */
+  private early: { conn: CollabConnection; frame: Uint8Array | string }[] = [];
+  private pending: PendingUpdate[] = [];
+  private writer: Promise<void> | null = null;
+  private compacting: Promise<void> | null = null;
+  /** Update rows stored (or found at load) and not yet folded by a compaction. */
+  private uncompacted = 0;
+  /** A stored update failed to apply: the in-memory doc is no longer trusted. */
+  private broken = false;
+  private unloadTimer: NodeJS.Timeout | null = null;
+  private unloadPromise: Promise<void> | null = null;
+  private readonly loaded: Promise<void>;
+  private readonly awarenessOwner = new Map<number, CollabConnection>();
+
+  constructor(
+    private readonly engine: CollabEngine,
+    readonly projectId: string,
+    after: Promise<void> | undefined,
+  ) {
+    this.log = engine.log.child({ projectId });
+    this.awareness.setLocalState(null);
+    this.awareness.on('update', this.onAwarenessUpdate);
+    this.loaded = (after ?? Promise.resolve()).then(() => this.load());
+  }
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  private async load(): Promise<void> {
+    const t0 = performance.now();
+    try {
+      const parts = await loadDocumentParts(this.engine.db.db, this.projectId);
+      const pieces = parts.snapshot ? [parts.snapshot, ...parts.updates.map((u) => u.update)] : parts.updates.map((u) => u.update);
+      let bytes = 0;
+      this.doc.transact(() => {
+        for (const piece of pieces) {
+          bytes += piece.byteLength;
+          try {
+            Y.applyUpdate(this.doc, piece, LOAD_ORIGIN);
+          } catch (err) {
+            // Never stored by this engine (it validates first); keep the rest of the document usable.
+            this.log.error({ err }, 'a stored piece of this document does not apply; skipped');
+          }
+        }
+      }, LOAD_ORIGIN);
+      this.uncompacted = parts.updates.length;
+      const ms = performance.now() - t0;
+      this.engine.hooks.emit('roomLoaded', { projectId: this.projectId, ms, bytes, updates: parts.updates.length });
+      this.log.debug({ ms: Math.round(ms), bytes, updates: parts.updates.length }, 'room loaded');
+    } catch (err) {
+      this.log.error({ err }, 'room failed to load');
+      this.early = [];
+      this.engine.forget(this);
+      if (this.state === 'loading') this.state = 'unloading';
+      for (const conn of [...this.conns]) conn.close(CLOSE_CODES.internalError, 'document failed to load');
+      this.destroy();
+      return;
+    }
+    if (this.state === 'loading') {
+      this.state = 'ready';
+      for (const conn of this.conns) this.greet(conn);
+    }
+    // Also when an unload started meanwhile: updates already received must still be stored.
+    const early = this.early;
+    this.early = [];
+    for (const { conn, frame } of early) this.handle(conn, frame);
+    if (this.conns.size === 0) this.scheduleUnload();
+  }
+
+  join(conn: CollabConnection): void {
+    if (this.unloadTimer) {
+      clearTimeout(this.unloadTimer);
+      this.unloadTimer = null;
+    }
+    this.conns.add(conn);
+    this.engine.hooks.emit('connectionOpened', { ...this.who(conn), connections: this.engine.connectionCount() });
+    if (this.state === 'ready') this.greet(conn);
+  }
+
+  leave(conn: CollabConnection): void {
+    if (!this.conns.delete(conn)) return;
+    const ids = [...conn.awarenessClients].filter((id) => this.awarenessOwner.get(id) === conn);
+    for (const id of ids) this.awarenessOwner.delete(id);
+    if (ids.length > 0 && this.state === 'ready') awarenessProtocol.removeAwarenessStates(this.awareness, ids, null);
+    this.engine.hooks.emit('connectionClosed', { ...this.who(conn), connections: this.engine.connectionCount() });
+    if (this.conns.size === 0 && this.state === 'ready') this.scheduleUnload();
+  }
+
+  private who(conn: CollabConnection) {
+    return { projectId: this.projectId, userId: conn.info.userId, role: conn.info.role };
+  }
+
+  /** Server's sync step 1 (so the client sends what we lack) and current presence. */
+  private greet(conn: CollabConnection): void {
+    conn.send(encodeSyncStep1(Y.encodeStateVector(this.doc)));
+    const states = this.awareness.getStates();
+    if (states.size > 0) conn.send(encodeAwarenessMessage(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...states.keys()])));
+  }
+
+  receive(conn: CollabConnection, frame: Uint8Array | string): void {
+    if (this.state === 'loading') this.early.push({ conn, frame });
+    else if (this.state === 'ready') this.handle(conn, frame);
+  }
+
+  private reject(conn: CollabConnection, reason: RejectReason, bytes: number, detail?: string): void {
+    conn.log.warn({ reason, bytes, detail }, 'frame rejected; closing this connection');
+    this.engine.hooks.emit('messageRejected', { projectId: this.projectId, userId: conn.info.userId, reason, bytes });
+    if (reason === 'too-large') conn.close(CLOSE_CODES.tooLarge, 'message too large');
+    else conn.close(CLOSE_CODES.malformed, reason === 'text-frame' ? 'binary frames only' : 'malformed message');
+  }
+
+  private handle(conn: CollabConnection, frame: Uint8Array | string): void {
+    // Frames of a connection that closed while the room loaded: only its updates still matter.
+    const live = !conn.closed;
+    if (typeof frame === 'string') {
+      if (live) this.reject(conn, 'text-frame', frame.length);
+      return;
+    }
+    if (frame.byteLength > this.engine.maxMessageBytes) {
+      if (live) this.reject(conn, 'too-large', frame.byteLength);
+      return;
+    }
+    try {
+      const msg = decodeClientMessage(frame);
+      switch (msg.type) {
+        case 'sync-step1': {
+          if (!live) return;
+          let diff: Uint8Array;
+          try {
+            diff = Y.encodeStateAsUpdate(this.doc, msg.stateVector);
+          } catch {
+            throw new MalformedMessage('bad state vector');
+          }
+          conn.send(encodeSyncStep2(diff));
+          return;
+        }
+        case 'sync-step2':
+        case 'sync-update':
+          this.receiveUpdate(conn, msg.update, msg.type === 'sync-step2');
+          return;
+        case 'awareness':
+          if (live) this.receiveAwareness(conn, msg.update);
+          return;
+        case 'query-awareness': {
+          const states = this.awareness.getStates();
+          if (live && states.size > 0) conn.send(encodeAwarenessMessage(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...states.keys()])));
+          return;
+        }
+        case 'auth':
+          return;
+      }
+    } catch (err) {
+      if (!(err instanceof MalformedMessage)) conn.log.error({ err }, 'unexpected error handling a frame');
+      if (live) this.reject(conn, 'malformed', frame.byteLength, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private receiveUpdate(conn: CollabConnection, update: Uint8Array, isStep2: boolean): void {
+    const inspected = inspectUpdate(update); // throws MalformedMessage
+    if (inspected.empty) return;
+    if (isStep2 && onlyKnownDeletions(this.doc, inspected)) return;
+    if (!conn.canWrite) {
+      conn.refusedUpdates++;
+      const level = conn.refusedUpdates === 1 ? 'warn' : 'debug';
+      conn.log[level]({ bytes: update.byteLength, refused: conn.refusedUpdates }, 'document update refused: role may not write');
+      this.engine.hooks.emit('updateRefused', { ...this.who(conn), bytes: update.byteLength });
+      return;
+    }
+    // Own the bytes: the frame's buffer may be larger than the update.
+    this.pending.push({ conn, update: update.slice() });
+    this.writer ??= this.drain().finally(() => {
+      this.writer = null;
+    });
+  }
+
+  /** Group commit: store everything queued, then apply and broadcast it in arrival order. */
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.engine.maxBatch);
+      const t0 = performance.now();
+      let ids: number[];
+      try {
+        ids = await appendUpdates(
+          this.engine.db.db,
+          this.projectId,
+          batch.map((p) => ({ update: p.update, userId: p.conn.info.userId })),
+        );
+      } catch (err) {
+        this.log.error({ err, count: batch.length }, 'storing updates failed; closing their connections so they resync');
+        this.engine.hooks.emit('persistFailed', { projectId: this.projectId, count: batch.length, error: err });
+        const failed = new Set(batch.map((p) => p.conn));
+        // Their later updates depend on the lost ones; the clients resend all of it after reconnecting.
+        this.pending = this.pending.filter((p) => !failed.has(p.conn));
+        for (const conn of failed) conn.close(CLOSE_CODES.internalError, 'could not save your changes');
+        continue;
+      }
+      const bytes = batch.reduce((n, p) => n + p.update.byteLength, 0);
+      this.engine.hooks.emit('updatesStored', { projectId: this.projectId, count: batch.length, bytes, ms: performance.now() - t0 });
+      this.uncompacted += batch.length;
+      for (let i = 0; i < batch.length; i++) await this.apply(batch[i]!, ids[i]!);
+      if (this.uncompacted >= this.engine.compactEvery && !this.broken) this.startCompaction();
+    }
+  }
+
+  private async apply(p: PendingUpdate, id: number): Promise<void> {
+    if (this.broken || this.state === 'unloaded') return;
+    try {
+      Y.applyUpdate(this.doc, p.update, p.conn);
+    } catch (err) {
+      this.broken = true;
+      p.conn.log.error({ err, updateId: id }, 'a stored update does not apply; deleting it and reloading the room');
+      this.engine.hooks.emit('messageRejected', { projectId: this.projectId, userId: p.conn.info.userId, reason: 'malformed', bytes: p.update.byteLength });
+      try {
+        await deleteUpdates(this.engine.db.db, this.projectId, [id]);
+      } catch (delErr) {
+        this.log.error({ err: delErr, updateId: id }, 'could not delete the update that does not apply');
+      }
+      p.conn.close(CLOSE_CODES.malformed, 'invalid update');
+      for (const conn of [...this.conns]) conn.close(CLOSE_CODES.internalError, 'document reloading');
+      return;
+    }
+    const frame = encodeSyncUpdate(p.update);
+    for (const conn of this.conns) if (conn !== p.conn) conn.send(frame);
+  }
+
+  private startCompaction(): void {
+    if (this.compacting) return;
+    const folded = this.uncompacted;
+    this.uncompacted = 0;
+    const t0 = performance.now();
+    this.compacting = compact(this.engine.db.db, this.projectId)
+      .then((r) => {
+        if (r) this.engine.hooks.emit('compacted', { projectId: this.projectId, foldedUpdates: r.foldedUpdates, bytes: r.bytes, ms: performance.now() - t0 });
+      })
+      .catch((err: unknown) => {
+        this.uncompacted += folded;
+        this.log.error({ err }, 'compaction failed');
+        this.engine.hooks.emit('compactionFailed', { projectId: this.projectId, error: err });
+      })
+      .finally(() => {
+        this.compacting = null;
+      });
+  }
+
+  private readonly onAwarenessUpdate = (
+    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ): void => {
+    if (origin instanceof CollabConnection) {
+      for (const id of added) {
+        this.awarenessOwner.set(id, origin);
+        origin.awarenessClients.add(id);
+      }
+      for (const id of removed) {
+        if (this.awarenessOwner.get(id) === origin) this.awarenessOwner.delete(id);
+        origin.awarenessClients.delete(id);
+      }
+    } else {
+      for (const id of removed) {
+        const owner = this.awarenessOwner.get(id);
+        owner?.awarenessClients.delete(id);
+        this.awarenessOwner.delete(id);
+      }
+    }
+    const changed = [...added, ...updated, ...removed];
+    if (changed.length === 0) return;
+    const frame = encodeAwarenessMessage(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
+    for (const conn of this.conns) if (conn !== origin) conn.send(frame);
+  };
+
+  private receiveAwareness(conn: CollabConnection, update: Uint8Array): void {
+    const entries = decodeAwarenessUpdate(update); // throws MalformedMessage
+    const allowed = entries.filter((e) => {
+      if (e.clientId === this.awareness.clientID) return false;
+      const owner = this.awarenessOwner.get(e.clientId);
+      if (owner) return owner === conn;
+      return conn.awarenessClients.size < MAX_AWARENESS_CLIENTS_PER_CONNECTION;
+    });
+    if (allowed.length === 0) return;
+    awarenessProtocol.applyAwarenessUpdate(this.awareness, encodeAwarenessUpdate(allowed), conn);
+  }
+
+  private scheduleUnload(): void {
+    if (this.unloadTimer || this.state !== 'ready') return;
+    this.unloadTimer = setTimeout(() => {
+      this.unloadTimer = null;
+      if (this.conns.size === 0 && this.state === 'ready') void this.engine.unload(this);
+    }, this.engine.unloadDelayMs);
+    this.unloadTimer.unref();
+  }
+
+  /** Waits until everything queued so far is stored and applied. */
+  async flush(): Promise<void> {
+    while (this.writer) await this.writer;
+  }
+
+  /** Flushes, compacts (unless broken) and frees the room. Idempotent. */
+  unload(): Promise<void> {
+    this.unloadPromise ??= (async () => {
+      if (this.unloadTimer) clearTimeout(this.unloadTimer);
+      this.unloadTimer = null;
+      if (this.state !== 'unloaded') this.state = 'unloading';
+      await this.loaded;
+      await this.flush();
+      if (this.compacting) await this.compacting;
+      if (!this.broken && this.state !== 'unloaded' && this.uncompacted > 0) {
+        this.startCompaction();
+        await this.compacting;
+      }
+      this.destroy();
+      this.engine.hooks.emit('roomUnloaded', { projectId: this.projectId });
+      this.log.debug('room unloaded');
+    })();
+    return this.unloadPromise;
+  }
+
+  private destroy(): void {
+    if (this.state === 'unloaded') return;
+    this.state = 'unloaded';
+    this.awareness.off('update', this.onAwarenessUpdate);
+    this.awareness.destroy();
+    this.doc.destroy();
+  }
+}
+
+export class CollabEngine {
+  readonly hooks: EngineHooks;
+  readonly log: Logger;
+  readonly db: DbHandle;
+  readonly compactEvery: number;
+  readonly unloadDelayMs: number;
+  readonly maxMessageBytes: number;
+  readonly maxBatch: number;
+  private readonly rooms = new Map<string, Room>();
+  /** Rooms being unloaded: a new room for the same project loads only after this settles. */
+  private readonly unloading = new Map<string, Promise<void>>();
+  private closing: Promise<void> | null = null;
+
+  constructor(opts: CollabEngineOptions) {
+    this.db = opts.db;
+    this.log = opts.logger ?? pino({ name: 'collab' });
+    this.hooks = new EngineHooks(this.log);
+    this.compactEvery = Math.max(1, opts.compactEvery ?? 200);
+    this.unloadDelayMs = Math.max(0, opts.unloadDelayMs ?? 2000);
+    this.maxMessageBytes = opts.maxMessageBytes ?? 10 * 1024 * 1024;
+    this.maxBatch = Math.max(1, opts.maxBatch ?? 256);
+  }
+
+  /** Adds an authenticated connection to its project's room (loading the room if needed). */
+  connect(info: ConnectionInfo, transport: Transport): CollabConnection {
+    if (this.closing) {
+      const dead = new CollabConnection(info, transport, null, this.log);
+      dead.close(CLOSE_CODES.goingAway, 'server shutting down');
+      return dead;
+    }
+    let room = this.rooms.get(info.projectId);
+    if (!room) {
+      room = new Room(this, info.projectId, this.unloading.get(info.projectId));
+      this.rooms.set(info.projectId, room);
+    }
+    const conn = new CollabConnection(info, transport, room, room.log);
+    room.join(conn);
+    return conn;
+  }
+
+  /** Subscribes to an engine event (metrics, logs); returns the unsubscribe function. */
+  on<K extends EngineEventName>(event: K, listener: (payload: EngineEvents[K]) => void): () => void {
+    return this.hooks.on(event, listener);
+  }
+
+  stats(): EngineStats {
+    let connections = 0;
+    let pendingUpdates = 0;
+    for (const r of this.rooms.values()) {
+      connections += r.conns.size;
+      pendingUpdates += r.pendingCount;
+    }
+    return { rooms: this.rooms.size, connections, pendingUpdates };
+  }
+
+  connectionCount(): number {
+    let n = 0;
+    for (const r of this.rooms.values()) n += r.conns.size;
+    return n;
+  }
+
+  /** Projects with a loaded (or loading) room. */
+  openProjects(): string[] {
+    return [...this.rooms.keys()];
+  }
+
+  /** Waits until every update received so far is stored and applied. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.rooms.values()].map((r) => r.flush()));
+  }
+
+  /** @internal a room that failed to load */
+  forget(room: Room): void {
+    if (this.rooms.get(room.projectId) === room) this.rooms.delete(room.projectId);
+  }
+
+  /** @internal */
+  unload(room: Room): Promise<void> {
+    this.forget(room);
+    const p = room.unload().finally(() => {
+      if (this.unloading.get(room.projectId) === p) this.unloading.delete(room.projectId);
+    });
+    this.unloading.set(room.projectId, p);
+    return p;
+  }
+
+  /**
+   * Graceful stop: refuses new connections, closes the open ones (1001, clients reconnect
+   * elsewhere), stores and applies everything already received, compacts, frees the rooms.
+   * The database handle is the caller's to close afterwards.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const rooms = [...this.rooms.values()];
+      for (const room of rooms) for (const conn of [...room.conns]) conn.close(CLOSE_CODES.goingAway, 'server shutting down');
+      const results = await Promise.allSettled([...rooms.map((r) => this.unload(r)), ...this.unloading.values()]);
+      for (const r of results) if (r.status === 'rejected') this.log.error({ err: r.reason }, 'room failed to unload cleanly');
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * The network binding: HTTP upgrade -> token check -> `ws` socket -> engine connection.
+ *
+ * Standalone it owns an http.Server with GET /health and GET /metrics. Embedded (`server` given) it
+ * only listens to that server's 'upgrade' events for its own paths and leaves everything else alone.
+ *
+ * The y-websocket client connects to `${url}/${roomname}?token=...`, roomname = roomForProject(id).
+ * A missing, malformed, forged or expired token is answered 401, a valid token for another room 403,
+ * both before the upgrade (no WebSocket is ever opened).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Registry } from 'prom-client';
+import { roomForProject, verifyCollabToken } from '@clipmaker/shared/collab';
+import type { DbHandle } from '@clipmaker/db';
+import { CLOSE_CODES, CollabEngine, type CollabEngineOptions, type ConnectionInfo } from './engine.ts';
+import { createCollabMetrics } from './metrics.ts';
+
+export interface CollabServerOptions extends Omit<CollabEngineOptions, 'db' | 'logger'> {
+  db: DbHandle;
+  /** HMAC secret shared with the app (at least 16 characters). */
+  secret: string;
+  /** Standalone only. 0 picks a free port. Default 1234. */
+  port?: number;
+  /** Standalone only. Default 127.0.0.1. */
+  host?: string;
+  logger?: Logger;
+  /** Embed: handle WebSocket upgrades of this existing server instead of listening. */
+  server?: http.Server;
+  /** Path prefix of the rooms, e.g. '/collab' when embedded. Default ''. */
+  pathPrefix?: string;
+  /** Ping every open socket this often; one without a pong by the next round is dropped. Default 30 s. */
+  pingIntervalMs?: number;
+}
+
+export interface CollabServer {
+  /** The port actually listened on (the embedding server's port when embedded). */
+  port: number;
+  engine: CollabEngine;
+  metrics: Registry;
+  /** Stops accepting, closes sockets (1001), stores everything received, compacts. Leaves the db open. */
+  close(): Promise<void>;
+}
+
+const ROOM_RE = /^project:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A client this far behind on reading is disconnected (it resyncs on reconnect). */
+const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+
+type Authorization = { ok: true; info: ConnectionInfo } | { ok: false; status: number; error: string };
+
+function refuseUpgrade(socket: Duplex, status: number, error: string): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error });
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\n` +
+      'Connection: close\r\nContent-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+export async function startCollabServer(opts: CollabServerOptions): Promise<CollabServer> {
+  if (opts.secret.length < 16) throw new Error('the collab secret must be at least 16 characters');
+  const log = opts.logger ?? pino({ name: 'collab-server', level: process.env.LOG_LEVEL ?? 'info' });
+  const prefix = (opts.pathPrefix ?? '').replace(/\/+$/, '');
+  const embedded = opts.server !== undefined;
+  const engine = new CollabEngine({ ...opts, logger: log });
+  const metrics = createCollabMetrics(engine, { defaultMetrics: !embedded });
+  const maxMessageBytes = engine.maxMessageBytes;
+  // Hard cap on what `ws` buffers; frames between maxMessageBytes and this are closed by the engine
+  // with 4413 (permanent), bigger ones by `ws` with 1009.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes * 2 + 1024, perMessageDeflate: false });
+  const sockets = new Set<WebSocket>();
+  const alive = new WeakMap<WebSocket, boolean>();
+  let closing: Promise<void> | null = null;
+
+  async function authorize(req: http.IncomingMessage, url: URL): Promise<Authorization> {
+    if (closing) return { ok: false, status: 503, error: 'shutting down' };
+    let room: string;
+    try {
+      room = decodeURIComponent(url.pathname.slice(prefix.length + 1));
+    } catch {
+      return { ok: false, status: 400, error: 'bad room name' };
+    }
+    if (!ROOM_RE.test(room)) return { ok: false, status: 404, error: 'unknown room' };
+    const token = url.searchParams.get('token');
+    if (!token) return { ok: false, status: 401, error: 'missing token' };
+    const verified = await verifyCollabToken(token, opts.secret);
+    if (!verified.ok) return { ok: false, status: 401, error: `invalid token (${verified.reason})` };
+    const p = verified.payload;
+    if (roomForProject(p.projectId) !== room) return { ok: false, status: 403, error: 'token is for another room' };
+    return { ok: true, info: { projectId: p.projectId, userId: p.sub, userName: p.name, role: p.role } };
+  }
+
+  function attach(ws: WebSocket, info: ConnectionInfo): void {
+    sockets.add(ws);
+    alive.set(ws, true);
+    const conn = engine.connect(info, {
+      send(frame) {
+        if (ws.readyState !== ws.OPEN) return;
+        if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+          conn.log.warn({ buffered: ws.bufferedAmount }, 'client reads too slowly; disconnecting');
+          ws.close(CLOSE_CODES.tryAgainLater, 'reading too slowly');
+          return;
+        }
+        ws.send(frame, (err) => {
+          if (err) conn.log.debug({ err }, 'send failed');
+        });
+      },
+      close(code, reason) {
+        ws.close(code, reason);
+        // A client that never answers the closing handshake is cut off.
+        setTimeout(() => ws.terminate(), 5_000).unref();
+      },
+    });
+    ws.on('message', (data, isBinary) => {
+      conn.receive(isBinary ? toBytes(data) : toBytes(data).toString());
+    });
+    ws.on('pong', () => alive.set(ws, true));
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        conn.log.warn({ reason: 'too-large' }, 'frame over the hard size cap; ws closed the connection (1009)');
+        engine.hooks.emit('messageRejected', { projectId: info.projectId, userId: info.userId, reason: 'too-large', bytes: maxMessageBytes * 2 });
+      } else {
+        conn.log.debug({ err }, 'socket error');
+      }
+    });
+    ws.on('close', () => {
+      sockets.delete(ws);
+      conn.disconnect();
+    });
+  }
+
+  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      if (!embedded) refuseUpgrade(socket, 400, 'bad url');
+      return;
+    }
+    if (!url.pathname.startsWith(`${prefix}/`)) {
+      // Embedded: another handler's path (e.g. the dev server's HMR socket).
+      if (!embedded) refuseUpgrade(socket, 404, 'unknown path');
+      return;
+    }
+    socket.on('error', (err) => log.debug({ err }, 'upgrade socket error'));
+    authorize(req, url).then(
+      (auth) => {
+        if (socket.destroyed) return;
+        if (!auth.ok) {
+          log.info({ status: auth.status, error: auth.error, path: url.pathname }, 'upgrade refused');
+          refuseUpgrade(socket, auth.status, auth.error);
+          return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => attach(ws, auth.info));
+      },
+      (err: unknown) => {
+        log.error({ err }, 'upgrade failed');
+        refuseUpgrade(socket, 500, 'internal error');
+      },
+    );
+  };
+
+  const pingTimer = setInterval(() => {
+    for (const ws of sockets) {
+      if (!alive.get(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, opts.pingIntervalMs ?? 30_000);
+  pingTimer.unref();
+
+  async function health(res: http.ServerResponse): Promise<void> {
+    const db = await opts.db.ping();
+    const ok = db && !closing;
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify({ ok, db, closing: closing !== null, ...engine.stats(), uptimeSeconds: Math.round(process.uptime()) }));
+  }
+
+  const server =
+    opts.server ??
+    http.createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method === 'GET' && path === '/health') {
+        health(res).catch((err: unknown) => {
+          log.error({ err }, 'health failed');
+          if (!res.headersSent) res.writeHead(500);
+          res.end();
+        });
+      } else if (req.method === 'GET' && path === '/metrics') {
+        metrics.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': metrics.registry.contentType });
+            res.end(text);
+          },
+          (err: unknown) => {
+            log.error({ err }, 'metrics failed');
+            res.writeHead(500);
+            res.end();
+          },
+        );
+      } else {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'not found' }));
+      }
+    });
+  server.on('upgrade', onUpgrade);
+
+  if (!embedded) {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 1234, opts.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+  const address = server.address() as AddressInfo | null;
+  const port = address?.port ?? 0;
+  log.info({ port, embedded, prefix }, 'collab server ready');
+
+  return {
+    port,
+    engine,
+    metrics: metrics.registry,
+    close() {
+      closing ??= (async () => {
+        server.off('upgrade', onUpgrade);
+        clearInterval(pingTimer);
+        // Closes every connection (1001), then stores and applies everything received, compacts.
+        await engine.close();
+        const grace = Date.now() + 1_000;
+        while (sockets.size > 0 && Date.now() < grace) await new Promise((r) => setTimeout(r, 20));
+        for (const ws of sockets) ws.terminate();
+        wss.close();
+        metrics.dispose();
+        if (!embedded) {
+          await new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          });
+        }
+        log.info('collab server closed');
+      })();
+      return closing;
+    },
+  };
+}
