@@ -1,0 +1,77 @@
+/**
+ * Fixture media for integration tests, generated with ffmpeg lavfi into a temp folder, plus the
+ * decoding helpers the frame-accuracy checks use. No binary fixtures are committed.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+export const BANDS = 12;
+
+export function tempDir(label: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `cm-farm-${label}-`));
+}
+
+export async function ffmpeg(args: string[]): Promise<Buffer> {
+  const { stdout } = await exec('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args], { encoding: 'buffer', maxBuffer: 512 * 1024 * 1024 });
+  return stdout;
+}
+
+/**
+ * A video whose frame N shows N in binary as BANDS horizontal luma bands (band 0 = top = bit 0,
+ * white = 1). Horizontal bands survive any centred crop to a narrower aspect. Lossless x264 with a
+ * short GOP so a decoder reads back exactly what was written.
+ */
+export async function makeFrameIndexVideo(path: string, o: { width: number; height: number; fps: number; frames: number; audio: boolean }): Promise<void> {
+  const seconds = o.frames / o.fps;
+  const lum = `255*mod(floor(N/pow(2\\,Y))\\,2)`;
+  const args = ['-f', 'lavfi', '-i', `color=c=black:s=16x${BANDS}:r=${o.fps}:d=${seconds}`];
+  if (o.audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`);
+  args.push('-vf', `geq=lum='${lum}':cb=128:cr=128,scale=${o.width}:${o.height}:flags=neighbor,format=yuv420p`);
+  args.push('-frames:v', String(o.frames), '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-g', '10');
+  if (o.audio) args.push('-c:a', 'aac', '-b:a', '96k', '-shortest');
+  await ffmpeg([...args, path]);
+}
+
+/** Every video frame of `path` as 8-bit gray, decoded without frame-rate conversion. */
+export async function decodeGrayFrames(path: string, width: number, height: number): Promise<Uint8Array[]> {
+  const raw = await ffmpeg(['-i', path, '-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
+  const size = width * height;
+  if (raw.length % size !== 0) throw new Error(`decoded ${raw.length} bytes, not a multiple of ${width}x${height}`);
+  const frames: Uint8Array[] = [];
+  for (let off = 0; off < raw.length; off += size) frames.push(raw.subarray(off, off + size));
+  return frames;
+}
+
+/** Reads the frame index back: the mean of the middle third of each band's centre row. */
+export function readFrameIndex(frame: Uint8Array, width: number, height: number): number {
+  let index = 0;
+  for (let b = 0; b < BANDS; b++) {
+    const row = Math.floor(((b + 0.5) * height) / BANDS);
+    let sum = 0;
+    const x0 = Math.floor(width / 3);
+    const x1 = Math.floor((2 * width) / 3);
+    for (let x = x0; x < x1; x++) sum += frame[row * width + x]!;
+    if (sum / (x1 - x0) > 128) index |= 1 << b;
+  }
+  return index;
+}
+
+export interface StreamInfo {
+  codec_type: string;
+  codec_name: string;
+  width?: number;
+  height?: number;
+  nb_read_frames?: string;
+  r_frame_rate?: string;
+}
+
+/** ffprobe with frames counted by decoding (not the container's claim). */
+export async function probeStreams(path: string): Promise<StreamInfo[]> {
+  const { stdout } = await exec('ffprobe', ['-v', 'error', '-count_frames', '-print_format', 'json', '-show_streams', path]);
+  return (JSON.parse(stdout) as { streams: StreamInfo[] }).streams;
+}
