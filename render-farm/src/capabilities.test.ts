@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseTarget, parseCodecList, parseFfmpegVersion, parseHwaccels, type Capabilities } from './capabilities.ts';
+import { chooseTarget, firstErrorLine, parseCodecList, parseFfmpegVersion, parseHwaccels, type Capabilities } from './capabilities.ts';
 
 const ENCODERS_OUT = `Encoders:
  V..... = Video
@@ -30,6 +30,7 @@ describe('ffmpeg listing parsers', () => {
     expect(parseFfmpegVersion('ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026')).toBe('5.1.9-0+deb12u1');
     expect(parseHwaccels('Hardware acceleration methods:\nvdpau\ncuda\nvaapi\n\n')).toEqual(['vdpau', 'cuda', 'vaapi']);
     expect([...parseCodecList(ENCODERS_OUT)]).toEqual(['libx264', 'h264_nvenc', 'aac']);
+    expect(firstErrorLine('[h264_nvenc @ 0x556ecb3ab380] Cannot load libcuda.so.1\nError initializing output stream 0:0\n')).toBe('Cannot load libcuda.so.1');
   });
 });
 

@@ -58,9 +58,10 @@ export function parseCodecList(out: string): Set<string> {
   return names;
 }
 
-export function lastLine(text: string): string | null {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
-  return lines.at(-1) ?? null;
+/** The first stderr line is the cause ("Cannot load libcuda.so.1"); later ones are generic fallout. */
+export function firstErrorLine(stderr: string): string | null {
+  const line = stderr.split('\n').map((l) => l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, '').trim()).find(Boolean);
+  return line ?? null;
 }
 
 const BASE = ['-hide_banner', '-nostdin', '-v', 'error'];
@@ -69,13 +70,13 @@ async function openEncoder(bin: string, encoder: ProbedEncoder): Promise<{ opene
   // 256x256: above NVENC's minimum frame size; yuv420p: accepted by all four encoders.
   const args = [...BASE, '-f', 'lavfi', '-i', 'color=c=black:s=256x256:r=25:d=1', '-frames:v', '1', '-pix_fmt', 'yuv420p', '-c:v', encoder, '-f', 'null', '-'];
   const res = await execTool(bin, args, { timeoutMs: 20_000 });
-  return res.code === 0 ? { opened: true, error: null } : { opened: false, error: lastLine(res.stderr) ?? `exit ${res.code}` };
+  return res.code === 0 ? { opened: true, error: null } : { opened: false, error: firstErrorLine(res.stderr) ?? `exit ${res.code}` };
 }
 
 async function openCudaDevice(bin: string): Promise<{ ok: boolean; error: string | null }> {
   const args = [...BASE, '-init_hw_device', 'cuda=cu', '-f', 'lavfi', '-i', 'nullsrc=s=64x64:d=0.04', '-frames:v', '1', '-f', 'null', '-'];
   const res = await execTool(bin, args, { timeoutMs: 20_000 });
-  return res.code === 0 ? { ok: true, error: null } : { ok: false, error: lastLine(res.stderr) ?? `exit ${res.code}` };
+  return res.code === 0 ? { ok: true, error: null } : { ok: false, error: firstErrorLine(res.stderr) ?? `exit ${res.code}` };
 }
 
 export async function probeCapabilities(): Promise<Capabilities> {
