@@ -382,6 +382,8 @@ class Room {
       }
       p.conn.close(CLOSE_CODES.malformed, 'invalid update');
       for (const conn of [...this.conns]) conn.close(CLOSE_CODES.internalError, 'document reloading');
+      // Now, not after the idle delay: reconnecting clients must get a freshly loaded room.
+      void this.engine.unload(this);
       return;
     }
     const frame = encodeSyncUpdate(p.update);
