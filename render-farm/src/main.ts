@@ -1,7 +1,8 @@
 /**
  * Worker process entry (`pnpm worker`). Environment:
  *   REDIS_URL            default redis://127.0.0.1:6379
- *   STORAGE_DIR          default <cwd>/.data/storage
+ *   QUEUE_PREFIX         bee-queue key prefix shared with the app, default clipmaker
+ *   STORAGE_DIR          default $DATA_DIR/storage, DATA_DIR default <cwd>/.data
  *   WORKER_CONCURRENCY   default 1
  *   WORKER_ID            default <host>-<pid>
  *   RENDER_TARGET        auto | cpu | cuda, default auto
@@ -10,6 +11,7 @@
  *   FFMPEG_PATH, FFPROBE_PATH, LOG_LEVEL
  */
 import { hostname } from 'node:os';
+import { QUEUE_PREFIX } from '@clipmaker/shared/jobs';
 import { z } from 'zod';
 import { createLogger } from './logger.ts';
 import { LocalDiskStorage, defaultStorageDir } from './storage/index.ts';
@@ -17,6 +19,7 @@ import { startWorker } from './worker.ts';
 
 const Env = z.object({
   REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().min(1).default(QUEUE_PREFIX),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   WORKER_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'WORKER_ID may only contain letters, digits and . _ : -').optional(),
   RENDER_TARGET: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
   const storage = new LocalDiskStorage(defaultStorageDir());
   const worker = await startWorker({
     redisUrl: env.REDIS_URL,
+    prefix: env.QUEUE_PREFIX,
     storage,
     concurrency: env.WORKER_CONCURRENCY,
     workerId: env.WORKER_ID ?? `${hostname()}-${process.pid}`,

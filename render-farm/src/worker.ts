@@ -28,7 +28,8 @@ import type { Storage } from './storage/index.ts';
 export const PRIORITIES: readonly RenderPriority[] = ['high', 'normal', 'low'];
 
 export interface WorkerOptions {
-  redisUrl: string;
+  /** Default redis://127.0.0.1:6379. */
+  redisUrl?: string;
   storage: Storage;
   /** Renders at once on this worker (default 1). */
   concurrency?: number;
@@ -73,6 +74,8 @@ interface RunningJob {
   done: Promise<unknown>;
 }
 
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
 /** Message of the error that sends a job back to the queue when the worker stops before starting it. */
 export const NOT_STARTED_MESSAGE = 'worker stopping: job not started, re-queued';
 
@@ -96,7 +99,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
     const name = opts.queueNames?.[priority] ?? RENDER_QUEUES[priority];
     const queue = new BeeQueue<unknown>(name, {
       prefix,
-      redis: { url: opts.redisUrl },
+      redis: { url: opts.redisUrl ?? DEFAULT_REDIS_URL },
       isWorker: true,
       getEvents: false,
       sendEvents: true,
@@ -147,6 +150,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
     const renderId = typeof (job.data as { renderId?: unknown })?.renderId === 'string' ? (job.data as { renderId: string }).renderId : null;
     const jobLog = logger.child({ jobId: job.id, queue: queueName, renderId });
     const abort = new AbortController();
+    // bee-queue enforces job.timeout() by rejecting the handler's promise; it cannot stop ffmpeg.
+    const timeoutMs = Number(job.options.timeout) || 0;
+    const timeoutTimer = timeoutMs > 0 ? setTimeout(() => abort.abort(), timeoutMs) : null;
     let lastProgressAt = 0;
     let lastStage = '';
     const onProgress = (p: RenderProgress) => {
@@ -168,13 +174,15 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
         job.options.retries = 0; // bee-queue reads this when it records the failure: no retry
         jobLog.error({ reason: errorMessage(err) }, 'job failed permanently');
       } else if (err instanceof RenderAbortedError) {
-        jobLog.warn('job aborted (worker stopping); it will be retried');
-        throw new Error('render aborted: worker stopping');
+        const why = stopping ? 'worker stopping' : `job timeout of ${timeoutMs} ms reached`;
+        jobLog.warn({ why }, 'render aborted; the queue retries it if attempts remain');
+        throw new Error(`render aborted: ${why}`);
       } else {
         jobLog.error({ err, retriesLeft: job.options.retries }, 'job failed');
       }
       throw err;
     } finally {
+      if (timeoutTimer) clearTimeout(timeoutTimer);
       running.delete(job.id);
       release();
       heartbeat.beat().catch(() => {});

@@ -1,4 +1,4 @@
-/** Storage on a local (or network-mounted) folder: STORAGE_DIR, default <cwd>/.data/storage. */
+/** Storage on a local (or network-mounted) folder: STORAGE_DIR, default $DATA_DIR/storage (DATA_DIR default <cwd>/.data). */
 import { randomBytes } from 'node:crypto';
 import { copyFile, lstat, mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -6,7 +6,7 @@ import { keyToPath } from './keys.ts';
 import { StorageKeyError, StorageNotFoundError, type LocalFile, type Storage, type StorageStat } from './storage.ts';
 
 export function defaultStorageDir(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.STORAGE_DIR || join(process.cwd(), '.data', 'storage'));
+  return resolve(env.STORAGE_DIR || join(env.DATA_DIR || join(process.cwd(), '.data'), 'storage'));
 }
 
 function isNotFound(err: unknown): boolean {

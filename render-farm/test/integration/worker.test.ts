@@ -79,7 +79,7 @@ interface Outcome {
   retrying: string[];
 }
 
-async function enqueue(priority: 'normal' | 'high', data: Record<string, unknown>): Promise<{ job: BeeQueue.Job<unknown>; outcome: Promise<Outcome> }> {
+async function enqueue(priority: 'normal' | 'high', data: Record<string, unknown>): Promise<{ job: BeeQueue.Job<Record<string, unknown>>; outcome: Promise<Outcome> }> {
   const job = producers[priority].createJob(data).retries(3).backoff('exponential', 2000);
   const progress: unknown[] = [];
   const retrying: string[] = [];
