@@ -62,6 +62,23 @@ export class FfmpegError extends Error {
   }
 }
 
+/**
+ * ffmpeg processes still running. A child outlives its parent on Linux, so when the worker exits
+ * (crash included, short of SIGKILL) they are killed with it instead of rendering on as orphans.
+ */
+const liveProcesses = new Set<{ kill(signal: NodeJS.Signals): boolean }>();
+let exitHookInstalled = false;
+function trackProcess(proc: { kill(signal: NodeJS.Signals): boolean }): () => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const p of liveProcesses) p.kill('SIGKILL');
+    });
+  }
+  liveProcesses.add(proc);
+  return () => liveProcesses.delete(proc);
+}
+
 /** The fluent-ffmpeg internals this file relies on (stable: the package is archived at 2.1.3). */
 interface FluentInternals {
   _getArguments(): string[];
@@ -110,6 +127,7 @@ export async function run(command: FfmpegCommand, options: RunOptions = {}): Pro
     await new Promise<void>((resolve, reject) => {
       let aborted = false;
       let killTimer: NodeJS.Timeout | null = null;
+      let untrack: (() => void) | null = null;
       const proc = () => (cmd as unknown as FluentInternals).ffmpegProc;
 
       const onAbort = () => {
@@ -122,6 +140,7 @@ export async function run(command: FfmpegCommand, options: RunOptions = {}): Pro
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const settle = (err: Error | null) => {
+        untrack?.();
         signal?.removeEventListener('abort', onAbort);
         if (killTimer) clearTimeout(killTimer);
         if (aborted) reject(new RenderAbortedError());
@@ -130,7 +149,9 @@ export async function run(command: FfmpegCommand, options: RunOptions = {}): Pro
       };
 
       cmd.on('start', () => {
-        if (aborted) proc()?.kill('SIGKILL');
+        const p = proc();
+        if (p) untrack = trackProcess(p);
+        if (aborted) p?.kill('SIGKILL');
       });
       cmd.on('stderr', (line: string) => {
         if (isProgressLine(line)) {

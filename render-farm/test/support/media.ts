@@ -3,9 +3,9 @@
  * decoding helpers the frame-accuracy checks use. No binary fixtures are committed.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
@@ -34,6 +34,7 @@ export async function makeFrameIndexVideo(path: string, o: { width: number; heig
   args.push('-vf', `geq=lum='${lum}':cb=128:cr=128,scale=${o.width}:${o.height}:flags=neighbor,format=yuv420p`);
   args.push('-frames:v', String(o.frames), '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-g', '10');
   if (o.audio) args.push('-c:a', 'aac', '-b:a', '96k', '-shortest');
+  await mkdir(dirname(path), { recursive: true });
   await ffmpeg([...args, path]);
 }
 
