@@ -406,6 +406,8 @@ class Room {
       })
       .finally(() => {
         this.compacting = null;
+        // Updates stored meanwhile may already call for the next one.
+        if (this.uncompacted >= this.engine.compactEvery && !this.broken && this.state === 'ready') this.startCompaction();
       });
   }
 
@@ -456,8 +458,9 @@ class Room {
     this.unloadTimer.unref();
   }
 
-  /** Waits until everything queued so far is stored and applied. */
+  /** Waits until everything received so far (also while loading) is stored and applied. */
   async flush(): Promise<void> {
+    await this.loaded;
     while (this.writer) await this.writer;
   }
 
