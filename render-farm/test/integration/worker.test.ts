@@ -18,6 +18,7 @@ import { makeFrameIndexVideo, probeStreams, tempDir } from '../support/media.ts'
 import { frameIndexSpec } from '../support/spec.ts';
 
 interface RedisV3 {
+  hget(key: string, field: string, cb: (err: Error | null, res: string | null) => void): void;
   hgetall(key: string, cb: (err: Error | null, res: Record<string, string> | null) => void): void;
   ttl(key: string, cb: (err: Error | null, res: number) => void): void;
   keys(pattern: string, cb: (err: Error | null, res: string[]) => void): void;
@@ -136,7 +137,9 @@ describe('render worker', () => {
     expect(done.status).toBe('failed');
     expect(done.value).toMatch(new RegExp(`^${PERMANENT_ERROR_PREFIX} invalid render spec: clips\\.0\\.sourceOut: sourceOut 500 is past the source's 90 frames`));
     expect(done.retrying).toEqual([]);
-    const stored = await producers.normal.getJob(job.id);
+    // Read Redis itself: a producer's getJob may answer from its event-updated cache.
+    const raw = await call<string | null>((cb) => redis.hget(`${prefix}:${RENDER_QUEUES.normal}:jobs`, job.id, cb));
+    const stored = JSON.parse(raw!) as { status: string; options: { retries: number; stacktraces: string[] } };
     expect(stored.status).toBe('failed');
     expect(stored.options.retries).toBe(0);
     expect(stored.options.stacktraces).toHaveLength(1);
