@@ -157,7 +157,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
     let lastStage = '';
     const onProgress = (p: RenderProgress) => {
       const now = Date.now();
-      if (p.stage === lastStage && now - lastProgressAt < progressInterval) return;
+      if (p.stage === lastStage && p.percent < 100 && now - lastProgressAt < progressInterval) return;
       lastStage = p.stage;
       lastProgressAt = now;
       const parsed = RenderProgress.safeParse(p);
