@@ -7,6 +7,7 @@
  * never in floating seconds, so nothing drifts. Geometry is in integer pixels.
  */
 import { z } from 'zod';
+import { sourceFramesToTimeline } from './time.ts';
 
 export const RENDER_SPEC_VERSION = 1 as const;
 
@@ -168,7 +169,7 @@ export const RenderSpec = z
       for (let j = 1; j < clip.crop.length; j++) {
         if (clip.crop[j]!.frame <= clip.crop[j - 1]!.frame) ctx.addIssue({ code: 'custom', path: ['clips', i, 'crop', j], message: 'crop keyframes must be sorted by frame with unique frames' });
       }
-      lastEnd = clip.start + 1; // refined with the real length by the timeline helpers; here only order is checked
+      lastEnd = clip.start + (src.fps ? sourceFramesToTimeline(clip.sourceOut - clip.sourceIn, src.fps, spec.output.fps) : clip.sourceOut - clip.sourceIn);
     });
     spec.subtitles.cues.forEach((c, i) => {
       if (c.end <= c.start) ctx.addIssue({ code: 'custom', path: ['subtitles', 'cues', i], message: 'cue end must be after start' });

@@ -1,0 +1,4 @@
+export * from './schema.ts';
+export * from './time.ts';
+export * from './crop.ts';
+export * from './compile.ts';
