@@ -11,8 +11,9 @@
  * commutative, so applying a row twice or out of id order is harmless; skipping one would lose an
  * edit.
  *
- * Loading merges with Y.mergeUpdates (cheap, no Y.Doc). Compaction instead applies everything to a
- * fresh Y.Doc and re-encodes it, so deleted content is garbage-collected and snapshots stay small.
+ * Merging applies every piece to a fresh Y.Doc in one transaction and re-encodes it: deleted content
+ * is garbage-collected (snapshots stay small), and it is much faster than Y.mergeUpdates on many
+ * small updates (10k edits: ~50 ms against ~1.5 s).
  */
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import * as Y from 'yjs';
@@ -159,18 +160,14 @@ function pieces(parts: DocumentParts): Uint8Array[] {
   return parts.snapshot ? [parts.snapshot, ...updates] : updates;
 }
 
-/** Y.mergeUpdates, skipped for a single piece. */
-function mergeParts(parts: DocumentParts): Uint8Array {
-  const all = pieces(parts);
-  return all.length === 1 ? all[0]! : Y.mergeUpdates(all);
-}
-
-/** Applies every piece to a fresh Y.Doc and re-encodes it: deleted content is garbage-collected. */
+/** One update holding every piece (a single piece is returned as is). */
 function foldParts(parts: DocumentParts): Uint8Array {
+  const all = pieces(parts);
+  if (all.length === 1) return all[0]!;
   const doc = new Y.Doc();
   try {
     doc.transact(() => {
-      for (const u of pieces(parts)) Y.applyUpdate(doc, u);
+      for (const u of all) Y.applyUpdate(doc, u);
     });
     return Y.encodeStateAsUpdate(doc);
   } finally {
@@ -181,7 +178,7 @@ function foldParts(parts: DocumentParts): Uint8Array {
 /** The saved document as one update: latest compaction snapshot + every later update, merged. */
 export async function loadDocumentState(db: Db, projectId: string): Promise<DocumentState> {
   const parts = await loadDocumentParts(db, projectId);
-  return { state: mergeParts(parts), lastUpdateId: parts.lastUpdateId };
+  return { state: foldParts(parts), lastUpdateId: parts.lastUpdateId };
 }
 
 /**
