@@ -17,6 +17,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { pino } from 'pino';
@@ -85,6 +86,24 @@ function freePort(): Promise<number> {
   });
 }
 
+function getText(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
+
+/** _sum and _count of an unlabelled Prometheus histogram. */
+function histogram(text: string, name: string): { sum: number; count: number } {
+  const num = (metric: string) => Number(new RegExp(`^${metric} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { sum: num(`${name}_sum`), count: num(`${name}_count`) };
+}
+
 function healthy(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     http
@@ -121,7 +140,7 @@ function connect(url: string, projectId: string, tok: string): BenchClient {
   return { doc, provider };
 }
 
-async function latency(db: Db, url: string) {
+async function latency(db: Db, url: string, port: number) {
   const p = await newProject(db);
   progress(`latency: connecting ${EDITORS} editors`);
   const clients: BenchClient[] = [];
@@ -162,6 +181,9 @@ async function latency(db: Db, url: string) {
   samples = [];
   received = 0;
   let sent = 0;
+  const before = await getText(`http://127.0.0.1:${port}/metrics`);
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const end = performance.now() + LOAD_SECONDS * 1000;
   await Promise.all(
     clients.map(async (_, i) => {
@@ -174,7 +196,20 @@ async function latency(db: Db, url: string) {
     }),
   );
   await waitFor(() => received >= sent * (EDITORS - 1), 60_000, 'all edits everywhere');
-  const loaded = { ...summary(samples), edits: sent, edits_per_second: Math.round(sent / LOAD_SECONDS) };
+  loop.disable();
+  const after = await getText(`http://127.0.0.1:${port}/metrics`);
+  const h0 = histogram(before, 'collab_store_seconds');
+  const h1 = histogram(after, 'collab_store_seconds');
+  const commits = h1.count - h0.count;
+  const storeMs = ((h1.sum - h0.sum) / commits) * 1000;
+  const loaded = {
+    ...summary(samples),
+    edits: sent,
+    edits_per_second: Math.round(sent / LOAD_SECONDS),
+    server_group_commits: commits,
+    server_mean_store_ms: Math.round(storeMs * 100) / 100,
+    client_process_event_loop_delay_p99_ms: Math.round(loop.percentile(99) / 1e4) / 100,
+  };
   for (const c of clients) {
     c.provider.destroy();
     c.doc.destroy();
@@ -298,7 +333,7 @@ async function main() {
     const port = await freePort();
     child = await startServerProcess(t.url, port);
     const url = `ws://127.0.0.1:${port}`;
-    const lat = await latency(t.handle.db, url);
+    const lat = await latency(t.handle.db, url, port);
     progress('memory per idle document');
     const mem = await idleMemory(t.handle.db, t.handle);
     const cold = await coldLoad(t.handle.db, url);
