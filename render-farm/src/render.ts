@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { buildFfmpegCommand, RenderSpec, type FfmpegCommand, type Source } from '@clipmaker/shared/render-spec';
+import { buildFfmpegCommand, FfmpegBuildError, RenderSpec, type FfmpegCommand, type Source } from '@clipmaker/shared/render-spec';
 import { buildAss } from '@clipmaker/shared/subtitles';
 import { FONTS_DIR_FROM_SHARED } from '@clipmaker/shared/fonts';
 import type { Logger } from 'pino';
@@ -145,7 +145,14 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
     const fontsDir = opts.fontsDir ?? bundledFontsDir();
 
     const attempt = async (target: RenderTarget, videoEncoder: string | undefined) => {
-      const command = buildFfmpegCommand({ spec, target, inputs, assPath, fontsDir, outputPath: opts.outPath, threads: opts.threads, videoEncoder });
+      let command: FfmpegCommand;
+      try {
+        command = buildFfmpegCommand({ spec, target, inputs, assPath, fontsDir, outputPath: opts.outPath, threads: opts.threads, videoEncoder });
+      } catch (err) {
+        // The builder is pure: what it refuses in this spec it will refuse on every attempt.
+        if (err instanceof FfmpegBuildError) throw new PermanentError(`cannot build the ffmpeg command: ${err.message}`);
+        throw err;
+      }
       const encoder = videoEncoderOf(command) ?? videoEncoder ?? 'unknown';
       log?.info({ target, encoder }, 'ffmpeg starting');
       const result = await run(command, {
