@@ -83,15 +83,20 @@ export async function startCollabServer(opts: CollabServerOptions): Promise<Coll
   const alive = new WeakMap<WebSocket, boolean>();
   let closing: Promise<void> | null = null;
 
-  async function authorize(req: http.IncomingMessage, url: URL): Promise<Authorization> {
-    if (closing) return { ok: false, status: 503, error: 'shutting down' };
+  /** The project room named by the path, or null when the path is not one of ours. */
+  function roomOf(url: URL): string | null {
+    if (!url.pathname.startsWith(`${prefix}/`)) return null;
     let room: string;
     try {
       room = decodeURIComponent(url.pathname.slice(prefix.length + 1));
     } catch {
-      return { ok: false, status: 400, error: 'bad room name' };
+      return null;
     }
-    if (!ROOM_RE.test(room)) return { ok: false, status: 404, error: 'unknown room' };
+    return ROOM_RE.test(room) ? room : null;
+  }
+
+  async function authorize(url: URL, room: string): Promise<Authorization> {
+    if (closing) return { ok: false, status: 503, error: 'shutting down' };
     const token = url.searchParams.get('token');
     if (!token) return { ok: false, status: 401, error: 'missing token' };
     const verified = await verifyCollabToken(token, opts.secret);
@@ -148,13 +153,14 @@ export async function startCollabServer(opts: CollabServerOptions): Promise<Coll
       if (!embedded) refuseUpgrade(socket, 400, 'bad url');
       return;
     }
-    if (!url.pathname.startsWith(`${prefix}/`)) {
-      // Embedded: another handler's path (e.g. the dev server's HMR socket).
-      if (!embedded) refuseUpgrade(socket, 404, 'unknown path');
+    const room = roomOf(url);
+    if (room === null) {
+      // Embedded: another handler's socket (e.g. the dev server's HMR), not ours to answer.
+      if (!embedded) refuseUpgrade(socket, 404, 'unknown room');
       return;
     }
     socket.on('error', (err) => log.debug({ err }, 'upgrade socket error'));
-    authorize(req, url).then(
+    authorize(url, room).then(
       (auth) => {
         if (socket.destroyed) return;
         if (!auth.ok) {

@@ -108,7 +108,7 @@ describe('auth at upgrade', () => {
     const hostPort = (host.address() as AddressInfo).port;
     let otherUpgrades = 0;
     host.on('upgrade', (req, socket) => {
-      if (!req.url?.startsWith('/collab/')) {
+      if (!req.url?.startsWith('/collab/project:')) {
         otherUpgrades++;
         socket.destroy();
       }
@@ -124,7 +124,10 @@ describe('auth at upgrade', () => {
       const hmr = rawSocket(`ws://127.0.0.1:${hostPort}/hmr`, p, null, 'x');
       hmr.on('error', () => {});
       await closed(hmr);
-      expect(otherUpgrades).toBe(1);
+      const other = rawSocket(`ws://127.0.0.1:${hostPort}/collab`, p, null, 'not-a-project-room');
+      other.on('error', () => {});
+      await closed(other);
+      expect(otherUpgrades).toBe(2);
       expect(await refusedStatus(rawSocket(`ws://127.0.0.1:${hostPort}/collab`, p, null))).toBe(401);
     } finally {
       await embedded.close();
