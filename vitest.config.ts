@@ -13,7 +13,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['shared/**/*.test.ts', 'drizzle/**/*.test.ts', 'render-farm/src/**/*.test.ts', 'collab-server/src/**/*.test.ts', 'app/src/**/*.test.ts', 'scripts/**/*.test.ts'],
+          include: ['shared/**/*.test.ts', 'render-farm/src/**/*.test.ts', 'collab-server/src/**/*.test.ts', 'app/src/**/*.test.ts', 'scripts/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
           environment: 'node',
         },

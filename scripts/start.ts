@@ -113,6 +113,9 @@ async function main() {
   const port = Number(process.env.PORT ?? 3000);
   const host = process.env.HOST ?? '127.0.0.1';
   process.env.ORIGIN ??= `http://localhost:${port}`;
+  // adapter-node caps every request body (512 KB by default); uploads stream under their own limit
+  // (MAX_UPLOAD_BYTES, enforced while streaming), so the global cap must let them through.
+  process.env.BODY_SIZE_LIMIT ??= String(Number(process.env.MAX_UPLOAD_BYTES ?? 2 * 1024 ** 3) + 1024 ** 2);
   const { handler } = (await import(pathToFileURL(path.join(root, 'app/build/handler.js')).href)) as { handler: http.RequestListener };
   const server = http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(port, host, resolve));

@@ -44,6 +44,7 @@ describe('editor to rendered MP4 in Chromium', () => {
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    try {
 
     await page.goto(`${app.url}/signup`);
     await page.fill('input[name=name]', 'Ada Editor');
@@ -111,6 +112,13 @@ describe('editor to rendered MP4 in Chromium', () => {
     // The link is signed: a tampered one is refused.
     const tampered = await fetch(`${app.url}${href!.replace(/sig=[^&]+/, 'sig=AAAA')}`);
     expect(tampered.status).toBe(403);
-    await context.close();
+    } catch (err) {
+      // Leave evidence: a screenshot, the visible text and the server's log tail.
+      await page.screenshot({ path: path.join(tmpdir(), 'cm-e2e-failure.png'), fullPage: true }).catch(() => {});
+      const text = await page.innerText('body').catch(() => '');
+      throw new Error(`${(err as Error).message}\n--- page ---\n${text.slice(0, 3000)}\n--- page errors ---\n${pageErrors.join('\n')}\n--- server ---\n${app.logs().slice(-4000)}`);
+    } finally {
+      await context.close();
+    }
   });
 });
