@@ -6,6 +6,7 @@
 import { drizzle as drizzlePg } from 'drizzle-orm/postgres-js';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import postgres from 'postgres';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import * as schema from './schema.ts';
@@ -13,7 +14,8 @@ import * as schema from './schema.ts';
 export * as schema from './schema.ts';
 export type Schema = typeof schema;
 
-export type Db = ReturnType<typeof drizzlePg<Schema>> | ReturnType<typeof drizzlePglite<Schema>>;
+/** Both drivers as their common Postgres supertype, so queries and transactions type-check once. */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 
 export interface DbHandle {
   db: Db;
@@ -39,7 +41,7 @@ export async function createDb(opts: DbOptions = {}): Promise<DbHandle> {
   const url = opts.url !== undefined ? opts.url : process.env.DATABASE_URL;
   if (url) {
     const client = postgres(url, { max: opts.max ?? 10, onnotice: () => {} });
-    const db = drizzlePg(client, { schema });
+    const db: Db = drizzlePg(client, { schema });
     return {
       db,
       kind: 'postgres',
@@ -58,7 +60,7 @@ export async function createDb(opts: DbOptions = {}): Promise<DbHandle> {
   const dir = path.join(opts.dataDir ?? defaultDataDir(), 'pglite');
   mkdirSync(dir, { recursive: true });
   const client = await PGlite.create(dir);
-  const db = drizzlePglite(client, { schema });
+  const db: Db = drizzlePglite(client, { schema });
   return {
     db,
     kind: 'pglite',

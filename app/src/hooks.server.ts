@@ -11,7 +11,7 @@ const auth: Handle = async ({ event, resolve }) => {
   if (token) {
     const ctx = await getContext();
     const secure = event.url.protocol === 'https:';
-    const result = await validateSessionToken(ctx.db.db as never, token);
+    const result = await validateSessionToken(ctx.db.db, token);
     if (result) {
       event.locals.user = { id: result.user.id, email: result.user.email, name: result.user.name, isFarmAdmin: result.user.isFarmAdmin };
       event.locals.session = { id: result.session.id, expiresAt: result.session.expiresAt };

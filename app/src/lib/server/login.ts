@@ -8,7 +8,7 @@ export const loginLimiter = new LoginRateLimiter();
 
 /** A new session on every log-in; the previous one (if any) is deleted: no session fixation. */
 export async function startSession(ctx: AppContext, cookies: Cookies, url: URL, userId: string, previousSessionId: string | null): Promise<void> {
-  const { token, session } = await rotateSession(ctx.db.db as never, { userId, previousSessionId });
+  const { token, session } = await rotateSession(ctx.db.db, { userId, previousSessionId });
   const c = sessionCookie(token, session.expiresAt, { secure: url.protocol === 'https:' });
   cookies.set(c.name, c.value, c.options);
 }

@@ -14,7 +14,7 @@ export const actions: Actions = {
     const email = String(form.get('email') ?? '');
     const ctx = await getContext();
     try {
-      const user = await logIn(ctx.db.db as never, { email, password: String(form.get('password') ?? '') }, { rateLimit: { limiter: loginLimiter, ip: getClientAddress() } });
+      const user = await logIn(ctx.db.db, { email, password: String(form.get('password') ?? '') }, { rateLimit: { limiter: loginLimiter, ip: getClientAddress() } });
       await startSession(ctx, cookies, url, user.id, locals.session?.id ?? null);
     } catch (err) {
       if (err instanceof AccountError) return fail(err.httpStatus, { email, message: err.message });

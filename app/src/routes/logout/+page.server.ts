@@ -7,7 +7,7 @@ export const load: PageServerLoad = () => redirect(303, '/');
 
 export const actions: Actions = {
   default: async ({ locals, cookies, url }) => {
-    if (locals.session) await invalidateSession((await getContext()).db.db as never, locals.session.id);
+    if (locals.session) await invalidateSession((await getContext()).db.db, locals.session.id);
     const c = blankSessionCookie({ secure: url.protocol === 'https:' });
     cookies.set(c.name, c.value, c.options);
     redirect(303, '/login');

@@ -14,7 +14,7 @@ export const actions: Actions = {
     const values = { email: String(form.get('email') ?? ''), name: String(form.get('name') ?? '') };
     const ctx = await getContext();
     try {
-      const { user } = await signUp(ctx.db.db as never, { ...values, password: String(form.get('password') ?? '') });
+      const { user } = await signUp(ctx.db.db, { ...values, password: String(form.get('password') ?? '') });
       await startSession(ctx, cookies, url, user.id, locals.session?.id ?? null);
     } catch (err) {
       if (err instanceof AccountError) return fail(err.httpStatus, { ...values, message: err.message, fieldErrors: err.details.fieldErrors ?? {} });

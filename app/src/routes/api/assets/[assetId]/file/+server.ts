@@ -16,7 +16,7 @@ export const GET: RequestHandler = async ({ params, locals, request }) => {
   const [asset] = await ctx.db.db.select().from(schema.assets).where(eq(schema.assets.id, parsed));
   if (!asset) error(404, 'not found');
   try {
-    await requireProjectRole(ctx.db.db as never, locals.user.id, asset.projectId, ['owner', 'editor', 'reviewer', 'viewer']);
+    await requireProjectRole(ctx.db.db, locals.user.id, asset.projectId, ['owner', 'editor', 'reviewer', 'viewer']);
   } catch (err) {
     return httpError(err);
   }
