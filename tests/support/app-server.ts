@@ -32,15 +32,17 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-export async function startApp(extraEnv: Record<string, string> = {}): Promise<RunningApp> {
+/**
+ * `embedded: true` runs the defaults a new user gets: no DATABASE_URL (PGlite under the data dir) and
+ * no REDIS_URL (redis-server from PATH, data under the data dir).
+ */
+export async function startApp(extraEnv: Record<string, string> = {}, opts: { embedded?: boolean } = {}): Promise<RunningApp> {
   const db = await createTestDb();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'cm-app-'));
   const port = await freePort();
   const collabPort = await freePort();
   let output = '';
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    cwd: ROOT,
-    env: {
+  const env: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_ENV: 'test',
       DATABASE_URL: db.url,
@@ -52,9 +54,12 @@ export async function startApp(extraEnv: Record<string, string> = {}): Promise<R
       ORIGIN: `http://127.0.0.1:${port}`,
       COLLAB_PUBLIC_URL: `ws://127.0.0.1:${collabPort}`,
       ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  };
+  if (opts.embedded) {
+    delete env.DATABASE_URL;
+    delete env.REDIS_URL;
+  }
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
