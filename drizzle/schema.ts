@@ -221,3 +221,4 @@ export const documentSnapshots = pgTable(
   (t) => [index('document_snapshots_project_idx').on(t.projectId, t.kind)],
 );
 
+export * from './schema-review.ts';

@@ -1,0 +1,125 @@
+/**
+ * Review and approval (issue 6): share links per render version, frame-accurate comments with
+ * annotations, approval decisions, the audit log and in-app notifications.
+ */
+import { bigserial, customType, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+// Tables are only referenced lazily (inside .references callbacks): schema.ts re-exports this file,
+// so nothing from it may be used while this module is evaluated.
+import { projects, renders, users } from './schema.ts';
+
+/** Same column type as schema.ts's bytea (defined here too because of the circular import). */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array | Buffer }>({
+  dataType: () => 'bytea',
+  toDriver: (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)),
+  fromDriver: (v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength),
+});
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+/** A link that lets anyone holding its token see and comment on ONE render version. */
+export const shareLinks = pgTable(
+  'share_links',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    renderId: uuid('render_id')
+      .notNull()
+      .references(() => renders.id, { onDelete: 'cascade' }),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    /** sha256 of the random token; the token itself is shown once, to its creator. */
+    tokenHash: bytea('token_hash').notNull().unique(),
+    /** argon2id PHC string when the link has a password. */
+    passwordHash: text('password_hash'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('share_links_render_idx').on(t.renderId)],
+);
+
+/**
+ * A comment at a frame of one render. clipId/cueId + itemOffset tie it to the timeline item that
+ * produced that frame (from that render's frozen spec), so the editor finds the item wherever it moved.
+ */
+export const comments = pgTable(
+  'comments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    renderId: uuid('render_id')
+      .notNull()
+      .references(() => renders.id, { onDelete: 'cascade' }),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    parentId: uuid('parent_id'),
+    authorUserId: uuid('author_user_id').references(() => users.id, { onDelete: 'set null' }),
+    /** Display name: the user's name, or the name a guest gave on the share page. */
+    authorName: text('author_name').notNull(),
+    shareLinkId: uuid('share_link_id').references(() => shareLinks.id, { onDelete: 'set null' }),
+    frame: integer('frame').notNull(),
+    text: text('text').notNull(),
+    clipId: text('clip_id'),
+    cueId: text('cue_id'),
+    /** Frames from the item's first timeline frame to the comment's frame. */
+    itemOffset: integer('item_offset'),
+    /** zod-validated shapes in normalized (0..1) frame coordinates. */
+    annotation: jsonb('annotation'),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+    resolvedBy: text('resolved_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('comments_render_idx').on(t.renderId, t.frame), index('comments_project_idx').on(t.projectId)],
+);
+
+/** Every approval decision; the latest per render is its state. */
+export const approvals = pgTable(
+  'approvals',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    renderId: uuid('render_id')
+      .notNull()
+      .references(() => renders.id, { onDelete: 'cascade' }),
+    state: text('state', { enum: ['in_review', 'changes_requested', 'approved'] }).notNull(),
+    byUserId: uuid('by_user_id').references(() => users.id, { onDelete: 'set null' }),
+    byName: text('by_name').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('approvals_render_idx').on(t.renderId, t.at)],
+);
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    orgId: uuid('org_id'),
+    projectId: uuid('project_id'),
+    actorUserId: uuid('actor_user_id'),
+    actorName: text('actor_name').notNull(),
+    action: text('action').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    details: jsonb('details'),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('audit_log_project_idx').on(t.projectId, t.id), index('audit_log_target_idx').on(t.targetType, t.targetId)],
+);
+
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['comment', 'decision'] }).notNull(),
+    projectId: uuid('project_id').references(() => projects.id, { onDelete: 'cascade' }),
+    renderId: uuid('render_id').references(() => renders.id, { onDelete: 'cascade' }),
+    commentId: uuid('comment_id'),
+    text: text('text').notNull(),
+    readAt: timestamp('read_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('notifications_user_idx').on(t.userId, t.createdAt)],
+);
