@@ -1,26 +1,51 @@
 /**
- * One open project in the browser: the Y.Doc, its y-websocket connection to the collab-server, the
- * user's own undo stack (remote edits never enter it) and a reactive plain snapshot for the UI.
+ * One open project in the browser: the Y.Doc, its y-websocket connection to the collab-server, an
+ * IndexedDB mirror for offline edits, presence (awareness), the user's own undo stack (remote edits
+ * never enter it), named-version restore, and a reactive plain snapshot for the UI.
  */
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
+import type { IndexeddbPersistence } from 'y-indexeddb';
 import { readTimeline, type TimelineSnapshot } from '@clipmaker/shared/timeline';
+import { LOCAL_ORIGIN, createUndoManager } from './undo.ts';
+import { initialPresence, readPeers, type Peer, type PresenceState } from './presence.ts';
+import { openOfflineStore } from './offline.ts';
+import { restoreSnapshot } from './versions.ts';
 
-/** Origin of this user's own edits, tracked by the UndoManager. */
-export const LOCAL_ORIGIN = { local: true } as const;
+export { LOCAL_ORIGIN } from './undo.ts';
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected';
+
+export interface SessionUser {
+  id: string;
+  name: string;
+}
 
 export class EditorSession {
   readonly doc = new Y.Doc();
   readonly provider: WebsocketProvider;
   readonly undo: Y.UndoManager;
+  readonly offline: IndexeddbPersistence | null;
+  readonly user: SessionUser | null;
   timeline = $state<TimelineSnapshot>(readTimeline(new Y.Doc()));
   status = $state<ConnectionStatus>('connecting');
   synced = $state(false);
+  /** The IndexedDB mirror has been read (edits made offline earlier are in the doc). */
+  offlineLoaded = $state(false);
+  /** Other clients' presence (never mine), kept current from the awareness. */
+  peers = $state<Peer[]>([]);
+  canUndo = $state(false);
+  canRedo = $state(false);
+  private presence: PresenceState | null = null;
+  private destroyed = false;
 
-  constructor(opts: { url: string; projectId: string; token: string; refreshToken: () => Promise<string> }) {
+  constructor(opts: { url: string; projectId: string; token: string; refreshToken: () => Promise<string>; user?: SessionUser }) {
     const room = `project:${opts.projectId}`;
+    this.user = opts.user ?? null;
+    // The offline mirror first: what was edited while disconnected is in the doc before we sync.
+    this.offline = this.user ? openOfflineStore(this.doc, opts.projectId, this.user.id) : null;
+    if (this.offline) void this.offline.whenSynced.then(() => (this.offlineLoaded = true));
+    else this.offlineLoaded = true;
     this.provider = new WebsocketProvider(opts.url, room, this.doc, { params: { token: opts.token }, maxBackoffTime: 5000 });
     // Reconnects need a fresh short-lived token.
     this.provider.on('connection-close', () => {
@@ -29,21 +54,64 @@ export class EditorSession {
         .then((token) => (this.provider.params = { token }))
         .catch(() => {});
     });
-    this.provider.on('status', ({ status }: { status: ConnectionStatus }) => (this.status = status));
+    this.provider.on('status', ({ status }: { status: ConnectionStatus }) => {
+      this.status = status;
+      // Presence of others is stale the moment we lose the server (y-websocket clears it on close too).
+      if (status !== 'connected') this.refreshPeers();
+    });
     this.provider.on('sync', (isSynced: boolean) => {
       this.synced = isSynced;
       this.refresh();
     });
-    this.undo = new Y.UndoManager(
-      ['meta', 'clips', 'cues', 'subtitleStyle', 'overlays', 'music'].map((name) => this.doc.getMap(name)),
-      { trackedOrigins: new Set([LOCAL_ORIGIN]), captureTimeout: 400 },
-    );
+    this.undo = createUndoManager(this.doc);
+    const onStack = () => {
+      this.canUndo = this.undo.canUndo();
+      this.canRedo = this.undo.canRedo();
+    };
+    for (const ev of ['stack-item-added', 'stack-item-popped', 'stack-cleared'] as const) this.undo.on(ev, onStack);
     this.doc.on('update', () => this.refresh());
+    this.provider.awareness.on('change', () => this.refreshPeers());
+    if (this.user) {
+      this.presence = initialPresence(this.user);
+      this.provider.awareness.setLocalState(this.presence);
+    }
     this.refresh();
   }
 
   private refresh(): void {
+    if (this.destroyed) return;
     this.timeline = readTimeline(this.doc);
+  }
+
+  private refreshPeers(): void {
+    if (this.destroyed) return;
+    this.peers = readPeers(this.provider.awareness);
+  }
+
+  /**
+   * Updates my presence (playhead, selected clip, cursor, selection). Unchanged values are not
+   * re-sent; the awareness itself renews the state every 15 s so it does not go stale.
+   */
+  setPresence(patch: Partial<Omit<PresenceState, 'user'>>): void {
+    if (!this.presence || this.destroyed) return;
+    let changed = false;
+    for (const [k, v] of Object.entries(patch) as [keyof PresenceState, unknown][]) {
+      if (JSON.stringify(this.presence[k]) !== JSON.stringify(v)) changed = true;
+    }
+    if (!changed) return;
+    this.presence = { ...this.presence, ...patch };
+    this.provider.awareness.setLocalState(this.presence);
+  }
+
+  /**
+   * Restores a named version as ONE undoable edit of mine: Ctrl+Z brings back what was there before.
+   * Returns how many parts of the timeline changed (0: already equal).
+   */
+  restoreVersion(state: Uint8Array): number {
+    this.undo.stopCapturing();
+    const changed = restoreSnapshot(this.doc, state, LOCAL_ORIGIN);
+    this.undo.stopCapturing();
+    return changed;
   }
 
   /** base64 state vector, sent with renders.create so the server renders only what is saved. */
@@ -55,8 +123,12 @@ export class EditorSession {
   }
 
   destroy(): void {
+    this.destroyed = true;
     this.undo.destroy();
+    // Tell the others now rather than after their 30 s timeout.
+    this.provider.awareness.setLocalState(null);
     this.provider.destroy();
+    void this.offline?.destroy();
     this.doc.destroy();
   }
 }

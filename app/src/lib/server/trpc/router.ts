@@ -6,6 +6,7 @@ import { createProject, listProjects, openProject, CreateProjectInput } from '..
 import { createRender, getRender, listRenders } from '../services/renders.ts';
 import { requireProjectRole } from '../services/accounts/index.ts';
 import type { RenderUpdate } from '../render-events.ts';
+import { versionsRouter } from './routers/versions.ts';
 
 const ProjectId = z.object({ projectId: z.string().uuid() });
 
@@ -26,6 +27,7 @@ export const appRouter = router({
       return { token, url: ctx.app.config.COLLAB_PUBLIC_URL, role };
     }),
   }),
+  versions: versionsRouter,
   renders: router({
     create: authedProcedure
       .input(ProjectId.extend({ stateVector: z.string().max(1_000_000).nullable(), priority: z.enum(['high', 'normal', 'low']).default('normal') }))

@@ -1,0 +1,76 @@
+/**
+ * Presence: what each collaborator is looking at, shared through the provider's awareness
+ * (y-protocols). Presence is synced but never saved, and it may drop: a lost cursor message is
+ * replaced by the next one. States of peers that disconnect are removed (by y-websocket on close
+ * and by the server when their socket leaves); states nobody renewed for 30 s are removed by the
+ * awareness' outdated check.
+ */
+import type { Awareness } from 'y-protocols/awareness';
+
+export interface PresenceUser {
+  id: string;
+  name: string;
+  color: string;
+}
+
+export interface PresenceState {
+  user: PresenceUser;
+  /** Timeline frame of the playhead. */
+  playhead: number;
+  selectedClipId: string | null;
+  /** Pointer over the timeline: x as a fraction of its width (0..1), y in CSS pixels; null when away. */
+  cursor: { x: number; y: number } | null;
+  /** Selected frame range on the timeline, if any. */
+  selection: { start: number; end: number } | null;
+}
+
+export interface Peer extends PresenceState {
+  /** Awareness client id (one user may have several tabs). */
+  clientId: number;
+}
+
+/** A stable, readable colour for a user id (the same in every browser). */
+export function colorForUser(userId: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < userId.length; i++) {
+    h ^= userId.charCodeAt(i);
+    h = Math.imul(h, 16777619);
+  }
+  const hue = (h >>> 0) % 360;
+  return `hsl(${hue} 70% 60%)`;
+}
+
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** Validates one remote awareness state; anything a buggy or hostile peer sends is dropped. */
+export function parsePresence(raw: unknown): PresenceState | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const r = raw as Record<string, unknown>;
+  const u = r.user as Record<string, unknown> | undefined;
+  if (!u || typeof u.id !== 'string' || typeof u.name !== 'string') return null;
+  const color = typeof u.color === 'string' && /^(#[0-9a-f]{3,8}|hsl\([0-9 .%,]+\))$/i.test(u.color) ? u.color : colorForUser(u.id);
+  const c = r.cursor as Record<string, unknown> | null | undefined;
+  const s = r.selection as Record<string, unknown> | null | undefined;
+  return {
+    user: { id: u.id.slice(0, 100), name: u.name.slice(0, 100), color },
+    playhead: finite(r.playhead) && r.playhead >= 0 ? Math.round(r.playhead) : 0,
+    selectedClipId: typeof r.selectedClipId === 'string' ? r.selectedClipId.slice(0, 64) : null,
+    cursor: c && finite(c.x) && finite(c.y) ? { x: Math.max(0, Math.min(1, c.x)), y: c.y } : null,
+    selection: s && finite(s.start) && finite(s.end) ? { start: s.start, end: s.end } : null,
+  };
+}
+
+/** Every other client's presence (my own client excluded), ordered by name then client id. */
+export function readPeers(awareness: Awareness): Peer[] {
+  const peers: Peer[] = [];
+  for (const [clientId, raw] of awareness.getStates()) {
+    if (clientId === awareness.clientID) continue;
+    const p = parsePresence(raw);
+    if (p) peers.push({ ...p, clientId });
+  }
+  return peers.sort((a, b) => a.user.name.localeCompare(b.user.name) || a.clientId - b.clientId);
+}
+
+export function initialPresence(user: { id: string; name: string }): PresenceState {
+  return { user: { id: user.id, name: user.name, color: colorForUser(user.id) }, playhead: 0, selectedClipId: null, cursor: null, selection: null };
+}
