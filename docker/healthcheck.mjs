@@ -1,0 +1,62 @@
+// Container health checks without curl or redis-cli in the images (plain Node, no dependencies).
+//   node docker/healthcheck.mjs http <url>   healthy when the URL answers 2xx within 4 s
+//   node docker/healthcheck.mjs worker       healthy while this render worker's heartbeat key
+//                                            (${QUEUE_PREFIX}:workers:${WORKER_ID}) exists in Redis
+import net from 'node:net';
+import os from 'node:os';
+
+const [mode, arg] = process.argv.slice(2);
+
+function done(ok, why) {
+  if (!ok) console.error(`unhealthy: ${why}`);
+  process.exit(ok ? 0 : 1);
+}
+
+/** One RESP command, one reply line (enough for AUTH, SELECT and EXISTS). */
+function redisCommands(url, commands) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const sock = net.connect(Number(u.port || 6379), u.hostname);
+    const replies = [];
+    let buf = '';
+    const encode = (args) => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+    sock.setTimeout(4000, () => sock.destroy(new Error('redis timeout')));
+    sock.on('error', reject);
+    sock.on('connect', () => sock.write(commands.map(encode).join('')));
+    sock.on('data', (d) => {
+      buf += d.toString('utf8');
+      let i;
+      while ((i = buf.indexOf('\r\n')) >= 0) {
+        replies.push(buf.slice(0, i));
+        buf = buf.slice(i + 2);
+      }
+      if (replies.length >= commands.length) {
+        sock.end();
+        resolve(replies);
+      }
+    });
+  });
+}
+
+if (mode === 'http') {
+  fetch(arg, { signal: AbortSignal.timeout(4000) }).then(
+    (res) => done(res.ok, `${arg} answered ${res.status}`),
+    (err) => done(false, `${arg}: ${err.message}`),
+  );
+} else if (mode === 'worker') {
+  const url = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+  const key = `${process.env.QUEUE_PREFIX || 'clipmaker'}:workers:${process.env.WORKER_ID || os.hostname()}`;
+  // (render-farm-entrypoint.sh gives the worker the same default; a health check's exec does not see
+  // what the entrypoint exported.)
+  const u = new URL(url);
+  const commands = [];
+  if (u.password) commands.push(u.username ? ['AUTH', decodeURIComponent(u.username), decodeURIComponent(u.password)] : ['AUTH', decodeURIComponent(u.password)]);
+  if (u.pathname.length > 1) commands.push(['SELECT', u.pathname.slice(1)]);
+  commands.push(['EXISTS', key]);
+  redisCommands(url, commands).then(
+    (replies) => done(replies.at(-1) === ':1', `no heartbeat at ${key} (${replies.join(' | ')})`),
+    (err) => done(false, `redis: ${err.message}`),
+  );
+} else {
+  done(false, `usage: healthcheck.mjs http <url> | worker`);
+}

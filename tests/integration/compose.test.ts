@@ -1,0 +1,116 @@
+/**
+ * docker/: the compose files validate (scripts/check-compose.sh: `docker compose config` or
+ * docker-compose 1.29, no engine needed) and have the production shape: migrations once before
+ * anything that uses the database, a health check on every long-running service, GPU reservation
+ * with the video capability in the override, every interpolated variable documented in .env.example,
+ * and Dockerfiles that only copy what exists.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const secrets = { POSTGRES_PASSWORD: 'pw-for-test', COLLAB_SECRET: 'collab-secret-for-test', SIGNING_SECRET: 'signing-secret-for-test' };
+
+function composeCli(): string[] | null {
+  if (spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0) return ['docker', 'compose'];
+  if (spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0) return ['docker-compose'];
+  return null;
+}
+const cli = composeCli();
+
+interface Service {
+  image?: string;
+  build?: { dockerfile: string };
+  command?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  environment?: Record<string, string>;
+  deploy?: { resources: { reservations: { devices: Array<{ driver: string; capabilities: string[]; count: unknown }> } } };
+}
+
+/** The resolved configuration as JSON (compose prints YAML; python3-yaml comes with docker-compose). */
+function resolved(files: string[]): { services: Record<string, Service> } {
+  const r = spawnSync(cli![0]!, [...cli!.slice(1), ...files.flatMap((f) => ['-f', f]), 'config'], { cwd: ROOT, env: { ...process.env, ...secrets }, encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  const j = spawnSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], { input: r.stdout, encoding: 'utf8' });
+  expect(j.status, j.stderr).toBe(0);
+  return JSON.parse(j.stdout) as { services: Record<string, Service> };
+}
+
+describe.skipIf(!cli)('docker compose files', () => {
+  it('scripts/check-compose.sh passes (both files valid, missing secrets refused)', () => {
+    const r = spawnSync('bash', ['scripts/check-compose.sh'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+
+  it('runs migrations once before the database users, and health-checks every long-running service', () => {
+    const { services } = resolved(['docker/compose.yaml']);
+    expect(Object.keys(services).sort()).toEqual(['app', 'collab-server', 'migrate', 'postgres', 'redis', 'render-farm']);
+    expect(services.migrate!.command).toEqual(['node', '--import', 'tsx', 'drizzle/migrate.ts']);
+    expect(services.migrate!.depends_on?.postgres?.condition).toBe('service_healthy');
+    for (const s of ['app', 'collab-server']) expect(services[s]!.depends_on?.migrate?.condition).toBe('service_completed_successfully');
+    for (const s of ['postgres', 'redis', 'app', 'collab-server', 'render-farm']) expect(services[s]!.healthcheck?.test.length, s).toBeGreaterThan(0);
+    expect(services.postgres!.healthcheck!.test.join(' ')).toContain('pg_isready');
+    expect(services.redis!.healthcheck!.test).toContain('ping');
+    expect(services.app!.healthcheck!.test.join(' ')).toContain('/api/health');
+    expect(services['collab-server']!.healthcheck!.test.join(' ')).toContain('/health');
+    expect(services.app!.environment).toMatchObject({ NODE_ENV: 'production', SIGNING_SECRET: secrets.SIGNING_SECRET, COLLAB_SECRET: secrets.COLLAB_SECRET });
+    expect(services['render-farm']!.build!.dockerfile).toBe('docker/render-farm.Dockerfile');
+    expect(services['render-farm']!.deploy).toBeUndefined();
+  });
+
+  it('the GPU override reserves NVIDIA GPUs with the video capability', () => {
+    const { services } = resolved(['docker/compose.yaml', 'docker/compose.gpu.yaml']);
+    const worker = services['render-farm']!;
+    const device = worker.deploy!.resources.reservations.devices[0]!;
+    expect(device.driver).toBe('nvidia');
+    expect(device.capabilities).toEqual(expect.arrayContaining(['gpu', 'video']));
+    expect(worker.environment).toMatchObject({ NVIDIA_DRIVER_CAPABILITIES: 'compute,video,utility', RENDER_TARGET: 'cuda' });
+  });
+});
+
+describe('docker files', () => {
+  it('every variable the compose files interpolate is documented in .env.example', () => {
+    const example = readFileSync(path.join(ROOT, '.env.example'), 'utf8');
+    const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+    for (const f of ['docker/compose.yaml', 'docker/compose.gpu.yaml']) {
+      const vars = [...readFileSync(path.join(ROOT, f), 'utf8').matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!);
+      for (const v of vars) expect(documented.has(v), `${v} (${f}) is not in .env.example`).toBe(true);
+    }
+  });
+
+  it('every variable the code reads is documented in .env.example', () => {
+    const example = readFileSync(path.join(ROOT, '.env.example'), 'utf8');
+    const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+    const read = new Set<string>();
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        if (name === 'node_modules' || name === 'build' || name.startsWith('.')) continue;
+        const full = path.join(dir, name);
+        if (statSync(full).isDirectory()) walk(full);
+        else if (/\.(ts|js|mjs|svelte)$/.test(name) && !name.endsWith('.test.ts')) {
+          const text = readFileSync(full, 'utf8');
+          for (const m of text.matchAll(/process\.env\.([A-Z][A-Z0-9_]+)|\benv\.([A-Z][A-Z0-9_]+)|^\s+([A-Z][A-Z0-9_]{2,}): z\./gm)) read.add((m[1] ?? m[2] ?? m[3])!);
+        }
+      }
+    };
+    for (const dir of ['app/src', 'collab-server/src', 'render-farm/src', 'drizzle', 'scripts', 'shared', 'tests/support', 'docker']) walk(path.join(ROOT, dir));
+    read.delete('VITEST'); // set by vitest itself
+    expect(read.size).toBeGreaterThan(20);
+    expect([...read].filter((v) => !documented.has(v)).sort()).toEqual([]);
+  });
+
+  it('Dockerfiles are multi-stage and copy only paths that exist in the build context', () => {
+    for (const name of ['app', 'collab-server', 'render-farm']) {
+      const text = readFileSync(path.join(ROOT, `docker/${name}.Dockerfile`), 'utf8');
+      expect(text.match(/^FROM /gm)!.length, name).toBeGreaterThanOrEqual(2);
+      for (const m of text.matchAll(/^COPY (?!--from)(.+)$/gm)) {
+        const parts = m[1]!.trim().split(/\s+/);
+        for (const src of parts.slice(0, -1)) expect(existsSync(path.join(ROOT, src)), `${name}: COPY ${src}`).toBe(true);
+      }
+    }
+    expect(readFileSync(path.join(ROOT, 'docker/render-farm.Dockerfile'), 'utf8')).toMatch(/FROM \$\{CUDA_IMAGE\}|nvidia\/cuda/);
+  });
+});
