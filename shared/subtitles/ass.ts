@@ -1,21 +1,27 @@
 /**
  * ASS script for libass burn-in (farm and ffmpeg.wasm). All user text (cues and text overlays) goes
  * through this file, never into an ffmpeg filter string, and is escaped so it renders literally:
- * braces become libass's \{ \} escapes, every backslash is followed by a WORD JOINER (U+2060) so
- * \N, \h, \n and override tags cannot form, real newlines become \N, control characters are dropped.
+ * braces become libass's \{ \} escapes, every backslash is followed by a WORD JOINER (U+2060, zero
+ * width, no glyph) so \N, \h, \n and override tags cannot form, real newlines become \N, tabs become
+ * spaces and other control characters are dropped. Checked with ffmpeg 5.1 + libass: text such as
+ * `{\pos(0,0)}hack \N [a];b:c,'d' % 😀 مرحبا` renders literally and stays in place.
  */
 import type { RenderSpec, SubtitleStyle } from '../render-spec/schema.ts';
 
 const WORD_JOINER = '\u2060';
 
 export function escapeAssText(text: string): string {
-  return text
-    .replace(/\r\n?/g, '\n')
-    .replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, '')
-    .replace(/\\/g, `\\${WORD_JOINER}`)
-    .replace(/\{/g, '\\{')
-    .replace(/\}/g, '\\}')
-    .replace(/\n/g, '\\N');
+  return (
+    text
+      .replace(/\r\n?|[\u2028\u2029]/g, '\n')
+      // libass turns a tab into a space anyway; other control characters have no glyph.
+      .replace(/\t/g, ' ')
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '')
+      .replace(/\\/g, `\\${WORD_JOINER}`)
+      .replace(/\{/g, '\\{')
+      .replace(/\}/g, '\\}')
+      .replace(/\n/g, '\\N')
+  );
 }
 
 /** Style fields are comma-separated: a font name may not carry commas or line breaks. */
@@ -30,17 +36,25 @@ export function assColor(hex: string): string {
   const g = h.slice(2, 4);
   const b = h.slice(4, 6);
   const opacity = h.length === 8 ? parseInt(h.slice(6, 8), 16) : 255;
-  const alpha = (255 - opacity).toString(16).padStart(2, '0');
-  return `&H${alpha}${b}${g}${r}`.toUpperCase();
+  return `&H${hex2(255 - opacity)}${b}${g}${r}`.toUpperCase();
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, '0').toUpperCase();
 }
 
 /**
- * Frame -> ASS time (centiseconds, rounded DOWN). libass shows an event on a frame at time t when
- * start <= t < end; with frame f at f/fps, flooring both start and (exclusive) end to centiseconds
- * makes a cue [s, e) visible on frames s..e-1 exactly, for any fps below 100.
+ * Frame boundary -> ASS time (h:mm:ss.cc). libass shows an event at time t when start <= t < end,
+ * and ffmpeg's subtitles filter asks for each frame at its pts in milliseconds (truncated, after
+ * floating-point arithmetic), so a boundary placed exactly ON a frame's time can land a millisecond
+ * on either side of it. The rule: the time for boundary `frame` is the centisecond NEAREST to the
+ * midpoint between frames `frame - 1` and `frame`. A cue [s, e) then starts after frame s-1 and no
+ * later than frame s, and ends after frame e-1 and before frame e: visible on frames s..e-1 exactly,
+ * with at least 3 ms to spare on each side for any fps up to 60 (centiseconds are too coarse above
+ * ~95 fps). Frame 0 maps to 0.
  */
 export function assTime(frame: number, fps: { num: number; den: number }): string {
-  const cs = Math.floor((frame * fps.den * 100) / fps.num + 1e-9);
+  const cs = frame <= 0 ? 0 : Math.round(((2 * frame - 1) * fps.den * 100) / (2 * fps.num));
   const h = Math.floor(cs / 360_000);
   const m = Math.floor((cs % 360_000) / 6000);
   const s = Math.floor((cs % 6000) / 100);
@@ -81,28 +95,27 @@ function styleLine(name: string, s: SubtitleStyle): string {
   ].join(',');
 }
 
-export interface AssOptions {
-  /** Timeline frame that becomes time 0 (chunked renders). Events are shifted and clipped. */
-  offsetFrames?: number;
-}
-
-/** The whole script. Events outside [offset, ∞) are dropped; times are relative to the offset. */
-export function buildAss(spec: RenderSpec, opts: AssOptions = {}): string {
+/**
+ * The whole script, in timeline time (frame 0 = 0:00:00.00). Chunked renders use the same file:
+ * the ffmpeg builder shifts the frames' timestamps before the subtitles filter instead.
+ */
+export function buildAss(spec: RenderSpec): string {
   const { width, height, fps } = spec.output;
-  const offset = opts.offsetFrames ?? 0;
   const events: string[] = [];
-  const rel = (f: number) => Math.max(0, f - offset);
   for (const cue of spec.subtitles.cues) {
-    if (cue.end <= offset || cue.text.trim() === '') continue;
-    events.push(`Dialogue: 0,${assTime(rel(cue.start), fps)},${assTime(rel(cue.end), fps)},Cue,,0,0,0,,${escapeAssText(cue.text)}`);
+    if (cue.text.trim() === '') continue;
+    events.push(`Dialogue: 0,${assTime(cue.start, fps)},${assTime(cue.end, fps)},Cue,,0,0,0,,${escapeAssText(cue.text)}`);
   }
   for (const o of spec.overlays) {
-    if (o.kind !== 'text' || o.end <= offset || o.text.trim() === '') continue;
+    if (o.kind !== 'text' || o.text.trim() === '') continue;
     const x = Math.round(o.x * width);
     const y = Math.round(o.y * height);
-    const alpha = (255 - Math.round(o.opacity * 255)).toString(16).padStart(2, '0').toUpperCase();
-    const tags = `{\\an7\\pos(${x},${y})\\fs${o.fontSize}\\c${assColor(o.color).replace(/^&H../, '&H')}&\\alpha&H${alpha}&}`;
-    events.push(`Dialogue: 1,${assTime(rel(o.start), fps)},${assTime(rel(o.end), fps)},Overlay,,0,0,0,,${tags}${escapeAssText(o.text)}`);
+    // The overlay's opacity multiplies the colour's own alpha (#RRGGBBAA); ASS alpha is transparency.
+    const colorOpacity = o.color.length === 9 ? parseInt(o.color.slice(7, 9), 16) / 255 : 1;
+    const alpha = hex2(255 - Math.round(o.opacity * colorOpacity * 255));
+    const bgr = assColor(o.color).slice(4);
+    const tags = `{\\an7\\pos(${x},${y})\\fs${o.fontSize}\\c&H${bgr}&\\alpha&H${alpha}&}`;
+    events.push(`Dialogue: 1,${assTime(o.start, fps)},${assTime(o.end, fps)},Overlay,,0,0,0,,${tags}${escapeAssText(o.text)}`);
   }
   const overlayStyle: SubtitleStyle = { ...spec.subtitles.style, outlineWidth: 0, box: false, position: 'top', marginV: 0, bold: false };
   return [
@@ -125,4 +138,9 @@ export function buildAss(spec: RenderSpec, opts: AssOptions = {}): string {
     ...events,
     '',
   ].join('\n');
+}
+
+/** True when the spec has anything for libass to draw (cues or text overlays): write the file then. */
+export function needsAss(spec: RenderSpec): boolean {
+  return spec.subtitles.cues.some((c) => c.text.trim() !== '') || spec.overlays.some((o) => o.kind === 'text' && o.text.trim() !== '');
 }

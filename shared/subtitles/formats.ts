@@ -24,10 +24,10 @@ export class SubtitleParseError extends Error {
 const TIME = /^(?:(\d{1,3}):)?(\d{1,2}):(\d{1,2})[.,](\d{1,3})$/;
 const ARROW = /-->/;
 
-function parseTime(raw: string, line: number, requireHours: boolean): number {
+/** Milliseconds of `00:01:02,500`, `01:02.5` or `1:02:03.040` (hours optional in both formats). */
+function parseTime(raw: string, line: number): number {
   const m = TIME.exec(raw.trim());
   if (!m) throw new SubtitleParseError(line, `"${raw.trim()}" is not a time like 00:00:01,500`);
-  if (requireHours && m[1] === undefined) throw new SubtitleParseError(line, `"${raw.trim()}" needs hours (00:00:01,500)`);
   const [h, mi, s] = [Number(m[1] ?? 0), Number(m[2]), Number(m[3])];
   if (mi > 59 || s > 59) throw new SubtitleParseError(line, `"${raw.trim()}" has minutes or seconds above 59`);
   const ms = Number(m[4]!.padEnd(3, '0'));
@@ -60,8 +60,9 @@ function parseBlocks(text: string, fps: Fps, format: 'srt' | 'vtt'): SubtitleCue
   let i = 0;
   if (format === 'vtt') {
     if (!/^WEBVTT(\s|$)/.test(lines[0] ?? '')) throw new SubtitleParseError(1, 'a WebVTT file starts with "WEBVTT"');
+    // The header block (WEBVTT line plus optional metadata lines) runs to the first blank line.
     i = 1;
-    // Skip the header block and NOTE / STYLE / REGION blocks.
+    while (i < lines.length && lines[i]!.trim() !== '' && !ARROW.test(lines[i]!)) i++;
   }
   while (i < lines.length) {
     const line = lines[i]!;
@@ -84,8 +85,8 @@ function parseBlocks(text: string, fps: Fps, format: 'srt' | 'vtt'): SubtitleCue
     const timing = lines[timingIndex]!;
     const [left, rightWithSettings] = timing.split(ARROW) as [string, string];
     const right = rightWithSettings.trim().split(/\s+/)[0] ?? '';
-    const startMs = parseTime(left, timingIndex + 1, format === 'srt');
-    const endMs = parseTime(right, timingIndex + 1, format === 'srt');
+    const startMs = parseTime(left, timingIndex + 1);
+    const endMs = parseTime(right, timingIndex + 1);
     const body: string[] = [];
     let j = timingIndex + 1;
     // Text runs to a blank line; a following timing line also ends it (missing blank line).
@@ -99,9 +100,12 @@ function parseBlocks(text: string, fps: Fps, format: 'srt' | 'vtt'): SubtitleCue
   return cues.sort((a, b) => a.start - b.start);
 }
 
-/** Strips the few inline tags players understand (<i>, <b>, <font …>, {\an8}) to plain text. */
+/** Strips the inline markup players understand (<i>, <b>, <font …>, <v Bob>, <00:01.000>, {\an8}) to plain text. */
 function plain(text: string): string {
-  return text.replace(/<\/?(?:i|b|u|font|c|v|lang|ruby|rt)(?:[\s.][^>]*)?>/gi, '').replace(/\{\\[^}]*\}/g, '');
+  return text
+    .replace(/<\/?(?:i|b|u|font|c|v|lang|ruby|rt)(?:[\s.][^>]*)?>/gi, '')
+    .replace(/<(?:\d+:)?\d{1,2}:\d{1,2}[.,]\d{1,3}>/g, '')
+    .replace(/\{\\[^}]*\}/g, '');
 }
 
 export function parseSrt(text: string, fps: Fps): SubtitleCue[] {

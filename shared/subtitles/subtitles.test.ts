@@ -1,55 +1,186 @@
 import { describe, expect, it } from 'vitest';
 import { parseSrt, parseVtt, serializeSrt, serializeVtt, SubtitleParseError } from './formats.ts';
-import { assColor, assTime, escapeAssText } from './ass.ts';
+import { assColor, assTime, buildAss, escapeAssText } from './ass.ts';
+import { DEFAULT_SUBTITLE_STYLE, RenderSpec } from '../render-spec/schema.ts';
 
 const fps30 = { num: 30, den: 1 };
 const ntsc = { num: 30000, den: 1001 };
 
+function parseError(fn: () => unknown): SubtitleParseError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof SubtitleParseError) return err;
+    throw err;
+  }
+  throw new Error('expected a SubtitleParseError');
+}
+
 describe('SRT', () => {
-  it('parses with BOM, CRLF, missing blank line and dot milliseconds', () => {
-    const srt = '\uFEFF1\r\n00:00:01,000 --> 00:00:02,500\r\nHello\r\n<i>world</i>\r\n2\r\n00:00:03.000 --> 00:00:04,000\r\nNext\r\n';
+  it('parses with BOM, CRLF, missing blank line, dot milliseconds and missing hours', () => {
+    const srt = '\uFEFF1\r\n00:00:01,000 --> 00:00:02,500\r\nHello\r\n<i>world</i>\r\n2\r\n00:03.000 --> 00:00:04,000 X1:10 X2:20\r\nNext\r\n';
     expect(parseSrt(srt, fps30)).toEqual([
       { start: 30, end: 75, text: 'Hello\nworld' },
       { start: 90, end: 120, text: 'Next' },
     ]);
   });
-  it('reports errors with line numbers', () => {
-    expect(() => parseSrt('1\n00:00:01,000 --> nope\nx\n', fps30)).toThrow(/line 2/);
-    expect(() => parseSrt('hello\nworld\n', fps30)).toThrow(SubtitleParseError);
-    expect(() => parseSrt('1\n00:00:02,000 --> 00:00:01,000\nx\n', fps30)).toThrow(/line 2: the cue ends before it starts/);
+
+  it('takes the frame that contains each time (ms floor with a 1e-6 tolerance)', () => {
+    const srt = '1\n00:00:01,033 --> 00:00:01,034\na\n\n2\n00:00:00,034 --> 00:00:00,067\nb\n';
+    expect(parseSrt(srt, fps30)).toEqual([
+      { start: 1, end: 2, text: 'b' },
+      { start: 30, end: 31, text: 'a' },
+    ]);
+    // 0.1 s at 30 fps is exactly frame 3, even though 100 * 30 / 1000 is 2.9999999999999996 in floats.
+    expect(parseSrt('1\n00:00:00,100 --> 00:00:00,200\nx\n', fps30)).toEqual([{ start: 3, end: 6, text: 'x' }]);
   });
-  it('round-trips frames exactly, also at 29.97', () => {
+
+  it('keeps a cue at least one frame long', () => {
+    expect(parseSrt('1\n00:00:01,000 --> 00:00:01,010\nflash\n', fps30)).toEqual([{ start: 30, end: 31, text: 'flash' }]);
+  });
+
+  it('reports errors with a 1-based line number and a clear message', () => {
+    const bad = parseError(() => parseSrt('1\n00:00:01,000 --> nope\nx\n', fps30));
+    expect([bad.line, bad.message]).toEqual([2, 'line 2: "nope" is not a time like 00:00:01,500']);
+    expect(parseError(() => parseSrt('1\n00:00:01,000 --> 00:00:02,000\nx\n\nhello\nworld\n', fps30)).message).toBe(
+      'line 5: expected a cue number followed by a timing line "00:00:01,000 --> 00:00:02,000"',
+    );
+    expect(parseError(() => parseSrt('1\n00:00:02,000 --> 00:00:01,000\nx\n', fps30)).message).toBe('line 2: the cue ends before it starts');
+    expect(parseError(() => parseSrt('1\n00:61:00,000 --> 01:00:00,000\nx\n', fps30)).message).toBe('line 2: "00:61:00,000" has minutes or seconds above 59');
+  });
+
+  it('serializes with ms rounded up so that parsing gives the same frames', () => {
     const cues = [
       { start: 1, end: 2, text: 'a' },
-      { start: 299, end: 1000, text: 'b\nc' },
+      { start: 299, end: 1000, text: 'b\n\n\nc' },
     ];
-    for (const fps of [fps30, ntsc]) {
-      expect(parseSrt(serializeSrt(cues, fps), fps)).toEqual(cues);
-      expect(parseVtt(serializeVtt(cues, fps), fps)).toEqual(cues);
+    expect(serializeSrt(cues, ntsc)).toBe('1\n00:00:00,034 --> 00:00:00,067\na\n\n2\n00:00:09,977 --> 00:00:33,367\nb\nc\n');
+  });
+
+  it('round-trips frames exactly at 24, 25, 29.97, 30 and 59.94 fps', () => {
+    const cues = Array.from({ length: 200 }, (_, i) => ({ start: i * 7 + 1, end: i * 7 + 4 + (i % 5), text: `cue ${i}` }));
+    for (const fps of [{ num: 24, den: 1 }, { num: 25, den: 1 }, ntsc, fps30, { num: 60000, den: 1001 }]) {
+      const sorted = [...cues].sort((a, b) => a.start - b.start);
+      expect(parseSrt(serializeSrt(cues, fps), fps)).toEqual(sorted);
+      expect(parseVtt(serializeVtt(cues, fps), fps)).toEqual(sorted);
     }
   });
 });
 
 describe('WebVTT', () => {
-  it('parses optional hours, identifiers, settings, NOTE blocks and entities', () => {
-    const vtt = 'WEBVTT - title\n\nNOTE a comment\nspanning lines\n\nintro\n00:01.000 --> 00:02.000 align:start line:0\n<v Bob>Tom &amp; Jerry &lt;3</v>\n';
-    expect(parseVtt(vtt, fps30)).toEqual([{ start: 30, end: 60, text: 'Tom & Jerry <3' }]);
+  it('parses optional hours, identifiers, settings, NOTE/STYLE blocks, voice and timestamp tags, entities', () => {
+    const vtt = [
+      'WEBVTT - title',
+      'Kind: captions',
+      '',
+      'NOTE a comment',
+      'spanning lines',
+      '',
+      'STYLE',
+      '::cue { color: red }',
+      '',
+      'intro',
+      '00:01.000 --> 00:02.000 align:start line:0',
+      '<v Bob>Tom &amp; Jerry &lt;3</v>',
+      '1:00:00.000 --> 1:00:01.000',
+      'karaoke <00:00:00.500>word',
+      '',
+    ].join('\r\n');
+    expect(parseVtt(vtt, fps30)).toEqual([
+      { start: 30, end: 60, text: 'Tom & Jerry <3' },
+      { start: 108000, end: 108030, text: 'karaoke word' },
+    ]);
   });
-  it('requires the header', () => {
-    expect(() => parseVtt('00:01.000 --> 00:02.000\nx', fps30)).toThrow(/line 1: a WebVTT file starts with "WEBVTT"/);
+
+  it('requires the header and reports bad timings by line', () => {
+    expect(parseError(() => parseVtt('00:01.000 --> 00:02.000\nx', fps30)).message).toBe('line 1: a WebVTT file starts with "WEBVTT"');
+    expect(parseError(() => parseVtt('WEBVTT\n\n00:01.000 --> 00:0x.000\nx', fps30)).line).toBe(3);
+  });
+
+  it('serializes with entities escaped', () => {
+    expect(serializeVtt([{ start: 30, end: 45, text: 'a < b & c --> d' }], fps30)).toBe('WEBVTT\n\n00:00:01.000 --> 00:00:01.500\na &lt; b &amp; c --&gt; d\n');
   });
 });
 
 describe('ASS', () => {
-  it('escapes user text so no override tag or escape can form', () => {
+  it('escapes user text so no override tag, escape or line break can form', () => {
     expect(escapeAssText('{\\pos(0,0)}hi\\N\nthere')).toBe('\\{\\\u2060pos(0,0)\\}hi\\\u2060N\\Nthere');
-    expect(escapeAssText('a\u0000b\u0007c')).toBe('abc');
+    expect(escapeAssText('a\u0000b\u0007c\td\r\ne\u2028f')).toBe('abc d\\Ne\\Nf');
+    expect(escapeAssText("[a];b:c,'d' % 😀 مرحبا")).toBe("[a];b:c,'d' % 😀 مرحبا");
   });
-  it('converts colours and times (floored to centiseconds)', () => {
+
+  it('converts #RRGGBB[AA] to &HAABBGGRR (opacity -> transparency)', () => {
     expect(assColor('#FF8000')).toBe('&H000080FF');
     expect(assColor('#00000099')).toBe('&H66000000');
-    expect(assTime(1, fps30)).toBe('0:00:00.03');
-    expect(assTime(45, fps30)).toBe('0:00:01.50');
-    expect(assTime(108000, fps30)).toBe('1:00:00.00');
+    expect(assColor('#12345600')).toBe('&HFF563412');
+  });
+
+  it('places every frame boundary at the centisecond nearest the midpoint before that frame', () => {
+    expect(assTime(0, fps30)).toBe('0:00:00.00');
+    expect(assTime(1, fps30)).toBe('0:00:00.02'); // frame 1 is at 33.3 ms, frame 0 at 0
+    expect(assTime(45, fps30)).toBe('0:00:01.48'); // frame 45 at 1.5 s
+    expect(assTime(108000, fps30)).toBe('0:59:59.98');
+    expect(assTime(1, ntsc)).toBe('0:00:00.02');
+    expect(assTime(30, ntsc)).toBe('0:00:00.98'); // frame 30 at 1001 ms
+  });
+
+  it('shows a cue [s, e) on frames s..e-1 only, with 3 ms to spare, up to 60 fps', () => {
+    const ms = (t: string) => {
+      const [h, m, s] = t.split(':') as [string, string, string];
+      return (Number(h) * 3600 + Number(m) * 60) * 1000 + Math.round(Number(s) * 1000);
+    };
+    for (const fps of [{ num: 24, den: 1 }, { num: 25, den: 1 }, ntsc, fps30, { num: 50, den: 1 }, { num: 60000, den: 1001 }, { num: 60, den: 1 }]) {
+      for (let f = 1; f < 5000; f++) {
+        const boundary = ms(assTime(f, fps));
+        const frameMs = (n: number) => (n * 1000 * fps.den) / fps.num;
+        expect(boundary).toBeGreaterThan(frameMs(f - 1) + 3);
+        expect(boundary).toBeLessThan(frameMs(f) - 3);
+      }
+    }
+  });
+
+  it('writes one style and one event per cue and per text overlay, in output pixels', () => {
+    const spec = RenderSpec.parse({
+      version: 1,
+      output: { width: 1080, height: 1920, fps: fps30, durationFrames: 90, video: { codec: 'h264', crf: 20, preset: 'veryfast' }, audio: { codec: 'aac', bitrateKbps: 192, sampleRate: 48000 }, gop: 60 },
+      sources: [],
+      clips: [],
+      subtitles: {
+        style: { ...DEFAULT_SUBTITLE_STYLE, box: true, position: 'top', marginV: 100, bold: false },
+        cues: [
+          { id: 'a', start: 0, end: 30, text: 'Hello\n{world}' },
+          { id: 'b', start: 30, end: 45, text: '   ' },
+        ],
+      },
+      overlays: [
+        { id: 't', kind: 'text', start: 15, end: 90, x: 0.1, y: 0.25, w: 0.5, h: 0.1, opacity: 0.5, text: 'Sale!', fontSize: 80, color: '#FFCC00' },
+        { id: 'u', kind: 'text', start: 0, end: 10, x: 0, y: 0, w: 0.5, h: 0.1, opacity: 1, text: 'half', fontSize: 40, color: '#FFFFFF80' }, // 0x80 = 128: transparency 0x7F
+      ],
+      music: null,
+    });
+    expect(buildAss(spec)).toBe(
+      [
+        '[Script Info]',
+        '; Generated by ClipMaker',
+        'ScriptType: v4.00+',
+        'PlayResX: 1080',
+        'PlayResY: 1920',
+        'WrapStyle: 0',
+        'ScaledBorderAndShadow: yes',
+        'YCbCr Matrix: TV.709',
+        '',
+        '[V4+ Styles]',
+        'Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding',
+        'Style: Cue,DejaVu Sans,64,&H00FFFFFF,&H00FFFFFF,&H66000000,&H66000000,0,0,0,0,100,100,0,0,3,4,0,8,40,40,100,1',
+        'Style: Overlay,DejaVu Sans,64,&H00FFFFFF,&H00FFFFFF,&H00000000,&H66000000,0,0,0,0,100,100,0,0,1,0,0,8,40,40,0,1',
+        '',
+        '[Events]',
+        'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text',
+        'Dialogue: 0,0:00:00.00,0:00:00.98,Cue,,0,0,0,,Hello\\N\\{world\\}',
+        'Dialogue: 1,0:00:00.48,0:00:02.98,Overlay,,0,0,0,,{\\an7\\pos(108,480)\\fs80\\c&H00CCFF&\\alpha&H7F&}Sale!',
+        'Dialogue: 1,0:00:00.00,0:00:00.32,Overlay,,0,0,0,,{\\an7\\pos(0,0)\\fs40\\c&HFFFFFF&\\alpha&H7F&}half',
+        '',
+      ].join('\n'),
+    );
   });
 });
