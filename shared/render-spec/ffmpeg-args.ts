@@ -41,7 +41,8 @@ export interface BuildCommandInput {
   outputPath: string;
   /** Timeline frames [start, end); default the whole timeline. */
   range?: { start: number; end: number };
-  audio?: 'include' | 'none';
+  /** 'only': the audio track alone (chunked renders render it once for the whole timeline). */
+  audio?: 'include' | 'none' | 'only';
   /** Required for wasm (ffmpeg.wasm's core-mt needs an explicit thread count). */
   threads?: number;
   /** Default libx264; cuda may pass h264_nvenc when the capability probe opened it. */
@@ -152,7 +153,8 @@ export function buildFfmpegCommand(i: BuildCommandInput): FfmpegCommand {
   if (!(Number.isInteger(range.start) && Number.isInteger(range.end) && range.start >= 0 && range.end > range.start && range.end <= spec.output.durationFrames))
     throw new FfmpegBuildError(`invalid range ${range.start}..${range.end} for ${spec.output.durationFrames} frames`);
   if (target === 'wasm' && !(i.threads && i.threads > 0)) throw new FfmpegBuildError('the wasm target needs an explicit thread count');
-  const withAudio = (i.audio ?? 'include') === 'include';
+  const withAudio = (i.audio ?? 'include') !== 'none';
+  const withVideo = i.audio !== 'only';
   const totalFrames = range.end - range.start;
 
   const inputs: FfmpegInput[] = [];
@@ -170,7 +172,7 @@ export function buildFfmpegCommand(i: BuildCommandInput): FfmpegCommand {
     const a = `a${k}`;
     const samples = samplesAt(range.start + sumLengths(segments, k + 1), fps) - samplesAt(range.start + sumLengths(segments, k), fps);
     if (seg.kind === 'gap') {
-      graph.push(`color=c=black:s=${W}x${H}:r=${rate(fps)},trim=end_frame=${seg.length},setsar=1,format=yuv420p[${v}]`);
+      if (withVideo) graph.push(`color=c=black:s=${W}x${H}:r=${rate(fps)},trim=end_frame=${seg.length},setsar=1,format=yuv420p[${v}]`);
       if (withAudio) graph.push(`anullsrc=r=${SAMPLE_RATE}:cl=stereo,${AUDIO_FORMAT},atrim=end_sample=${samples}[${a}]`);
     } else {
       const { clip, source, offset, length } = seg;
@@ -190,7 +192,7 @@ export function buildFfmpegCommand(i: BuildCommandInput): FfmpegCommand {
       if (sameFps(srcFps, fps)) chain.push(`trim=end_frame=${length}`, 'setpts=PTS-STARTPTS');
       else chain.push('setpts=PTS-STARTPTS', `fps=${rate(fps)}`, `trim=end_frame=${length}`);
       chain.push(...cropFilters(clip.crop, offset, source, W, H), `scale=${W}:${H}:flags=bicubic`, 'setsar=1', 'format=yuv420p');
-      graph.push(`[${idx}:v]${chain.join(',')}[${v}]`);
+      if (withVideo) graph.push(`[${idx}:v]${chain.join(',')}[${v}]`);
 
       if (withAudio) {
         if (source.hasAudio) {
@@ -203,17 +205,17 @@ export function buildFfmpegCommand(i: BuildCommandInput): FfmpegCommand {
         }
       }
     }
-    pairs.push(withAudio ? `[${v}][${a}]` : `[${v}]`);
+    pairs.push(`${withVideo ? `[${v}]` : ''}${withAudio ? `[${a}]` : ''}`);
   });
-  graph.push(`${pairs.join('')}concat=n=${segments.length}:v=1:a=${withAudio ? 1 : 0}${withAudio ? '[vcat][acat]' : '[vcat]'}`);
+  graph.push(`${pairs.join('')}concat=n=${segments.length}:v=${withVideo ? 1 : 0}:a=${withAudio ? 1 : 0}${withVideo ? '[vcat]' : ''}${withAudio ? '[acat]' : ''}`);
 
   let video = 'vcat';
-  if (i.assPath) {
+  if (i.assPath && withVideo) {
     graph.push(`[${video}]subtitles=filename=${escapeFilterValue(i.assPath)}:fontsdir=${escapeFilterValue(i.fontsDir)}[vsub]`);
     video = 'vsub';
   }
   spec.overlays.forEach((o, k) => {
-    if (o.kind !== 'image' || o.end <= range.start || o.start >= range.end) return;
+    if (!withVideo || o.kind !== 'image' || o.end <= range.start || o.start >= range.end) return;
     const idx = inputs.push({ options: [], path: pathOf(o.sourceId) }) - 1;
     const ow = Math.max(2, even(Math.round(o.w * W)));
     const oh = Math.max(2, even(Math.round(o.h * H)));
@@ -238,13 +240,14 @@ export function buildFfmpegCommand(i: BuildCommandInput): FfmpegCommand {
     audio = 'amix';
   }
 
-  const out: string[] = ['-map', `[${video}]`];
+  const out: string[] = withVideo ? ['-map', `[${video}]`] : [];
   if (withAudio) out.push('-map', `[${audio}]`);
   const encoder = i.videoEncoder ?? 'libx264';
   const { crf, preset } = spec.output.video;
-  if (encoder.endsWith('_nvenc')) out.push('-c:v', encoder, '-preset', 'p4', '-rc', 'vbr', '-cq', String(crf), '-b:v', '0');
+  if (!withVideo) out.push('-vn');
+  else if (encoder.endsWith('_nvenc')) out.push('-c:v', encoder, '-preset', 'p4', '-rc', 'vbr', '-cq', String(crf), '-b:v', '0');
   else out.push('-c:v', encoder, '-preset', target === 'wasm' ? 'ultrafast' : preset, '-crf', String(crf));
-  out.push('-pix_fmt', 'yuv420p', '-g', String(spec.output.gop), '-keyint_min', String(spec.output.gop), '-sc_threshold', '0', '-r', rate(fps));
+  if (withVideo) out.push('-pix_fmt', 'yuv420p', '-g', String(spec.output.gop), '-keyint_min', String(spec.output.gop), '-sc_threshold', '0', '-r', rate(fps));
   if (withAudio) out.push('-c:a', 'aac', '-b:a', `${spec.output.audio.bitrateKbps}k`, '-ar', String(SAMPLE_RATE), '-ac', '2');
   if (target === 'wasm') out.push('-threads', String(i.threads));
   out.push('-movflags', '+faststart');

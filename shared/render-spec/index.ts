@@ -3,3 +3,4 @@ export * from './time.ts';
 export * from './crop.ts';
 export * from './compile.ts';
 export * from './ffmpeg-args.ts';
+export * from './chunks.ts';

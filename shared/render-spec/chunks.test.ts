@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { alignedChunkFrames, planChunks, sha256Hex, stableJson } from './chunks.ts';
+import { buildFfmpegCommand, commandToArgs } from './ffmpeg-args.ts';
+import { RenderSpec, DEFAULT_SUBTITLE_STYLE } from './schema.ts';
+
+const src = { id: 's1', key: 'a/src.mp4', kind: 'video', width: 1920, height: 1080, fps: { num: 30, den: 1 }, durationFrames: 1800, durationUs: 60_000_000, hasAudio: true, sha256: 'a'.repeat(64) } as const;
+
+function spec(over: Partial<Record<string, unknown>> = {}) {
+  return RenderSpec.parse({
+    version: 1,
+    output: { width: 1080, height: 1920, fps: { num: 30, den: 1 }, durationFrames: 1000, video: { codec: 'h264', crf: 20, preset: 'veryfast' }, audio: { codec: 'aac', bitrateKbps: 192, sampleRate: 48000 }, gop: 60 },
+    sources: [src],
+    clips: [{ id: 'c1', sourceId: 's1', start: 0, sourceIn: 0, sourceOut: 1000, volume: 1, crop: [] }],
+    subtitles: {
+      style: DEFAULT_SUBTITLE_STYLE,
+      cues: [
+        { id: 'q1', start: 10, end: 50, text: 'one' },
+        { id: 'q2', start: 290, end: 310, text: 'across a seam' },
+      ],
+    },
+    overlays: [],
+    music: null,
+    ...over,
+  });
+}
+
+describe('sha256Hex', () => {
+  it('matches the FIPS 180-2 vectors', () => {
+    expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(sha256Hex('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')).toBe('248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1');
+    expect(sha256Hex('é'.repeat(100))).toHaveLength(64);
+  });
+  it('stableJson ignores key order', () => {
+    expect(stableJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe(stableJson({ a: [{ c: 3, d: 2 }], b: 1 }));
+  });
+});
+
+describe('planChunks', () => {
+  it('GOP-aligned boundaries, the last chunk short, zero-padded names, cache keys', () => {
+    const plan = planChunks(spec(), { chunkFrames: 250 });
+    expect(alignedChunkFrames(spec(), 250)).toBe(300);
+    expect(plan.chunks.map((c) => [c.index, c.count, c.start, c.end, c.fileName])).toEqual([
+      [0, 4, 0, 300, 'chunk-0000.mp4'],
+      [1, 4, 300, 600, 'chunk-0001.mp4'],
+      [2, 4, 600, 900, 'chunk-0002.mp4'],
+      [3, 4, 900, 1000, 'chunk-0003.mp4'],
+    ]);
+    expect(plan.chunks.every((c) => c.start % 60 === 0)).toBe(true);
+    expect(plan.chunkKey(plan.chunks[1]!)).toBe(`chunks/${plan.chunks[1]!.hash}.mp4`);
+    expect(plan.audioKey).toBe(`chunks/${plan.audioHash}.m4a`);
+    expect(new Set(plan.chunks.map((c) => c.hash)).size).toBe(4);
+  });
+
+  it('a chunk is at least one GOP; a short timeline is one chunk', () => {
+    expect(planChunks(spec(), { chunkFrames: 1 }).chunks[1]!.start).toBe(60);
+    expect(planChunks(spec(), { chunkFrames: 5000 }).chunks).toHaveLength(1);
+  });
+
+  it('changing one cue changes only the hashes of the chunks it touches, never the audio', () => {
+    const before = planChunks(spec(), { chunkFrames: 300 });
+    const s = spec();
+    s.subtitles.cues[1]!.text = 'edited';
+    const after = planChunks(s, { chunkFrames: 300 });
+    expect(after.chunks.map((c, i) => c.hash === before.chunks[i]!.hash)).toEqual([false, false, true, true]);
+    expect(after.audioHash).toBe(before.audioHash);
+    const s2 = spec();
+    s2.subtitles.cues[0]!.text = 'edited';
+    expect(planChunks(s2, { chunkFrames: 300 }).chunks.map((c, i) => c.hash === before.chunks[i]!.hash)).toEqual([false, true, true, true]);
+  });
+
+  it('a new source file (sha256) or output setting invalidates; a longer timeline keeps earlier chunks', () => {
+    const before = planChunks(spec(), { chunkFrames: 300 });
+    const other = planChunks(spec({ sources: [{ ...src, sha256: 'b'.repeat(64) }] }), { chunkFrames: 300 });
+    expect(other.chunks.some((c, i) => c.hash === before.chunks[i]!.hash)).toBe(false);
+    expect(other.audioHash).not.toBe(before.audioHash);
+    const s = spec();
+    s.output.video.crf = 23;
+    expect(planChunks(s, { chunkFrames: 300 }).chunks[0]!.hash).not.toBe(before.chunks[0]!.hash);
+    const longer = spec();
+    longer.output.durationFrames = 1200;
+    longer.clips[0]!.sourceOut = 1200;
+    const l = planChunks(longer, { chunkFrames: 300 });
+    expect(l.chunks[0]!.hash).not.toBe(before.chunks[0]!.hash); // the clip object changed (sourceOut)
+  });
+
+  it('writes a concat list with quoted paths', () => {
+    expect(planChunks(spec(), { chunkFrames: 300 }).concatList(["/t/a.mp4", "/t/it's.mp4"])).toBe("ffconcat version 1.0\nfile '/t/a.mp4'\nfile '/t/it'\\''s.mp4'\n");
+  });
+});
+
+describe('buildFfmpegCommand audio only', () => {
+  it('renders the audio track alone: no video chains, no subtitles, -vn', () => {
+    const s = spec({ subtitles: { style: DEFAULT_SUBTITLE_STYLE, cues: [] } });
+    s.output.durationFrames = 75;
+    s.clips[0]!.sourceIn = 15;
+    s.clips[0]!.sourceOut = 90;
+    const args = commandToArgs(buildFfmpegCommand({ spec: s, target: 'cpu', inputs: { s1: '/m/src.mp4' }, assPath: '/w/subs.ass', fontsDir: '/f', outputPath: '/o/a.m4a', audio: 'only' }));
+    expect(args).toEqual([
+      '-hide_banner', '-nostdin', '-y',
+      '-ss', '0.483333', '-t', '2.6', '-i', '/m/src.mp4',
+      '-filter_complex',
+      '[0:a]aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,atrim=start_sample=800:end_sample=120800,asetpts=PTS-STARTPTS[a0];[a0]concat=n=1:v=0:a=1[acat]',
+      '-map', '[acat]', '-vn', '-c:a', 'aac', '-b:a', '192k', '-ar', '48000', '-ac', '2', '-movflags', '+faststart', '/o/a.m4a',
+    ]);
+  });
+});
