@@ -1,0 +1,82 @@
+/**
+ * Setup shared by the collaboration browser tests: users, memberships and a project made through the
+ * real services (fast), then each user logs in through the real login form in their own context.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { schema } from '../../drizzle/index.ts';
+import type { AppContext } from '../../app/src/lib/server/context.ts';
+import { signUp } from '../../app/src/lib/server/services/accounts/users.ts';
+import { createProject } from '../../app/src/lib/server/services/projects.ts';
+import type { RunningApp } from '../support/app-server.ts';
+
+export const PASSWORD = 'correct horse battery';
+
+export interface CollabUser {
+  id: string;
+  name: string;
+  email: string;
+}
+
+/** An owner with a project holding one 300-frame clip, plus members of the owner's team with the given roles. */
+export async function setupProject(app: RunningApp, members: { name: string; role: 'editor' | 'reviewer' | 'viewer' }[]) {
+  const db = app.db.handle.db;
+  const o = await signUp(db, { email: 'owner@example.com', name: 'Ada Owner', password: PASSWORD });
+  const owner: CollabUser = { id: o.user.id, name: o.user.name, email: o.user.email };
+  const others: CollabUser[] = [];
+  for (const m of members) {
+    const email = `${m.name.split(' ')[0]!.toLowerCase()}@example.com`;
+    const u = await signUp(db, { email, name: m.name, password: PASSWORD });
+    await db.insert(schema.memberships).values({ orgId: o.org.id, userId: u.user.id, role: m.role });
+    others.push({ id: u.user.id, name: u.user.name, email: u.user.email });
+  }
+  const ctx = { db: app.db.handle } as AppContext;
+  const project = await createProject(ctx, owner.id, { name: 'Team teaser', aspect: '9:16', fps: 30 });
+  return { owner, others, projectId: project.id };
+}
+
+/** Uploads a video through the editor and places it on the timeline (the real flow). */
+export async function placeVideo(page: Page, file: string) {
+  await page.setInputFiles('[data-testid=upload]', file);
+  await page.click('[data-testid=add-to-timeline]');
+  await page.waitForSelector('[data-testid=clip-row]');
+}
+
+export interface OpenEditor {
+  context: BrowserContext;
+  page: Page;
+  errors: string[];
+}
+
+export async function openEditor(browser: Browser, app: RunningApp, user: CollabUser, projectId: string): Promise<OpenEditor> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${app.url}/login?next=/projects/${projectId}`);
+  await page.fill('input[name=email]', user.email);
+  await page.fill('input[name=password]', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`**/projects/${projectId}`);
+  await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
+  return { context, page, errors };
+}
+
+export const cueTexts = (page: Page) => page.locator('[data-testid=cue] input').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value).sort());
+
+export async function addCueVia(page: Page, text: string, startSeconds: number) {
+  await page.fill('[data-testid=cue-start]', String(startSeconds));
+  await page.fill('[data-testid=cue-end]', String(startSeconds + 1));
+  await page.fill('[data-testid=cue-text]', text);
+  await page.click('[data-testid=add-cue]');
+}
+
+/** Evidence for a failing browser test: visible text of each page and the server log tail. */
+export async function evidence(err: unknown, app: RunningApp, pages: Record<string, OpenEditor | undefined>): Promise<Error> {
+  let out = (err as Error).message;
+  for (const [name, e] of Object.entries(pages)) {
+    if (!e) continue;
+    const text = await e.page.innerText('body').catch(() => '');
+    out += `\n--- ${name} ---\n${text.slice(0, 1500)}\n--- ${name} errors ---\n${e.errors.join('\n')}`;
+  }
+  return new Error(`${out}\n--- server ---\n${app.logs().slice(-3000)}`);
+}
