@@ -28,6 +28,7 @@ export const appRouter = router({
     }),
   }),
   versions: versionsRouter,
+  admin: (await import('./routers/admin.ts')).adminRouter, review: (await import('./routers/review.ts')).reviewRouter, notifications: (await import('./routers/notifications.ts')).notificationsRouter,
   renders: router({
     create: authedProcedure
       .input(ProjectId.extend({ stateVector: z.string().max(1_000_000).nullable(), priority: z.enum(['high', 'normal', 'low']).default('normal') }))
