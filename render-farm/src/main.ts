@@ -8,6 +8,8 @@
  *   RENDER_TARGET        auto | cpu | cuda, default auto
  *   WORK_DIR             parent of per-job temp folders, default the OS temp dir
  *   STOP_TIMEOUT_MS      how long SIGTERM waits for a running render, default 120000
+ *   STALL_INTERVAL_MS    stalled-job check period (a dead worker's job is re-queued within ~2x), default 10000
+ *   BLOCKLIST_AFTER      transient failures of one job before this worker leaves it to others, default 2
  *   FFMPEG_PATH, FFPROBE_PATH, LOG_LEVEL
  */
 import { hostname } from 'node:os';
@@ -25,6 +27,8 @@ const Env = z.object({
   RENDER_TARGET: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   WORK_DIR: z.string().min(1).optional(),
   STOP_TIMEOUT_MS: z.coerce.number().int().min(0).default(120_000),
+  STALL_INTERVAL_MS: z.coerce.number().int().min(500).default(10_000),
+  BLOCKLIST_AFTER: z.coerce.number().int().min(1).default(2),
 });
 
 async function main(): Promise<void> {
@@ -46,6 +50,8 @@ async function main(): Promise<void> {
     target: env.RENDER_TARGET,
     workRoot: env.WORK_DIR,
     stopTimeoutMs: env.STOP_TIMEOUT_MS,
+    stallIntervalMs: env.STALL_INTERVAL_MS,
+    blocklistAfter: env.BLOCKLIST_AFTER,
   });
   logger.info({ storage: storage.root, queues: worker.queues }, 'render worker ready');
 

@@ -39,6 +39,21 @@ export interface RenderSpecOptions {
   fontsDir?: string;
   threads?: number;
   logger?: Logger;
+  /** Timeline frames [start, end) (a chunk); default the whole timeline. */
+  range?: { start: number; end: number };
+  /** 'none' for video chunks, 'only' for the once-rendered audio of a chunked render. */
+  audio?: 'include' | 'none' | 'only';
+}
+
+/** The spec with cues and text overlays shifted so frame 0 is `start`: the ASS file of a chunk. */
+export function specForRange(spec: RenderSpec, start: number, end: number): RenderSpec {
+  if (start === 0) return spec;
+  const shift = <T extends { start: number; end: number }>(x: T): T => ({ ...x, start: Math.max(0, x.start - start), end: x.end - start });
+  return {
+    ...spec,
+    subtitles: { ...spec.subtitles, cues: spec.subtitles.cues.filter((c) => c.end > start && c.start < end).map(shift) },
+    overlays: spec.overlays.filter((o) => o.kind !== 'text' || (o.end > start && o.start < end)).map((o) => (o.kind === 'text' ? shift(o) : o)),
+  };
 }
 
 export interface RenderOutcome {
@@ -136,10 +151,13 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
     files = await resolveSources(spec, opts);
     await checkSources(spec, files, opts.signal);
 
+    const range = opts.range ?? { start: 0, end: spec.output.durationFrames };
+    const frames = range.end - range.start;
     let assPath: string | null = null;
-    if (spec.subtitles.cues.length > 0) {
+    const assSpec = specForRange(spec, range.start, range.end);
+    if (opts.audio !== 'only' && (assSpec.subtitles.cues.length > 0 || assSpec.overlays.some((o) => o.kind === 'text'))) {
       assPath = join(work, 'subtitles.ass');
-      await writeFile(assPath, buildAss(spec));
+      await writeFile(assPath, buildAss(assSpec));
     }
     const inputs = Object.fromEntries([...files].map(([id, f]) => [id, f.path]));
     const fontsDir = opts.fontsDir ?? bundledFontsDir();
@@ -147,7 +165,7 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
     const attempt = async (target: RenderTarget, videoEncoder: string | undefined) => {
       let command: FfmpegCommand;
       try {
-        command = buildFfmpegCommand({ spec, target, inputs, assPath, fontsDir, outputPath: opts.outPath, threads: opts.threads, videoEncoder });
+        command = buildFfmpegCommand({ spec, target, inputs, assPath, fontsDir, outputPath: opts.outPath, threads: opts.threads, videoEncoder, range, audio: opts.audio });
       } catch (err) {
         // The builder is pure: what it refuses in this spec it will refuse on every attempt.
         if (err instanceof FfmpegBuildError) throw new PermanentError(`cannot build the ffmpeg command: ${err.message}`);
@@ -157,7 +175,7 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
       log?.info({ target, encoder }, 'ffmpeg starting');
       const result = await run(command, {
         signal: opts.signal,
-        durationFrames: spec.output.durationFrames,
+        durationFrames: opts.audio === 'only' ? null : frames,
         workDir: work,
         onProgress: (p) => opts.onProgress?.({ stage: 'rendering', ...p }),
       });
@@ -178,8 +196,8 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
     }
 
     const output = await probe(opts.outPath, { signal: opts.signal });
-    if (output.durationFrames !== spec.output.durationFrames) {
-      log?.warn({ expected: spec.output.durationFrames, actual: output.durationFrames }, 'output frame count differs from the spec');
+    if (opts.audio !== 'only' && output.durationFrames !== frames) {
+      log?.warn({ expected: frames, actual: output.durationFrames }, 'output frame count differs from the spec');
     }
     return { ffmpegArgs: done.args, encoder: done.encoder, target: done.target, durationMs: Math.round(performance.now() - started), output, fellBack };
   } catch (err) {

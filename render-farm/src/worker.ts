@@ -16,13 +16,15 @@
  */
 import { hostname } from 'node:os';
 import BeeQueue from 'bee-queue';
-import { QUEUE_PREFIX, RENDER_QUEUES, RenderProgress, type RenderPriority, type RenderResult } from '@clipmaker/shared/jobs';
+import { cancelChannel, cancelledKey, CANCELLED_MESSAGE, QUEUE_PREFIX, RENDER_CHUNK_QUEUE, RENDER_QUEUES, RenderProgress, type RenderPriority, type RenderResult } from '@clipmaker/shared/jobs';
 import { pino, type Logger } from 'pino';
 import { probeCapabilities, type Capabilities, type RenderTarget } from './capabilities.ts';
 import { errorMessage, isPermanentError, RenderAbortedError } from './errors.ts';
 import { startHeartbeat, workerKey, type Heartbeat, type HeartbeatRedis } from './heartbeat.ts';
 import { GateClosedError, PriorityGate } from './priority-gate.ts';
-import { runRenderJob } from './render-job.ts';
+import { parseJobData, runRenderJob } from './render-job.ts';
+import { BLOCKLISTED_MESSAGE, JobBlocklist, type BlocklistRedis } from './blocklist.ts';
+import { runChunkedRender, runChunkJob } from './chunked.ts';
 import type { Storage } from './storage/index.ts';
 
 export const PRIORITIES: readonly RenderPriority[] = ['high', 'normal', 'low'];
@@ -55,6 +57,10 @@ export interface WorkerOptions {
   stopTimeoutMs?: number;
   /** Minimum time between two progress events of one job (default 1 s). */
   progressIntervalMs?: number;
+  /** Chunk/audio job queue name (default RENDER_CHUNK_QUEUE). */
+  chunkQueueName?: string;
+  /** Transient failures of one job on this worker before it leaves the job to others (default 2). */
+  blocklistAfter?: number;
 }
 
 export interface RenderWorker {
@@ -72,6 +78,7 @@ interface RunningJob {
   renderId: string | null;
   abort: AbortController;
   done: Promise<unknown>;
+  cancelled: boolean;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -95,8 +102,12 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
   const running = new Map<string, RunningJob>();
   let stopping = false;
 
-  const queues = priorities.map((priority) => {
-    const name = opts.queueNames?.[priority] ?? RENDER_QUEUES[priority];
+  const queueSpecs: { priority: RenderPriority | null; name: string }[] = [
+    ...priorities.map((priority) => ({ priority, name: opts.queueNames?.[priority] ?? RENDER_QUEUES[priority] })),
+    // Chunk and audio jobs of chunked renders; each carries its render's priority for the gate.
+    { priority: null, name: opts.chunkQueueName ?? RENDER_CHUNK_QUEUE },
+  ];
+  const queues = queueSpecs.map(({ priority, name }) => {
     const queue = new BeeQueue<unknown>(name, {
       prefix,
       redis: { url: opts.redisUrl ?? DEFAULT_REDIS_URL },
@@ -114,6 +125,38 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
     return { priority, name, queue };
   });
   await Promise.all(queues.map((q) => q.queue.ready()));
+  const chunkQueue = queues[queues.length - 1]!.queue;
+
+  type RedisV3 = BlocklistRedis & {
+    exists(key: string, cb: (err: Error | null, n: number) => void): unknown;
+    keys(pattern: string, cb: (err: Error | null, keys: string[]) => void): unknown;
+    subscribe(channel: string): unknown;
+    on(event: 'message', fn: (channel: string, message: string) => void): unknown;
+    on(event: 'error', fn: (err: Error) => void): unknown;
+    quit(cb?: (err: Error | null) => void): unknown;
+  };
+  const baseClient = (queues[0]!.queue as unknown as { client: { duplicate(): RedisV3 } }).client;
+  const commands = baseClient.duplicate();
+  commands.on('error', (err) => logger.warn({ err }, 'redis command client error'));
+  const blocklist = new JobBlocklist(commands, prefix, { maxFailures: opts.blocklistAfter ?? 2 });
+  const liveWorkerIds = () =>
+    new Promise<string[]>((resolve, reject) =>
+      commands.keys(workerKey(prefix, '*'), (err, keys) => (err ? reject(err) : resolve(keys.map((k) => k.slice(workerKey(prefix, '').length))))),
+    );
+  const isCancelled = (renderId: string) =>
+    new Promise<boolean>((resolve, reject) => commands.exists(cancelledKey(prefix, renderId), (err, n) => (err ? reject(err) : resolve(n > 0))));
+  // Cancel: the app publishes the render id; every job of that render running here stops at once.
+  const subscriber = baseClient.duplicate();
+  subscriber.on('error', (err) => logger.warn({ err }, 'cancel subscriber error'));
+  subscriber.on('message', (_channel, renderId) => {
+    for (const j of running.values()) {
+      if (j.renderId !== renderId) continue;
+      j.cancelled = true;
+      j.abort.abort();
+      logger.info({ jobId: j.id, renderId }, 'render cancelled: ffmpeg aborted');
+    }
+  });
+  subscriber.subscribe(cancelChannel(prefix));
 
   const heartbeat: Heartbeat = startHeartbeat({
     // Its own connection, so the beat and the final DEL do not race the queues' shutdown.
@@ -135,10 +178,32 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
   });
   await heartbeat.beat();
 
-  const handle = async (queueName: string, priority: RenderPriority, job: BeeQueue.Job<unknown>): Promise<RenderResult> => {
+  const handle = async (queueName: string, queuePriority: RenderPriority | null, job: BeeQueue.Job<unknown>): Promise<unknown> => {
+    const isChunk = queuePriority === null;
+    const rawPriority = (job.data as { priority?: unknown })?.priority;
+    const priority: RenderPriority = queuePriority ?? (rawPriority === 'high' || rawPriority === 'low' ? rawPriority : 'normal');
+    // A coordinator (chunked render job) only plans, waits and stitches: it takes no encode slot.
+    let coordinator = false;
+    if (!isChunk) {
+      try {
+        coordinator = parseJobData(job.data).chunking !== null;
+      } catch {
+        coordinator = false; // runRenderJob reports the payload error
+      }
+    }
+    const renderIdOf = typeof (job.data as { renderId?: unknown })?.renderId === 'string' ? (job.data as { renderId: string }).renderId : null;
+    if (await blocklist.shouldSkip(queueName, job.id, workerId, () => liveWorkerIds()).catch(() => false)) {
+      job.options.retries = (Number(job.options.retries) || 0) + 1;
+      logger.warn({ jobId: job.id, queue: queueName }, 'blocklisted for this job: leaving it to another worker');
+      throw new Error(BLOCKLISTED_MESSAGE);
+    }
+    if (renderIdOf && (await isCancelled(renderIdOf).catch(() => false))) {
+      job.options.retries = 0;
+      throw new Error(CANCELLED_MESSAGE);
+    }
     let release: () => void;
     try {
-      release = await gate.acquire(priority);
+      release = coordinator ? () => {} : await gate.acquire(priority);
     } catch (err) {
       if (err instanceof GateClosedError) {
         // Taken from Redis but never started: give the attempt back so only the delay is lost.
@@ -163,13 +228,28 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
       const parsed = RenderProgress.safeParse(p);
       if (parsed.success) Promise.resolve(job.reportProgress(parsed.data)).catch((err: unknown) => jobLog.warn({ err }, 'progress report failed'));
     };
-    const done = runRenderJob(job.data, { storage: opts.storage, capabilities, workerId, logger: jobLog, target: opts.target, workRoot: opts.workRoot, signal: abort.signal, onProgress });
-    running.set(job.id, { id: job.id, queue: queueName, renderId, abort, done });
+    const deps = { storage: opts.storage, capabilities, workerId, logger: jobLog, target: opts.target, workRoot: opts.workRoot, signal: abort.signal, onProgress };
+    const done: Promise<unknown> = isChunk
+      ? runChunkJob(job.data, { ...deps, onProgress: undefined })
+      : coordinator
+        ? runChunkedRender(parseJobData(job.data), { ...deps, chunkQueue })
+        : runRenderJob(job.data, deps);
+    const entry: RunningJob = { id: job.id, queue: queueName, renderId, abort, done, cancelled: false };
+    running.set(job.id, entry);
     heartbeat.beat().catch(() => {});
     jobLog.info({ attempt: (job.options.stacktraces?.length ?? 0) + 1, retriesLeft: job.options.retries }, 'job started');
     try {
       return await done;
     } catch (err) {
+      if (entry.cancelled) {
+        job.options.retries = 0;
+        jobLog.info('job cancelled');
+        throw new Error(CANCELLED_MESSAGE);
+      }
+      if (!isPermanentError(err) && !(err instanceof RenderAbortedError)) {
+        const n = await blocklist.recordFailure(queueName, job.id, workerId).catch(() => 0);
+        if (n >= (opts.blocklistAfter ?? 2)) jobLog.warn({ failures: n }, 'this worker is now blocklisted for the job');
+      }
       if (isPermanentError(err)) {
         job.options.retries = 0; // bee-queue reads this when it records the failure: no retry
         jobLog.error({ reason: errorMessage(err) }, 'job failed permanently');
@@ -217,6 +297,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
       }
       await heartbeat.stop().catch(() => {});
       await Promise.all(closing);
+      subscriber.quit();
+      commands.quit();
       logger.info('worker stopped');
     })());
 
