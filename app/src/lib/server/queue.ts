@@ -4,7 +4,16 @@
  * pub/sub (getEvents) and are handed to the render service, which persists them and fans them out.
  */
 import BeeQueue from 'bee-queue';
-import { RENDER_QUEUES, QUEUE_PREFIX, RenderJobData, RenderProgress, RenderResult, type RenderPriority } from '@clipmaker/shared/jobs';
+import type { z } from 'zod';
+import { cancelChannel, cancelledKey, RENDER_QUEUES, QUEUE_PREFIX, RenderJobData, RenderProgress, RenderResult, type RenderPriority } from '@clipmaker/shared/jobs';
+
+/** The node-redis v3 calls cancel() makes on bee-queue's client. */
+interface RedisV3 {
+  set(key: string, value: string, ex: 'EX', seconds: number, cb: (err: Error | null) => void): unknown;
+  publish(channel: string, message: string, cb: (err: Error | null) => void): unknown;
+  lrem(key: string, count: number, value: string, cb: (err: Error | null, removed: number) => void): unknown;
+}
+const call = <T>(fn: (cb: (err: Error | null, v: T) => void) => unknown) => new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
 
 export interface QueueEvents {
   onProgress(p: RenderProgress): void;
@@ -16,7 +25,7 @@ export interface QueueEvents {
 export class RenderQueueProducer {
   private readonly queues = new Map<RenderPriority, BeeQueue<RenderJobData>>();
 
-  constructor(redisUrl: string, prefix = QUEUE_PREFIX, private readonly events?: QueueEvents) {
+  constructor(redisUrl: string, private readonly prefix = QUEUE_PREFIX, private readonly events?: QueueEvents) {
     for (const [priority, name] of Object.entries(RENDER_QUEUES) as [RenderPriority, string][]) {
       const q = new BeeQueue<RenderJobData>(name, {
         prefix,
@@ -47,7 +56,7 @@ export class RenderQueueProducer {
   }
 
   /** Job id = render id, so a repeated submit cannot create a second job. */
-  async enqueue(data: RenderJobData, priority: RenderPriority = 'normal'): Promise<void> {
+  async enqueue(data: z.input<typeof RenderJobData>, priority: RenderPriority = 'normal'): Promise<void> {
     const q = this.queues.get(priority)!;
     await q
       .createJob(RenderJobData.parse(data))
@@ -64,6 +73,22 @@ export class RenderQueueProducer {
       if (job) return { priority, status: job.status };
     }
     return null;
+  }
+
+  /**
+   * Cancel on the farm side: a flag (so chunk jobs not yet started are skipped), a pub/sub message
+   * (the worker running it aborts ffmpeg at once), and a waiting job leaves its queue. A job that is
+   * already running is not removed here: its worker fails it with CANCELLED_MESSAGE.
+   */
+  async cancel(renderId: string): Promise<void> {
+    const client = (this.queues.get('normal') as unknown as { client: RedisV3 }).client;
+    await call<void>((cb) => client.set(cancelledKey(this.prefix, renderId), '1', 'EX', 7 * 86_400, cb));
+    await call<void>((cb) => client.publish(cancelChannel(this.prefix), renderId, cb));
+    for (const q of this.queues.values()) {
+      const waiting = (q as unknown as { toKey(k: string): string }).toKey('waiting');
+      const removed = await call<number>((cb) => client.lrem(waiting, 0, renderId, cb));
+      if (removed > 0) await q.removeJob(renderId).catch(() => {});
+    }
   }
 
   async remove(renderId: string): Promise<void> {

@@ -63,6 +63,30 @@ async function bindSources(db: Db, projectId: string, spec: RenderSpec): Promise
   return bound.data;
 }
 
+/**
+ * Renders longer than two chunks are split: GOP-aligned chunks of about RENDER_CHUNK_SECONDS
+ * (default 10) rendered in parallel by the farm, audio once, stitched without re-encode.
+ * RENDER_CHUNK_SECONDS=0 turns chunking off.
+ */
+export function chunkingFor(spec: RenderSpec, chunkSeconds = Number(process.env.RENDER_CHUNK_SECONDS ?? 10)): { chunkFrames: number } | null {
+  if (!(chunkSeconds > 0)) return null;
+  const chunkFrames = Math.max(1, Math.round((chunkSeconds * spec.output.fps.num) / spec.output.fps.den));
+  return spec.output.durationFrames > 2 * chunkFrames ? { chunkFrames } : null;
+}
+
+/**
+ * Debits the org's render minutes inside `tx`: one conditional UPDATE, so concurrent submits
+ * serialize on the org row and the balance can never go negative. False when the quota is short.
+ */
+export async function debitRenderMinutes(tx: Pick<Db, 'update'>, orgId: string, minutes: number): Promise<boolean> {
+  const debited = await tx
+    .update(orgs)
+    .set({ renderMinutesQuota: sql`${orgs.renderMinutesQuota} - ${minutes}` })
+    .where(and(eq(orgs.id, orgId), sql`${orgs.renderMinutesQuota} >= ${minutes}`))
+    .returning({ left: orgs.renderMinutesQuota });
+  return debited.length > 0;
+}
+
 export function renderMinutes(spec: RenderSpec): number {
   return Math.max(1, Math.ceil((spec.output.durationFrames * spec.output.fps.den) / spec.output.fps.num / 60));
 }
@@ -91,12 +115,7 @@ export async function createRender(ctx: AppContext, userId: string, input: Creat
   const priority = input.priority ?? 'normal';
 
   const render = await db.transaction(async (tx) => {
-    const debited = await tx
-      .update(orgs)
-      .set({ renderMinutesQuota: sql`${orgs.renderMinutesQuota} - ${minutes}` })
-      .where(and(eq(orgs.id, project.orgId), sql`${orgs.renderMinutesQuota} >= ${minutes}`))
-      .returning({ left: orgs.renderMinutesQuota });
-    if (debited.length === 0) throw new ServiceError('quota-exceeded', `this render needs ${minutes} render minute(s) and your team has fewer left`);
+    if (!(await debitRenderMinutes(tx, project.orgId, minutes))) throw new ServiceError('quota-exceeded', `this render needs ${minutes} render minute(s) and your team has fewer left`);
     const [{ next }] = (await tx
       .select({ next: sql<number>`coalesce(max(${renders.version}), 0) + 1` })
       .from(renders)
@@ -123,7 +142,7 @@ export async function createRender(ctx: AppContext, userId: string, input: Creat
 
   try {
     await ctx.storage.putBytes(render.specKey, JSON.stringify(spec));
-    await ctx.queue.enqueue({ renderId: render.id, specKey: render.specKey, outputPrefix: render.outputPrefix, chunk: { index: 0, count: 1 }, attempt: 0 }, priority);
+    await ctx.queue.enqueue({ renderId: render.id, specKey: render.specKey, outputPrefix: render.outputPrefix, chunk: { index: 0, count: 1 }, attempt: 0, chunking: chunkingFor(spec), priority }, priority);
   } catch (err) {
     await failRender(ctx, render.id, `could not be queued: ${err instanceof Error ? err.message : String(err)}`);
     throw new ServiceError('precondition-failed', 'the render queue is unavailable; nothing was charged');
@@ -171,6 +190,40 @@ export async function getRender(ctx: AppContext, userId: string, renderId: strin
   if (!row) throw new ServiceError('not-found', 'render not found');
   await requireProjectRole(db, userId, row.projectId, ['owner', 'editor', 'reviewer', 'viewer']);
   return toView(ctx, row);
+}
+
+const FINISHED = ['succeeded', 'failed', 'cancelled'] as const;
+
+/**
+ * Cancel (owners and editors): the row is marked cancelled and refunded exactly once (failRender),
+ * then the farm is told: a waiting job leaves the queue, a running one has its ffmpeg aborted.
+ */
+export async function cancelRender(ctx: AppContext, userId: string, renderId: string) {
+  const db = ctx.db.db;
+  const [row] = await db.select().from(renders).where(eq(renders.id, renderId));
+  if (!row) throw new ServiceError('not-found', 'render not found');
+  await requireProjectRole(db, userId, row.projectId, ['owner', 'editor']);
+  if ((FINISHED as readonly string[]).includes(row.status)) throw new ServiceError('precondition-failed', `the render has already ${row.status === 'cancelled' ? 'been cancelled' : row.status}`);
+  await failRender(ctx, renderId, 'cancelled', 'cancelled');
+  await ctx.queue.cancel(renderId);
+  const [after] = await db.select().from(renders).where(eq(renders.id, renderId));
+  return toView(ctx, after!);
+}
+
+/** Delete (owners and editors): cancels it if still running, removes the row and every output file. */
+export async function deleteRender(ctx: AppContext, userId: string, renderId: string) {
+  const db = ctx.db.db;
+  const [row] = await db.select().from(renders).where(eq(renders.id, renderId));
+  if (!row) throw new ServiceError('not-found', 'render not found');
+  await requireProjectRole(db, userId, row.projectId, ['owner', 'editor']);
+  if (!(FINISHED as readonly string[]).includes(row.status)) {
+    await failRender(ctx, renderId, 'cancelled (deleted)', 'cancelled');
+    await ctx.queue.cancel(renderId);
+  }
+  await db.delete(renders).where(eq(renders.id, renderId));
+  // Chunk pieces under chunks/ are content-addressed and may be shared with other renders: kept.
+  await ctx.storage.deletePrefix(row.outputPrefix);
+  return { id: renderId, deleted: true as const };
 }
 
 function updateOf(r: RenderRow): RenderUpdate {
