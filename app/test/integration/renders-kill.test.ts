@@ -1,0 +1,150 @@
+/**
+ * kill -9 a worker mid-render: two real worker processes (`tsx render-farm/src/main.ts`) against one
+ * Redis; the app's render service (real Postgres) submits and follows the job. The worker that
+ * holds the job is SIGKILLed while ffmpeg runs; the other worker's stalled-job check re-queues it
+ * and renders it. Exactly one output set, the org charged once, the row succeeded on the survivor.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as Y from 'yjs';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schema } from '@clipmaker/db';
+import { appendUpdate, loadDocumentState } from '@clipmaker/db/documents';
+import { addAsset, addClip } from '@clipmaker/shared/timeline';
+import { createTestDb, type TestDb } from '../../../tests/support/db.ts';
+import { TEST_REDIS_URL, uniquePrefix } from '../../../tests/support/redis.ts';
+import { ffmpeg } from '../../../tests/support/media.ts';
+import { loadConfig } from '../../src/lib/server/config.ts';
+import type { AppContext } from '../../src/lib/server/context.ts';
+import { RenderQueueProducer } from '../../src/lib/server/queue.ts';
+import { RenderEventBus } from '../../src/lib/server/render-events.ts';
+import { LocalStorage } from '../../src/lib/server/storage.ts';
+import { signUp } from '../../src/lib/server/services/accounts/index.ts';
+import { createProject } from '../../src/lib/server/services/projects.ts';
+import { createRender, handleRenderEvents, renderMinutes } from '../../src/lib/server/services/renders.ts';
+
+interface RedisV3 {
+  keys(pattern: string, cb: (err: Error | null, v: string[]) => void): void;
+  hgetall(key: string, cb: (err: Error | null, v: Record<string, string> | null) => void): void;
+  del(keys: string[], cb: (err: Error | null) => void): void;
+}
+const call = <T>(fn: (cb: (err: Error | null, v: T) => void) => void) => new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const prefix = uniquePrefix('kill');
+let t: TestDb;
+let dir: string;
+let ctx: AppContext;
+let redis: RedisV3;
+const workers = new Map<string, ChildProcess>();
+
+function startWorkerProcess(id: string): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'render-farm/src/main.ts'], {
+    env: { ...process.env, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, STORAGE_DIR: join(dir, 'storage'), WORKER_ID: id, RENDER_TARGET: 'cpu', STALL_INTERVAL_MS: '1500', WORK_DIR: dir, LOG_LEVEL: 'warn' },
+    cwd: resolve(fileURLToPath(import.meta.url), '../../../..'),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr?.on('data', () => {});
+  workers.set(id, child);
+  return child;
+}
+
+beforeAll(async () => {
+  t = await createTestDb();
+  dir = await mkdtemp(join(tmpdir(), 'cm-kill-'));
+  const config = loadConfig({ ...process.env, STORAGE_DIR: join(dir, 'storage'), QUEUE_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL } as NodeJS.ProcessEnv);
+  ctx = { config, db: t.handle, storage: new LocalStorage(join(dir, 'storage')), renderEvents: new RenderEventBus() } as AppContext;
+  ctx.queue = new RenderQueueProducer(TEST_REDIS_URL, prefix, handleRenderEvents(ctx));
+  await ctx.queue.ready();
+  redis = (ctx.queue as unknown as { queues: Map<string, { client: RedisV3 }> }).queues.get('normal')!.client;
+}, 60_000);
+
+afterAll(async () => {
+  for (const w of workers.values()) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+  const keys = redis ? await call<string[]>((cb) => redis.keys(`${prefix}:*`, cb)) : [];
+  if (keys.length) await call<unknown>((cb) => redis.del(keys, cb as never));
+  await ctx?.queue.close();
+  await t?.dispose();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('farm: kill -9 mid-render', () => {
+  it('the job completes on the other worker; exactly one output; charged once', async () => {
+    startWorkerProcess('kill-a');
+    startWorkerProcess('kill-b');
+    await killMidRender('kill', ['kill-a', 'kill-b']);
+  }, 180_000);
+
+  it('chunked: kill -9 the coordinator mid-render; another worker adopts the chunk jobs and stitches once', async () => {
+    startWorkerProcess('kill-c');
+    const alive = ['kill-a', 'kill-b', 'kill-c'].filter((id) => workers.get(id)!.exitCode === null && workers.get(id)!.signalCode === null);
+    expect(alive).toHaveLength(2);
+    process.env.RENDER_CHUNK_SECONDS = '2';
+    try {
+      await killMidRender('killchunk', alive, true);
+    } finally {
+      delete process.env.RENDER_CHUNK_SECONDS;
+    }
+  }, 180_000);
+});
+
+async function killMidRender(name: string, ids: string[], chunked = false): Promise<void> {
+  {
+    const { user, org } = await signUp(t.handle.db, { email: `${name}@example.com`, name: 'Kim', password: 'password-123' });
+    const project = await createProject(ctx, user.id, { name, aspect: '1:1', fps: 30 });
+    const key = `media/${project.id}/src.mp4`;
+    await mkdir(join(dir, 'storage', 'media', project.id), { recursive: true });
+    const seconds = 8;
+    ffmpeg(['-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=30:duration=${seconds}`, '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '30', '-c:a', 'aac', '-shortest', join(dir, 'storage', key)]);
+    const [asset] = await t.handle.db
+      .insert(schema.assets)
+      .values({ orgId: org.id, projectId: project.id, kind: 'video', name: 'src.mp4', storageKey: key, bytes: 1, sha256: 'e'.repeat(64), width: 640, height: 360, fpsNum: 30, fpsDen: 1, durationUs: seconds * 1e6, durationFrames: seconds * 30, hasAudio: true })
+      .returning();
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, (await loadDocumentState(t.handle.db, project.id)).state);
+    const sv = Y.encodeStateVector(doc);
+    addAsset(doc, { id: asset!.id, key, kind: 'video', name: 'src.mp4', width: 640, height: 360, fps: { num: 30, den: 1 }, durationFrames: seconds * 30, durationUs: seconds * 1e6, hasAudio: true, sha256: asset!.sha256 });
+    addClip(doc, { assetId: asset!.id });
+    await appendUpdate(t.handle.db, project.id, Y.encodeStateAsUpdate(doc, sv), user.id);
+    doc.destroy();
+    const [before] = await t.handle.db.select().from(schema.orgs).where(eq(schema.orgs.id, org.id));
+
+    // Both workers up (heartbeats) before the job exists, so either may take it.
+    for (let i = 0; i < 200; i++) {
+      if ((await call<string[]>((cb) => redis.keys(`${prefix}:workers:*`, cb))).length >= 2) break;
+      await sleep(100);
+    }
+    const render = await createRender(ctx, user.id, { projectId: project.id, stateVector: null });
+
+    // Find the worker rendering it (heartbeat currentJob) once ffmpeg is running (progress in the row).
+    let victim: string | null = null;
+    for (let i = 0; i < 600 && !victim; i++) {
+      const [row] = await t.handle.db.select().from(schema.renders).where(eq(schema.renders.id, render.id));
+      if (row?.stage === 'rendering' && row.workerId) victim = row.workerId;
+      else await sleep(50);
+    }
+    expect(victim).not.toBeNull();
+    workers.get(victim!)!.kill('SIGKILL');
+    const survivor = ids.find((id) => id !== victim)!;
+
+    let row: typeof schema.renders.$inferSelect | undefined;
+    for (let i = 0; i < 1200; i++) {
+      [row] = await t.handle.db.select().from(schema.renders).where(eq(schema.renders.id, render.id));
+      if (row && ['succeeded', 'failed', 'cancelled'].includes(row.status)) break;
+      await sleep(100);
+    }
+    expect(row?.status, row?.error ?? '').toBe('succeeded');
+    expect(row!.workerId).toBe(survivor);
+    const files = (await readdir(join(dir, 'storage', row!.outputPrefix))).sort();
+    expect(files).toEqual(['output.mp4', 'poster.jpg', 'spec.json', 'thumb.jpg']);
+    const [after] = await t.handle.db.select().from(schema.orgs).where(eq(schema.orgs.id, org.id));
+    const charged = before!.renderMinutesQuota - after!.renderMinutesQuota;
+    expect(charged).toBe(row!.chargedMinutes);
+    expect(charged).toBe(renderMinutes({ output: { durationFrames: seconds * 30, fps: { num: 30, den: 1 } } } as never));
+    if (chunked) expect(row!.encoder).toMatch(/^libx264 \(4 chunks, \d reused\)$/);
+  }
+}
