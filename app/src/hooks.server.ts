@@ -1,6 +1,7 @@
 import type { Handle } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
 import { getContext } from '$lib/server/context';
+import { crossSiteRefusal, narrowConnectSrc } from '$lib/server/security';
 import { SESSION_COOKIE_NAME, blankSessionCookie, sessionCookie, validateSessionToken } from '$lib/server/auth/session';
 
 /** Sets locals.user from the session cookie; renews the cookie when the session slid forward. */
@@ -35,6 +36,8 @@ const auth: Handle = async ({ event, resolve }) => {
 const securityHeaders: Handle = async ({ event, resolve }) => {
   const response = await resolve(event);
   const h = response.headers;
+  const csp = h.get('content-security-policy');
+  if (csp) h.set('content-security-policy', narrowConnectSrc(csp, process.env.COLLAB_PUBLIC_URL));
   h.set('Cross-Origin-Opener-Policy', 'same-origin');
   h.set('Cross-Origin-Embedder-Policy', 'require-corp');
   h.set('Cross-Origin-Resource-Policy', 'same-origin');
@@ -45,4 +48,14 @@ const securityHeaders: Handle = async ({ event, resolve }) => {
   return response;
 };
 
-export const handle = sequence(securityHeaders, auth);
+/**
+ * CSRF for everything that is not a form action (SvelteKit checks those): tRPC mutations, uploads,
+ * any non-GET endpoint. A browser's cross-site request is refused before auth or any work happens.
+ */
+const crossSite: Handle = async ({ event, resolve }) => {
+  const why = crossSiteRefusal(event.request.method, event.request.headers, event.url.origin);
+  if (why) return new Response(JSON.stringify({ error: why }), { status: 403, headers: { 'content-type': 'application/json' } });
+  return resolve(event);
+};
+
+export const handle = sequence(securityHeaders, crossSite, auth);
