@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { buildFfmpegCommand, FfmpegBuildError, RenderSpec, type FfmpegCommand, type Source } from '@clipmaker/shared/render-spec';
-import { buildAss } from '@clipmaker/shared/subtitles';
+import { buildAss, needsAss } from '@clipmaker/shared/subtitles';
 import { FONTS_DIR_FROM_SHARED } from '@clipmaker/shared/fonts';
 import type { Logger } from 'pino';
 import { MediaProbeError, probe, run, type FfmpegProgress, type MediaInfo } from './ffmpeg/adapter.ts';
@@ -43,17 +43,6 @@ export interface RenderSpecOptions {
   range?: { start: number; end: number };
   /** 'none' for video chunks, 'only' for the once-rendered audio of a chunked render. */
   audio?: 'include' | 'none' | 'only';
-}
-
-/** The spec with cues and text overlays shifted so frame 0 is `start`: the ASS file of a chunk. */
-export function specForRange(spec: RenderSpec, start: number, end: number): RenderSpec {
-  if (start === 0) return spec;
-  const shift = <T extends { start: number; end: number }>(x: T): T => ({ ...x, start: Math.max(0, x.start - start), end: x.end - start });
-  return {
-    ...spec,
-    subtitles: { ...spec.subtitles, cues: spec.subtitles.cues.filter((c) => c.end > start && c.start < end).map(shift) },
-    overlays: spec.overlays.filter((o) => o.kind !== 'text' || (o.end > start && o.start < end)).map((o) => (o.kind === 'text' ? shift(o) : o)),
-  };
 }
 
 export interface RenderOutcome {
@@ -154,10 +143,10 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
     const range = opts.range ?? { start: 0, end: spec.output.durationFrames };
     const frames = range.end - range.start;
     let assPath: string | null = null;
-    const assSpec = specForRange(spec, range.start, range.end);
-    if (opts.audio !== 'only' && (assSpec.subtitles.cues.length > 0 || assSpec.overlays.some((o) => o.kind === 'text'))) {
+    // Timeline time, also for a chunk: the builder stamps a chunk's frames with their timeline time for libass.
+    if (opts.audio !== 'only' && needsAss(spec)) {
       assPath = join(work, 'subtitles.ass');
-      await writeFile(assPath, buildAss(assSpec));
+      await writeFile(assPath, buildAss(spec));
     }
     const inputs = Object.fromEntries([...files].map(([id, f]) => [id, f.path]));
     const fontsDir = opts.fontsDir ?? bundledFontsDir();

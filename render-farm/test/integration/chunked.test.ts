@@ -118,6 +118,10 @@ describe('chunked render', () => {
     const frames = await decodeGrayFrames(path, 640, 360);
     const flashes = frames.flatMap((f, i) => (f.reduce((a, b) => a + b, 0) / f.length > 128 ? [i] : []));
     expect(flashes).toEqual([0, 30, 60, 90, 120, 150]);
+    // Burnt-in cues on the same frames as in a whole render, also the one across the seam at 30.
+    const withText = frames.flatMap((f, i) => (!flashes.includes(i) && f.reduce((n, v) => n + (v > 200 ? 1 : 0), 0) > 200 ? [i] : []));
+    const expected = [...Array.from({ length: 30 }, (_, k) => 10 + k), ...Array.from({ length: 10 }, (_, k) => 100 + k)].filter((i) => !flashes.includes(i));
+    expect(withText).toEqual(expected);
     const pcm = await ffmpeg(['-i', path, '-map', '0:a:0', '-ac', '1', '-ar', '48000', '-f', 's16le', '-']);
     const samples = new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.length / 2));
     expect(Math.abs(samples.length / 48000 - SECONDS)).toBeLessThan(1 / FPS);
