@@ -45,9 +45,12 @@ export function drawShapes(g: CanvasRenderingContext2D, shapes: readonly Shape[]
   }
 }
 
-/** Frame shown at media time t (seconds): round(t * fps). Seeking to a frame targets its middle. */
+/**
+ * Frame on screen at media time t: frame f is presented during [f/fps, (f+1)/fps), so floor (with a
+ * tolerance for binary rounding), not round. Seeking targets a frame's middle, so both agree.
+ */
 export function frameAt(seconds: number, fps: number): number {
-  return Math.max(0, Math.round(seconds * fps));
+  return Math.max(0, Math.floor(seconds * fps + 1e-4));
 }
 export function timeOfFrame(frame: number, fps: number): number {
   return (frame + 0.5) / fps;

@@ -1,13 +1,12 @@
 /**
  * Prometheus metrics for the app process (prom-client): render queue depth per priority (read from
- * Redis at scrape time), render job durations and failures (fed from the render event bus), and
+ * Redis at scrape time), render job durations and failures (from the renders table at scrape time), and
  * collab connections when the embedded collab-server publishes a count on globalThis.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { eq } from 'drizzle-orm';
+import { and, inArray, isNotNull, sql, type SQL } from 'drizzle-orm';
 import { schema } from '@clipmaker/db';
 import type { AppContext } from './context.ts';
-import type { RenderUpdate } from './render-events.ts';
 import { queueDepths } from './services/admin.ts';
 import { logger } from './logger.ts';
 
@@ -20,7 +19,7 @@ export interface AppMetrics {
 const KEY = Symbol.for('clipmaker.app.metrics');
 type G = typeof globalThis & { [KEY]?: AppMetrics; __clipmakerCollabConnections?: () => number };
 
-/** Idempotent per process: the first call registers collectors and taps the render event bus. */
+/** Idempotent per process. */
 export function installMetrics(ctx: AppContext): AppMetrics {
   const g = globalThis as G;
   if (g[KEY]) return g[KEY];
@@ -53,34 +52,53 @@ export function installMetrics(ctx: AppContext): AppMetrics {
   });
   const renderDuration = new Histogram({
     name: 'clipmaker_render_job_duration_seconds',
-    help: 'Wall time of finished render jobs, from start (or submit) to finish.',
+    help: 'Wall time of finished render jobs (start, or submit when never started, to finish), from the database.',
     labelNames: ['status'] as const,
-    buckets: [5, 15, 30, 60, 120, 300, 600, 1200, 3600],
+    buckets: DURATION_BUCKETS,
     registers: [registry],
   });
+  // Computed from the renders table at scrape time, so every app instance reports the same totals
+  // (the queue events are applied by whichever instance gets them first).
+  (renderDuration as unknown as { get: () => Promise<unknown> }).get = () => durationHistogram(ctx);
   const renderFailures = new Counter({
     name: 'clipmaker_render_failures_total',
-    help: 'Render jobs that ended failed or cancelled.',
+    help: 'Render jobs that ended failed or cancelled (all time, from the database).',
     labelNames: ['status'] as const,
     registers: [registry],
+    async collect() {
+      const rows = await ctx.db.db
+        .select({ status: schema.renders.status, n: sql<number>`count(*)` })
+        .from(schema.renders)
+        .where(inArray(schema.renders.status, ['failed', 'cancelled']))
+        .groupBy(schema.renders.status);
+      this.reset();
+      for (const r of rows) this.inc({ status: r.status }, Number(r.n));
+    },
   });
   const metrics = { registry, renderDuration, renderFailures };
   g[KEY] = metrics;
-
-  // Tap the bus: every terminal update is observed once per process that applied it.
-  const bus = ctx.renderEvents;
-  const publish = bus.publish.bind(bus);
-  bus.publish = (u: RenderUpdate) => {
-    publish(u);
-    if (u.status === 'succeeded' || u.status === 'failed' || u.status === 'cancelled') void observeFinished(ctx, metrics, u).catch(() => {});
-  };
   return metrics;
 }
 
-async function observeFinished(ctx: AppContext, m: AppMetrics, u: RenderUpdate): Promise<void> {
-  if (u.status !== 'succeeded') m.renderFailures.inc({ status: u.status });
-  const [row] = await ctx.db.db.select().from(schema.renders).where(eq(schema.renders.id, u.renderId));
-  if (!row?.finishedAt) return;
-  const from = row.startedAt ?? row.createdAt;
-  m.renderDuration.observe({ status: u.status }, Math.max(0, (row.finishedAt.getTime() - from.getTime()) / 1000));
+const DURATION_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1200, 3600];
+
+async function durationHistogram(ctx: AppContext) {
+  const r = schema.renders;
+  const secs = sql`extract(epoch from (${r.finishedAt} - coalesce(${r.startedAt}, ${r.createdAt})))`;
+  const cols: Record<string, SQL<number>> = { n: sql<number>`count(*)`, sum: sql<number>`coalesce(sum(${secs}), 0)` };
+  DURATION_BUCKETS.forEach((b, i) => (cols[`b${i}`] = sql<number>`count(*) filter (where ${secs} <= ${b})`));
+  const rows = (await ctx.db.db
+    .select({ status: r.status, ...cols })
+    .from(r)
+    .where(and(isNotNull(r.finishedAt), inArray(r.status, ['succeeded', 'failed', 'cancelled'])))
+    .groupBy(r.status)) as Array<Record<string, unknown> & { status: string }>;
+  const name = 'clipmaker_render_job_duration_seconds';
+  const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+  for (const row of rows) {
+    DURATION_BUCKETS.forEach((b, i) => values.push({ labels: { le: b, status: row.status }, value: Number(row[`b${i}`]), metricName: `${name}_bucket` }));
+    values.push({ labels: { le: '+Inf', status: row.status }, value: Number(row.n), metricName: `${name}_bucket` });
+    values.push({ labels: { status: row.status }, value: Number(row.sum), metricName: `${name}_sum` });
+    values.push({ labels: { status: row.status }, value: Number(row.n), metricName: `${name}_count` });
+  }
+  return { name, help: 'Wall time of finished render jobs (start, or submit when never started, to finish), from the database.', type: 'histogram', aggregator: 'sum', values };
 }

@@ -46,7 +46,7 @@ interface RedisV3 {
   hdel(...args: unknown[]): void;
   get(key: string, cb: (err: Error | null, v: string | null) => void): void;
   set(...args: unknown[]): void;
-  del(key: string, cb: (err: Error | null) => void): void;
+  del(key: string, cb: (err: Error | null, v: unknown) => void): void;
 }
 
 interface AdminQueues {

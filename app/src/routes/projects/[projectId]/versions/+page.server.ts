@@ -1,0 +1,34 @@
+import { error, redirect } from '@sveltejs/kit';
+import { getContext } from '$lib/server/context';
+import { ServiceError } from '$lib/server/services/errors';
+import { canEdit, canReview } from '$lib/server/services/accounts';
+import { commentsOf, listShareLinks, listVersionStack, projectAudit } from '$lib/server/services/review';
+import type { PageServerLoad } from './$types';
+
+export const load: PageServerLoad = async ({ locals, params, url }) => {
+  if (!locals.user) redirect(303, `/login?next=/projects/${params.projectId}/versions`);
+  const ctx = await getContext();
+  let stack;
+  try {
+    stack = await listVersionStack(ctx, locals.user.id, params.projectId);
+  } catch (err) {
+    if ((err instanceof Error && err.name === 'AccessError') || err instanceof ServiceError) error(404, 'project not found');
+    throw err;
+  }
+  const playable = stack.versions.filter((v) => v.status === 'succeeded');
+  const wanted = url.searchParams.get('render');
+  const selected = playable.find((v) => v.id === wanted) ?? playable[0] ?? null;
+  const compare = (url.searchParams.get('compare') ?? '').split(',').filter(Boolean);
+  const editor = canEdit(stack.role);
+  return {
+    ...stack,
+    canEdit: editor,
+    canReview: canReview(stack.role),
+    selected,
+    comments: selected ? await commentsOf(ctx, selected.id) : [],
+    shareLinks: selected && editor ? await listShareLinks(ctx, locals.user.id, selected.id) : [],
+    compare: compare.length === 2 ? compare.map((id) => playable.find((v) => v.id === id) ?? null) : null,
+    audit: editor ? (await projectAudit(ctx, locals.user.id, params.projectId)).slice(0, 50) : [],
+    focusComment: url.searchParams.get('comment'),
+  };
+};
