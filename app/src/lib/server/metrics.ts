@@ -59,7 +59,8 @@ export function installMetrics(ctx: AppContext): AppMetrics {
   });
   // Computed from the renders table at scrape time, so every app instance reports the same totals
   // (the queue events are applied by whichever instance gets them first).
-  (renderDuration as unknown as { get: () => Promise<unknown> }).get = () => durationHistogram(ctx);
+  const computed = renderDuration as unknown as { get: () => Promise<unknown>; getForPromString: () => Promise<unknown> };
+  computed.get = computed.getForPromString = () => durationHistogram(ctx);
   const renderFailures = new Counter({
     name: 'clipmaker_render_failures_total',
     help: 'Render jobs that ended failed or cancelled (all time, from the database).',

@@ -52,7 +52,8 @@ interface RedisV3 {
 interface AdminQueues {
   prefix: string;
   queues: Map<RenderPriority, BeeQueue<unknown>>;
-  redis: RedisV3;
+  /** bee-queue's command client; it exists once the queue is ready. */
+  readonly redis: RedisV3;
 }
 
 const cache = new WeakMap<AppContext, AdminQueues>();
@@ -71,8 +72,8 @@ async function adminQueues(ctx: AppContext): Promise<AdminQueues> {
       q.on('error', () => {});
       queues.set(p, q);
     }
-    const redis = (queues.get('normal') as unknown as { client: RedisV3 }).client;
-    a = { prefix, queues, redis };
+    const normal = queues.get('normal') as unknown as { client: RedisV3 };
+    a = { prefix, queues, get redis() { return normal.client; } };
     cache.set(ctx, a);
   }
   await Promise.all([...a.queues.values()].map((q) => q.ready()));
@@ -149,8 +150,8 @@ export async function listWorkers(ctx: AppContext, now = Date.now()): Promise<Wo
     ? await ctx.db.db
         .select({
           workerId: renders.workerId,
-          done: sql<number>`count(*) filter (where ${renders.status} = 'succeeded' and ${renders.finishedAt} >= ${since1h})`,
-          failed: sql<number>`count(*) filter (where ${renders.status} = 'failed' and ${renders.finishedAt} >= ${since24h})`,
+          done: sql<number>`count(*) filter (where ${renders.status} = 'succeeded' and ${renders.finishedAt} >= ${since1h.toISOString()}::timestamptz)`,
+          failed: sql<number>`count(*) filter (where ${renders.status} = 'failed' and ${renders.finishedAt} >= ${since24h.toISOString()}::timestamptz)`,
         })
         .from(renders)
         .where(inArray(renders.workerId, [...ids]))
@@ -411,10 +412,10 @@ export async function quotaLedger(ctx: AppContext, now = Date.now()) {
       orgId: orgs.id,
       orgName: orgs.name,
       minutesLeft: orgs.renderMinutesQuota,
-      renders30d: sql<number>`count(${renders.id}) filter (where ${renders.createdAt} >= ${since})`,
-      minutesCharged30d: sql<number>`coalesce(sum(${renders.chargedMinutes}) filter (where ${renders.createdAt} >= ${since}), 0)`,
+      renders30d: sql<number>`count(${renders.id}) filter (where ${renders.createdAt} >= ${since.toISOString()}::timestamptz)`,
+      minutesCharged30d: sql<number>`coalesce(sum(${renders.chargedMinutes}) filter (where ${renders.createdAt} >= ${since.toISOString()}::timestamptz), 0)`,
       minutesInFlight: sql<number>`coalesce(sum(${renders.chargedMinutes}) filter (where ${renders.status} in ('queued', 'rendering')), 0)`,
-      failed30d: sql<number>`count(${renders.id}) filter (where ${renders.status} = 'failed' and ${renders.createdAt} >= ${since})`,
+      failed30d: sql<number>`count(${renders.id}) filter (where ${renders.status} = 'failed' and ${renders.createdAt} >= ${since.toISOString()}::timestamptz)`,
     })
     .from(orgs)
     .leftJoin(renders, eq(renders.orgId, orgs.id))
