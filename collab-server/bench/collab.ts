@@ -240,15 +240,14 @@ function timelineDoc(): Uint8Array {
   return Y.encodeStateAsUpdate(d);
 }
 
-async function idleMemory(db: Db, handle: DbHandle) {
-  const state = timelineDoc();
-  const ids: string[] = [];
-  for (let i = 0; i < IDLE_DOCS; i++) {
-    const p = await newProject(db);
-    await appendUpdates(db, p, [{ update: state }]);
-    ids.push(p);
-  }
-  const engine = createEngine(handle);
+/**
+ * Heap + off-heap bytes per open idle document. `external` already includes `arrayBuffers` (Node
+ * docs), so they are not added twice.
+ */
+async function openIdleRooms(handle: DbHandle, ids: string[], dehydrateAfterMs: number) {
+  const engine = new CollabEngine({ db: handle, logger: pino({ level: 'silent' }), unloadDelayMs: 60_000, dehydrateAfterMs });
+  let dehydrated = 0;
+  engine.on('roomDehydrated', () => void dehydrated++);
   gc();
   gc();
   const before = process.memoryUsage();
@@ -262,23 +261,36 @@ async function idleMemory(db: Db, handle: DbHandle) {
       ),
     );
   }
-  await waitFor(() => greeted >= IDLE_DOCS, 30_000, 'idle rooms loaded');
+  await waitFor(() => greeted >= ids.length, 30_000, 'idle rooms loaded');
+  if (dehydrateAfterMs > 0) await waitFor(() => dehydrated >= ids.length, 30_000, 'idle rooms dehydrated');
   gc();
   gc();
   const after = process.memoryUsage();
-  const perDoc = (after.heapUsed + after.external + after.arrayBuffers - (before.heapUsed + before.external + before.arrayBuffers)) / IDLE_DOCS;
+  const perDoc = (after.heapUsed + after.external - (before.heapUsed + before.external)) / ids.length;
   await engine.close();
   return {
-    docs: IDLE_DOCS,
-    doc_state_bytes: state.byteLength,
-    heap_per_doc_kib: Math.round(((after.heapUsed - before.heapUsed) / IDLE_DOCS / 1024) * 10) / 10,
-    heap_and_buffers_per_doc_kib: Math.round((perDoc / 1024) * 10) / 10,
-    note: 'one idle viewer connection per document, engine only (no sockets)',
+    heap_per_doc_kib: Math.round(((after.heapUsed - before.heapUsed) / ids.length / 1024) * 10) / 10,
+    heap_and_external_per_doc_kib: Math.round((perDoc / 1024) * 10) / 10,
   };
 }
 
-function createEngine(handle: DbHandle) {
-  return new CollabEngine({ db: handle, logger: pino({ level: 'silent' }), unloadDelayMs: 60_000 });
+async function idleMemory(db: Db, handle: DbHandle) {
+  const state = timelineDoc();
+  const ids: string[] = [];
+  for (let i = 0; i < IDLE_DOCS; i++) {
+    const p = await newProject(db);
+    await appendUpdates(db, p, [{ update: state }]);
+    ids.push(p);
+  }
+  const hydrated = await openIdleRooms(handle, ids, 0);
+  const encoded = await openIdleRooms(handle, ids, 100);
+  return {
+    docs: IDLE_DOCS,
+    doc_state_bytes: state.byteLength,
+    idle_encoded: encoded,
+    live_ydoc: hydrated,
+    note: 'one idle viewer connection per document, engine only (no sockets); idle_encoded = after dehydrateAfterMs (default 10 s) without changes, live_ydoc = dehydration disabled',
+  };
 }
 
 async function coldLoad(db: Db, url: string) {

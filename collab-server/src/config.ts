@@ -17,6 +17,8 @@ const Env = z.object({
   COLLAB_COMPACT_EVERY: z.coerce.number().int().min(1).default(200),
   COLLAB_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   COLLAB_UNLOAD_DELAY_MS: z.coerce.number().int().min(0).default(2000),
+  /** Keep an open document only encoded after this long without changes (0: never). */
+  COLLAB_DEHYDRATE_AFTER_MS: z.coerce.number().int().min(0).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -29,6 +31,7 @@ export interface CollabConfig {
   compactEvery: number;
   maxMessageBytes: number;
   unloadDelayMs: number;
+  dehydrateAfterMs: number;
   logLevel: string;
 }
 
@@ -47,6 +50,7 @@ export function loadCollabConfig(env: NodeJS.ProcessEnv = process.env): CollabCo
     compactEvery: e.COLLAB_COMPACT_EVERY,
     maxMessageBytes: e.COLLAB_MAX_MESSAGE_BYTES,
     unloadDelayMs: e.COLLAB_UNLOAD_DELAY_MS,
+    dehydrateAfterMs: e.COLLAB_DEHYDRATE_AFTER_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

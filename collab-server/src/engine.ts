@@ -19,6 +19,11 @@
  *    while being applied (decodes, but is crafted) is deleted again, and the room is reloaded.
  *  - Compaction every `compactEvery` stored updates (in the background) and when the room unloads;
  *    idle rooms unload `unloadDelayMs` after their last connection left. close() flushes everything.
+ *  - Memory: a room whose document has not changed for `dehydrateAfterMs` keeps it only as one
+ *    encoded update plus its state vector (a Y.Doc costs ~15x its encoded size in V8 objects). Sync
+ *    step 1 is answered from the encoded state (Y.diffUpdate); the first non-empty update hydrates
+ *    the doc again, synchronously, before anything else touches it. Presence lives on its own small
+ *    doc, so awareness never hydrates anything.
  */
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
@@ -63,6 +68,8 @@ export interface CollabEngineOptions {
   maxMessageBytes?: number;
   /** Most updates stored in one group commit. Default 256. */
   maxBatch?: number;
+  /** Keep a room's document only encoded after this long without changes. Default 10 000 ms; 0 disables. */
+  dehydrateAfterMs?: number;
 }
 
 export interface ConnectionInfo {
@@ -156,9 +163,19 @@ interface PendingUpdate {
 
 type RoomState = 'loading' | 'ready' | 'unloading' | 'unloaded';
 
+/** A room's document while it is kept only encoded. */
+interface EncodedDoc {
+  state: Uint8Array;
+  stateVector: Uint8Array;
+}
+
 class Room {
-  readonly doc = new Y.Doc();
-  readonly awareness = new awarenessProtocol.Awareness(this.doc);
+  /** The live document, or null while dehydrated (then `encoded` holds it). */
+  private live: Y.Doc | null = new Y.Doc();
+  private encoded: EncodedDoc | null = null;
+  private dehydrateTimer: NodeJS.Timeout | null = null;
+  /** Presence only: a separate tiny doc, so awareness traffic never needs the document. */
+  readonly awareness = new awarenessProtocol.Awareness(new Y.Doc());
   readonly conns = new Set<CollabConnection>();
   readonly log: Logger;
   state: RoomState = 'loading';
@@ -189,6 +206,57 @@ class Room {
 
   get pendingCount(): number {
     return this.pending.length;
+  }
+
+  /** The live document, hydrated from its encoded form if needed (synchronous, so nothing interleaves). */
+  get doc(): Y.Doc {
+    if (!this.live) {
+      const doc = new Y.Doc();
+      if (this.encoded) Y.applyUpdate(doc, this.encoded.state, LOAD_ORIGIN);
+      this.live = doc;
+      this.encoded = null;
+      this.engine.hooks.emit('roomHydrated', { projectId: this.projectId });
+    }
+    return this.live;
+  }
+
+  get hydrated(): boolean {
+    return this.live !== null;
+  }
+
+  private stateVector(): Uint8Array {
+    return this.encoded ? this.encoded.stateVector : Y.encodeStateVector(this.doc);
+  }
+
+  /** What a client with `sv` lacks, from the live doc or straight from the encoded state. */
+  private diff(sv: Uint8Array): Uint8Array {
+    return this.encoded ? Y.diffUpdate(this.encoded.state, sv) : Y.encodeStateAsUpdate(this.doc, sv);
+  }
+
+  /** (Re)arms the idle timer after the document changed or loaded. */
+  private scheduleDehydrate(): void {
+    const ms = this.engine.dehydrateAfterMs;
+    if (ms <= 0 || !this.live) return;
+    if (this.dehydrateTimer) clearTimeout(this.dehydrateTimer);
+    this.dehydrateTimer = setTimeout(() => {
+      this.dehydrateTimer = null;
+      this.dehydrate();
+    }, ms);
+    this.dehydrateTimer.unref();
+  }
+
+  /** Keeps the document only encoded, unless something is in flight (then later). */
+  dehydrate(): void {
+    if (!this.live || this.state !== 'ready' || this.broken) return;
+    if (this.writer || this.pending.length > 0) {
+      this.scheduleDehydrate();
+      return;
+    }
+    const doc = this.live;
+    this.encoded = { state: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) };
+    this.live = null;
+    doc.destroy();
+    this.engine.hooks.emit('roomDehydrated', { projectId: this.projectId, bytes: this.encoded.state.byteLength });
   }
 
   private async load(): Promise<void> {
@@ -224,6 +292,7 @@ class Room {
     if (this.state === 'loading') {
       this.state = 'ready';
       for (const conn of this.conns) this.greet(conn);
+      this.scheduleDehydrate();
     }
     // Also when an unload started meanwhile: updates already received must still be stored.
     const early = this.early;
@@ -257,7 +326,7 @@ class Room {
 
   /** Server's sync step 1 (so the client sends what we lack) and current presence. */
   private greet(conn: CollabConnection): void {
-    conn.send(encodeSyncStep1(Y.encodeStateVector(this.doc)));
+    conn.send(encodeSyncStep1(this.stateVector()));
     const states = this.awareness.getStates();
     if (states.size > 0) conn.send(encodeAwarenessMessage(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...states.keys()])));
   }
@@ -292,7 +361,7 @@ class Room {
           if (!live) return;
           let diff: Uint8Array;
           try {
-            diff = Y.encodeStateAsUpdate(this.doc, msg.stateVector);
+            diff = this.diff(msg.stateVector);
           } catch {
             throw new MalformedMessage('bad state vector');
           }
@@ -388,6 +457,7 @@ class Room {
     }
     const frame = encodeSyncUpdate(p.update);
     for (const conn of this.conns) if (conn !== p.conn) conn.send(frame);
+    this.scheduleDehydrate();
   }
 
   private startCompaction(): void {
@@ -487,9 +557,14 @@ class Room {
   private destroy(): void {
     if (this.state === 'unloaded') return;
     this.state = 'unloaded';
+    if (this.dehydrateTimer) clearTimeout(this.dehydrateTimer);
+    this.dehydrateTimer = null;
     this.awareness.off('update', this.onAwarenessUpdate);
     this.awareness.destroy();
-    this.doc.destroy();
+    this.awareness.doc.destroy();
+    this.live?.destroy();
+    this.live = null;
+    this.encoded = null;
   }
 }
 
@@ -501,6 +576,7 @@ export class CollabEngine {
   readonly unloadDelayMs: number;
   readonly maxMessageBytes: number;
   readonly maxBatch: number;
+  readonly dehydrateAfterMs: number;
   private readonly rooms = new Map<string, Room>();
   /** Rooms being unloaded: a new room for the same project loads only after this settles. */
   private readonly unloading = new Map<string, Promise<void>>();
@@ -514,6 +590,7 @@ export class CollabEngine {
     this.unloadDelayMs = Math.max(0, opts.unloadDelayMs ?? 2000);
     this.maxMessageBytes = opts.maxMessageBytes ?? 10 * 1024 * 1024;
     this.maxBatch = Math.max(1, opts.maxBatch ?? 256);
+    this.dehydrateAfterMs = Math.max(0, opts.dehydrateAfterMs ?? 10_000);
   }
 
   /** Adds an authenticated connection to its project's room (loading the room if needed). */

@@ -12,6 +12,10 @@ export interface EngineEvents {
   connectionClosed: { projectId: string; userId: string; role: CollabRole; connections: number };
   roomLoaded: { projectId: string; ms: number; bytes: number; updates: number };
   roomUnloaded: { projectId: string };
+  /** The room's document is now kept only encoded (idle); `bytes` is the encoded size. */
+  roomDehydrated: { projectId: string; bytes: number };
+  /** The room's document was decoded again (an update arrived). */
+  roomHydrated: { projectId: string };
   /** Updates durably stored (one event per group commit). */
   updatesStored: { projectId: string; count: number; bytes: number; ms: number };
   /** A document update from a role that may not write: not stored, not applied, not broadcast. */

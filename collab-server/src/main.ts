@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     compactEvery: config.compactEvery,
     maxMessageBytes: config.maxMessageBytes,
     unloadDelayMs: config.unloadDelayMs,
+    dehydrateAfterMs: config.dehydrateAfterMs,
   });
   log.info({ port: server.port, host: config.host, db: db.kind }, 'collab-server listening');
 
