@@ -59,3 +59,21 @@ const crossSite: Handle = async ({ event, resolve }) => {
 };
 
 export const handle = sequence(securityHeaders, crossSite, auth);
+
+/**
+ * Production (`node app/build`): on SIGTERM adapter-node stops accepting, drains in-flight requests
+ * (SHUTDOWN_TIMEOUT) and then emits 'sveltekit:shutdown'. The process only exits once nothing holds
+ * the event loop, so the context's Postgres pool and Redis clients are closed here; without this it
+ * would hang until the orchestrator's SIGKILL. (`pnpm start` embeds the handler and closes its own
+ * handles; this event never fires there.)
+ */
+process.once('sveltekit:shutdown', () => {
+  const created = (globalThis as Record<symbol, Promise<Awaited<ReturnType<typeof getContext>>> | undefined>)[Symbol.for('clipmaker.app.context')];
+  if (!created) return;
+  void created
+    .then(async (ctx) => {
+      await ctx.queue.close().catch(() => {});
+      await ctx.db.close().catch(() => {});
+    })
+    .catch(() => {});
+});
