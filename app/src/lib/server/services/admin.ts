@@ -3,13 +3,15 @@
  * queue depths, the jobs table, per-job detail, retry / cancel / change priority, worker drain and
  * pause flags, and the quota ledger per org.
  *
- * Retry, cancel and change-priority are thin admin functions here over the queue producer and
- * failRender (the renders service had no admin-facing equivalents when this was written).
+ * Cancel mirrors the renders service's cancelRender (failRender refund + the producer's cancel:
+ * pub/sub abort of a running job, waiting job removed) without the project-role check. Retry and
+ * change-priority are thin admin functions here over the queue producer (the renders service has no
+ * equivalents).
  */
 import BeeQueue from 'bee-queue';
 import { and, desc, eq, gte, inArray, sql, type SQL } from 'drizzle-orm';
 import { schema } from '@clipmaker/db';
-import { QUEUE_PREFIX, RENDER_QUEUES, RenderJobData, type RenderPriority } from '@clipmaker/shared/jobs';
+import { QUEUE_PREFIX, RENDER_QUEUES, RenderJobData, cancelledKey, type RenderPriority } from '@clipmaker/shared/jobs';
 import { buildFfmpegCommand, commandToArgs, RenderSpec } from '@clipmaker/shared/render-spec';
 import type { AppContext } from '../context.ts';
 import { ServiceError } from './errors.ts';
@@ -356,7 +358,7 @@ export async function adminCancel(ctx: AppContext, renderId: string): Promise<vo
   const row = await renderRow(ctx, renderId);
   if (row.status !== 'queued' && row.status !== 'rendering') throw new ServiceError('conflict', `a ${row.status} render cannot be cancelled`);
   await failRender(ctx, renderId, 'cancelled by a farm admin', 'cancelled');
-  await ctx.queue.remove(renderId);
+  await ctx.queue.cancel(renderId);
 }
 
 /** Re-queues a failed or cancelled render with the same frozen spec, charging its minutes again. */
@@ -381,6 +383,9 @@ export async function adminRetry(ctx: AppContext, renderId: string): Promise<voi
     if (updated.length === 0) throw new ServiceError('conflict', 'the render changed meanwhile');
   });
   await ctx.queue.remove(renderId);
+  // A cancelled render leaves a flag that makes workers skip its jobs: a retry clears it.
+  const a = await adminQueues(ctx);
+  await call((cb) => a.redis.del(cancelledKey(a.prefix, renderId), cb));
   try {
     await ctx.queue.enqueue(jobData(row, row.priority as RenderPriority), row.priority as RenderPriority);
   } catch (err) {
