@@ -1,0 +1,129 @@
+/**
+ * The reviewer flow in Chromium against the real product: the owner shares a finished render (a
+ * real small MP4 in storage with its frozen spec) with a password; a guest in a fresh context opens
+ * the link, enters the password and a name, steps to a frame, draws a rectangle and comments; the
+ * owner gets the notification and sees the comment tied to the clip on screen at that frame.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { schema } from '../../drizzle/index.ts';
+import { launchChromium } from '../support/browser.ts';
+import { startApp, type RunningApp } from '../support/app-server.ts';
+import { ffmpeg } from '../support/media.ts';
+import { fixtureSpec } from '../../app/test/integration/review-fixture.ts';
+
+describe('review and approval in Chromium', () => {
+  let app: RunningApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    [app, browser] = await Promise.all([startApp(), launchChromium()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+  });
+
+  it('owner shares v1; a guest comments with a drawing at a frame; the owner is notified and lands on the clip', async () => {
+    const owner = await browser.newContext();
+    const page = await owner.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+
+    await page.goto(`${app.url}/signup`);
+    await page.fill('input[name=name]', 'Olivia Owner');
+    await page.fill('input[name=email]', 'olivia@example.com');
+    await page.fill('input[name=password]', 'correct horse battery');
+    await page.click('button[type=submit]');
+    await page.waitForURL('**/projects');
+    await page.fill('input[name=name]', 'Agency cut');
+    await page.click('text=Create project');
+    await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
+    const projectId = page.url().split('/').pop()!;
+
+    // A finished v1: a 2 s all-intra MP4 (every frame seekable) and its frozen spec (clips c1 [0,30), c2 [30,60)).
+    const db = app.db.handle.db;
+    const [project] = await db.select().from(schema.projects);
+    const renderId = crypto.randomUUID();
+    const dir = path.join(app.dataDir, 'storage', 'renders', renderId);
+    mkdirSync(dir, { recursive: true });
+    ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30:duration=2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '1', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', path.join(dir, 'output.mp4')]);
+    writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(fixtureSpec()));
+    await db.insert(schema.renders).values({
+      id: renderId, projectId, orgId: project!.orgId, version: 1, status: 'succeeded', stage: 'done', progress: 100,
+      specKey: `renders/${renderId}/spec.json`, outputPrefix: `renders/${renderId}`, outputKey: `renders/${renderId}/output.mp4`,
+      durationFrames: 60, createdBy: project!.createdBy, finishedAt: new Date(),
+    });
+
+    await page.goto(`${app.url}/projects/${projectId}/versions`);
+    await page.waitForSelector('[data-testid=version][data-version="1"]');
+    await page.fill('[data-testid=share-password]', 'letmein');
+    await page.fill('[data-testid=share-expiry]', '48');
+    await page.click('[data-testid=create-share]');
+    const shareUrl = (await page.locator('[data-testid=share-url]').textContent())!.trim();
+    expect(shareUrl).toMatch(/\/review\/[A-Za-z0-9_-]{20,}$/);
+
+    // The guest: no account, a fresh browser context.
+    const guestCtx = await browser.newContext();
+    const guest = await guestCtx.newPage();
+    guest.on('pageerror', (e) => errors.push(e.message));
+    await guest.goto(shareUrl);
+    await guest.fill('[data-testid=password-form] input[name=password]', 'wrong');
+    await guest.click('[data-testid=password-form] button');
+    await guest.waitForSelector('text=Wrong password.');
+    await guest.fill('[data-testid=password-form] input[name=password]', 'letmein');
+    await guest.click('[data-testid=password-form] button');
+    await guest.fill('[data-testid=name-form] input[name=name]', 'Carla Client');
+    await guest.click('[data-testid=name-form] button');
+    await guest.waitForSelector('[data-testid=guest-name]:has-text("Carla Client")');
+    await guest.waitForFunction(() => (document.querySelector('[data-testid=review-video]') as HTMLVideoElement | null)?.readyState! >= 2);
+
+    // Step to frame 45 (inside clip c2, under cue q1) and draw a rectangle on the paused frame.
+    for (let i = 0; i < 45; i++) await guest.click('button[title="next frame"]');
+    await expect.poll(() => guest.textContent('[data-testid=frame]')).toMatch(/frame 45$/);
+    await guest.click('[data-testid=tool-rect]');
+    const box = (await guest.locator('[data-testid=annotation-canvas]').boundingBox())!;
+    await guest.mouse.move(box.x + box.width * 0.2, box.y + box.height * 0.2);
+    await guest.mouse.down();
+    await guest.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5, { steps: 5 });
+    await guest.mouse.up();
+    await guest.fill('[data-testid=comment-text]', 'Make the logo smaller here');
+    await guest.click('[data-testid=comment-submit]');
+    await guest.waitForSelector('[data-testid=comment][data-frame="45"]:has-text("Make the logo smaller here")');
+    const [stored] = await db.select().from(schema.comments);
+    expect(stored).toMatchObject({ frame: 45, clipId: 'c2', cueId: 'q1', itemOffset: 15, authorName: 'Carla Client', authorUserId: null });
+    expect((stored!.annotation as { shapes: { kind: string }[] }).shapes.map((s) => s.kind)).toEqual(['rect']);
+    await guest.click('[data-testid=approve]');
+    await guest.waitForSelector('[data-testid=approval-state]:has-text("Approved")');
+
+    // Reloading keeps the name (cookie on this link) and shows the comment; its seek link goes back to 45.
+    await guest.reload();
+    await guest.waitForSelector('[data-testid=comment][data-frame="45"]');
+    for (let i = 0; i < 3; i++) await guest.click('button[title="previous frame"]');
+    await guest.click('[data-testid=comment-seek]');
+    await expect.poll(() => guest.textContent('[data-testid=frame]')).toMatch(/frame 45$/);
+
+    // The owner: notification badge, the list, and the comment linked to clip c2 at offset 15.
+    await page.goto(`${app.url}/projects`);
+    await expect.poll(() => page.textContent('[data-testid=unread-count]').catch(() => null), { timeout: 10_000 }).toBe('2');
+    await page.click('[data-testid=notifications-link]');
+    await page.waitForSelector('[data-testid=notification][data-kind=comment]:has-text("Carla Client commented")');
+    await page.waitForSelector('[data-testid=notification][data-kind=decision]:has-text("approved")');
+    await page.click('[data-testid=notification][data-kind=comment] a');
+    await page.waitForURL(/\/versions\?render=/);
+    await page.waitForSelector('[data-testid=selected-state]:has-text("Approved")');
+    const href = await page.locator('[data-testid=comment][data-frame="45"] [data-testid=open-in-editor]').getAttribute('href');
+    expect(href).toContain(`/projects/${projectId}?`);
+    expect(new URL(href!, app.url).searchParams.get('clip')).toBe('c2');
+    expect(new URL(href!, app.url).searchParams.get('offset')).toBe('15');
+
+    // The guest's link is scoped to that render: the owner's API is not open to it.
+    const res = await guest.request.get(`${app.url}/api/trpc/review.comments?input=${encodeURIComponent(JSON.stringify({ renderId }))}`);
+    expect(res.status()).toBe(401);
+    expect(errors).toEqual([]);
+    await guestCtx.close();
+    await owner.close();
+  });
+});
