@@ -3,6 +3,8 @@
  *   REDIS_URL            default redis://127.0.0.1:6379
  *   QUEUE_PREFIX         bee-queue key prefix shared with the app, default clipmaker
  *   STORAGE_DIR          default $DATA_DIR/storage, DATA_DIR default <cwd>/.data
+ *   S3_BUCKET            set to use S3-compatible storage instead: S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID,
+ *                        S3_SECRET_ACCESS_KEY, S3_KEY_PREFIX, S3_VIRTUAL_HOSTED
  *   WORKER_CONCURRENCY   default 1
  *   WORKER_ID            default <host>-<pid>
  *   RENDER_TARGET        auto | cpu | cuda, default auto
@@ -16,7 +18,7 @@ import { hostname } from 'node:os';
 import { QUEUE_PREFIX } from '@clipmaker/shared/jobs';
 import { z } from 'zod';
 import { createLogger } from './logger.ts';
-import { LocalDiskStorage, defaultStorageDir } from './storage/index.ts';
+import { LocalDiskStorage, S3Storage, defaultStorageDir, s3OptionsFromEnv } from './storage/index.ts';
 import { startWorker } from './worker.ts';
 
 const Env = z.object({
@@ -39,7 +41,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const env = parsed.data;
-  const storage = new LocalDiskStorage(defaultStorageDir());
+  const s3 = s3OptionsFromEnv();
+  const storage = s3 ? new S3Storage(s3) : new LocalDiskStorage(defaultStorageDir());
   const worker = await startWorker({
     redisUrl: env.REDIS_URL,
     prefix: env.QUEUE_PREFIX,
@@ -53,7 +56,7 @@ async function main(): Promise<void> {
     stallIntervalMs: env.STALL_INTERVAL_MS,
     blocklistAfter: env.BLOCKLIST_AFTER,
   });
-  logger.info({ storage: storage.root, queues: worker.queues }, 'render worker ready');
+  logger.info({ storage: storage instanceof LocalDiskStorage ? storage.root : `s3://${s3!.bucket}`, queues: worker.queues }, 'render worker ready');
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
