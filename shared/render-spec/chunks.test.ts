@@ -100,8 +100,8 @@ describe('buildFfmpegCommand audio only', () => {
       '-hide_banner', '-nostdin', '-y',
       '-ss', '0.483333', '-t', '2.6', '-i', '/m/src.mp4',
       '-filter_complex',
-      '[0:a]aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,atrim=start_sample=800:end_sample=120800,asetpts=PTS-STARTPTS[a0];[a0]concat=n=1:v=0:a=1[acat]',
-      '-map', '[acat]', '-vn', '-c:a', 'aac', '-b:a', '192k', '-ar', '48000', '-ac', '2', '-movflags', '+faststart', '/o/a.m4a',
+      '[0:a]aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,apad,atrim=start_sample=800:end_sample=120800,asetpts=PTS-STARTPTS[a0];[a0]concat=n=1:v=0:a=1[a]',
+      '-map', '[a]', '-vn', '-c:a', 'aac', '-b:a', '192k', '-ar', '48000', '-ac', '2', '-movflags', '+faststart', '/o/a.m4a',
     ]);
   });
 });

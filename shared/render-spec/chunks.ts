@@ -13,7 +13,7 @@ import type { RenderSpec } from './schema.ts';
 import { planSegments } from './ffmpeg-args.ts';
 
 /** Bump when the builder's output for the same slice changes, to invalidate cached chunks. */
-export const CHUNK_FORMAT_VERSION = 1;
+export const CHUNK_FORMAT_VERSION = 2;
 
 export interface PlannedChunk {
   index: number;

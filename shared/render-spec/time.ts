@@ -26,3 +26,22 @@ export function formatSeconds(seconds: number): string {
   const s = Math.max(0, seconds);
   return (Math.round(s * 1e6) / 1e6).toFixed(6).replace(/\.?0+$/, '') || '0';
 }
+
+/**
+ * Which source frame (counted from the clip's sourceIn) is on screen at output frame `n` of a clip
+ * (counted from the clip's timeline start): the source frame that contains the output frame's start
+ * time, floor(n * sourceFps / outFps). The preview seeks a <video> to that time and shows the same
+ * frame; the ffmpeg builder reproduces it exactly, also when a chunk starts inside the clip.
+ */
+export function sourceFrameAt(n: number, sourceFps: Fps, outFps: Fps): number {
+  return floorDiv(n * sourceFps.num * outFps.den, sourceFps.den * outFps.num);
+}
+
+/** floor(a / b) for non-negative integers, exact (a float quotient can round up to the next integer). */
+export function floorDiv(a: number, b: number): number {
+  if (!Number.isSafeInteger(a)) return Number(BigInt(a) / BigInt(b));
+  let q = Math.floor(a / b);
+  if (q * b > a) q--;
+  else if ((q + 1) * b <= a) q++;
+  return q;
+}
