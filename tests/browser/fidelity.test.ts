@@ -1,0 +1,154 @@
+/**
+ * WYSIWYG: the same spec at the same frame drawn three ways must match — the PixiJS realtime
+ * preview (browser video decoding + WebGL), the ffmpeg.wasm range preview in the page (shared
+ * builder, wasm target) and the farm's render code (`pnpm render`, native ffmpeg). Pairwise SSIM
+ * from ffmpeg's ssim filter ("All:") >= 0.97. The spec exercises a keyframed crop pan (interpolated
+ * frame), a subtitle in the bundled font with outline, and a text overlay.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/browser.ts';
+import { startApp, type RunningApp } from '../support/app-server.ts';
+import { ffmpeg } from '../support/media.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const FRAME = 20;
+
+function ssim(a: string, b: string): number {
+  const r = spawnSync(
+    process.env.FFMPEG_PATH ?? 'ffmpeg',
+    ['-hide_banner', '-i', a, '-i', b, '-lavfi', '[0:v]format=yuv420p[x];[1:v]format=yuv420p[y];[x][y]ssim', '-f', 'null', '-'],
+    { encoding: 'utf8' },
+  );
+  const m = /All:([\d.]+)/.exec(r.stderr);
+  if (r.status !== 0 || !m) throw new Error(`ssim failed: ${r.stderr.slice(-1500)}`);
+  return Number(m[1]);
+}
+
+/** A step that must finish in time, so a hang fails with its name instead of the test timeout. */
+async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function frameOf(video: string, n: number, out: string): void {
+  ffmpeg(['-i', video, '-vf', `select=eq(n\\,${n})`, '-frames:v', '1', out]);
+}
+
+describe('preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
+  let app: RunningApp;
+  let browser: Browser;
+  let work: string;
+
+  beforeAll(async () => {
+    work = mkdtempSync(path.join(tmpdir(), 'cm-fidelity-'));
+    ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30:duration=2', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '30', path.join(work, 'src.mp4')]);
+    [app, browser] = await Promise.all([startApp(), launchChromium()]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('draws the same frame in all three (SSIM >= 0.97)', { timeout: 150_000 }, async () => {
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    const consoleLines: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    await page.addInitScript(() => localStorage.setItem('clipmakerFfmpegDebug', '1'));
+    try {
+      await page.goto(`${app.url}/signup`);
+      await page.fill('input[name=name]', 'Fi Delity');
+      await page.fill('input[name=email]', 'fi@example.com');
+      await page.fill('input[name=password]', 'correct horse battery');
+      await page.click('button[type=submit]');
+      await page.waitForURL('**/projects');
+      await page.fill('input[name=name]', 'Fidelity');
+      await page.click('text=Create project');
+      await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
+      await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
+
+      // A small custom 9:16 output keeps all three renders quick.
+      await page.selectOption('[data-testid=aspect]', 'custom');
+      await page.fill('[data-testid=custom-width]', '360');
+      await page.fill('[data-testid=custom-height]', '640');
+      await page.click('[data-testid=custom-apply]');
+      await expect.poll(() => page.textContent('[data-testid=output-size]')).toBe('360×640');
+
+      await page.setInputFiles('[data-testid=upload]', path.join(work, 'src.mp4'));
+      await page.click('[data-testid=add-to-timeline]');
+      await page.waitForSelector('[data-testid=timeline-clip]');
+      const clipId = (await page.getAttribute('[data-testid=timeline-clip]', 'data-clip-id'))!;
+
+      // A pan from the left edge (frame 0) to the right edge (frame 40): frame 20 is interpolated.
+      await page.evaluate((id) => {
+        const ed = (window as never as { __clipmakerEditor: { setCrop(c: string, f: number, r: object): void } }).__clipmakerEditor;
+        ed.setCrop(id, 0, { x: 0, y: 0, w: 202, h: 360 });
+        ed.setCrop(id, 40, { x: 438, y: 0, w: 202, h: 360 });
+      }, clipId);
+      await expect.poll(() => page.locator('[data-testid=keyframe]').count()).toBe(2);
+
+      await page.fill('[data-testid=cue-start]', '0');
+      await page.fill('[data-testid=cue-end]', '1.9');
+      await page.fill('[data-testid=cue-text]', 'Same frame everywhere');
+      await page.click('[data-testid=add-cue]');
+      await page.waitForSelector('[data-testid=cue]');
+      await page.fill('[data-testid=style-size]', '28');
+      await page.press('[data-testid=style-size]', 'Enter');
+      await page.fill('[data-testid=overlay-text]', 'LOGO');
+      await page.click('[data-testid=add-text-overlay]');
+      await page.waitForSelector('[data-testid=overlay-row]');
+      expect(await page.locator('[data-testid=edit-error]').count()).toBe(0);
+
+      // 1) PixiJS: the preview canvas at the frame, once drawn.
+      await page.waitForFunction(() => (window as never as { __clipmakerPreview?: { ready(): boolean } }).__clipmakerPreview?.ready());
+      const png = await within(30_000, 'PixiJS frame', page.evaluate(async (f) => {
+        const p = (window as never as { __clipmakerPreview: { drawFrame(f: number): Promise<void>; png(): string } }).__clipmakerPreview;
+        await p.drawFrame(f);
+        return p.png();
+      }, FRAME));
+      const pixi = path.join(work, 'pixi.png');
+      writeFileSync(pixi, Buffer.from(png.replace(/^data:image\/png;base64,/, ''), 'base64'));
+
+      // 2) ffmpeg.wasm: the one-frame range [FRAME, FRAME + 1) rendered in the page.
+      const wasmB64 = await within(60_000, 'ffmpeg.wasm range', page.evaluate((f) => (window as never as { __clipmakerEditor: { renderRangeBase64(s: number, e: number): Promise<string> } }).__clipmakerEditor.renderRangeBase64(f, f + 1), FRAME));
+      const wasmMp4 = path.join(work, 'wasm.mp4');
+      writeFileSync(wasmMp4, Buffer.from(wasmB64, 'base64'));
+      const wasm = path.join(work, 'wasm.png');
+      frameOf(wasmMp4, 0, wasm);
+
+      // 3) The farm's code on the same spec (compiled in the page from the live doc).
+      const spec = await page.evaluate(() => (window as never as { __clipmakerEditor: { spec(): unknown } }).__clipmakerEditor.spec());
+      const specPath = path.join(work, 'spec.json');
+      writeFileSync(specPath, JSON.stringify(spec));
+      const farmMp4 = path.join(work, 'farm.mp4');
+      const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), ['render-farm/src/cli.ts', specPath, farmMp4, '--media-root', path.join(app.dataDir, 'storage'), '--target', 'cpu'], { cwd: ROOT, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`pnpm render failed: ${r.stderr.slice(-2000)}`);
+      const farm = path.join(work, 'farm.png');
+      frameOf(farmMp4, FRAME, farm);
+
+      const scores = { pixiVsFarm: ssim(pixi, farm), wasmVsFarm: ssim(wasm, farm), pixiVsWasm: ssim(pixi, wasm) };
+      console.log('fidelity SSIM', JSON.stringify(scores));
+      expect(scores.wasmVsFarm).toBeGreaterThanOrEqual(0.97);
+      expect(scores.pixiVsFarm).toBeGreaterThanOrEqual(0.97);
+      expect(scores.pixiVsWasm).toBeGreaterThanOrEqual(0.97);
+      expect(pageErrors).toEqual([]);
+    } catch (err) {
+      await page.screenshot({ path: path.join(tmpdir(), 'cm-fidelity-failure.png'), fullPage: true }).catch(() => {});
+      throw new Error(`${(err as Error).message}\n--- page errors ---\n${pageErrors.join('\n')}\n--- console ---\n${consoleLines.slice(-40).join('\n')}\n--- server ---\n${app.logs().slice(-3000)}`);
+    } finally {
+      await page.close();
+    }
+  });
+});
