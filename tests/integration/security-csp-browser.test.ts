@@ -36,6 +36,10 @@ describe('CSP in Chromium', () => {
     page.on('console', (m) => {
       if (/Content Security Policy|Refused to (load|execute|connect|create|apply|frame)/i.test(m.text())) violations.push(m.text());
     });
+    const wasmRequests: string[] = [];
+    page.on('request', (req) => {
+      if (/\/ffmpeg\/|\.wasm(\?|$)/.test(req.url())) wasmRequests.push(new URL(req.url()).pathname);
+    });
     await page.exposeFunction('__reportCspViolation', (v: string) => violations.push(v));
     await page.addInitScript(() => {
       document.addEventListener('securitypolicyviolation', (e) => {
@@ -57,12 +61,12 @@ describe('CSP in Chromium', () => {
       expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
       await page.setInputFiles('[data-testid=upload]', path.join(work, 'clip.mp4'));
       await page.waitForSelector('[data-testid=asset]', { timeout: 60_000 });
-      // WebAssembly compiles under 'wasm-unsafe-eval'; eval stays forbidden.
+      // WebAssembly compiles under 'wasm-unsafe-eval' (ffmpeg.wasm). (eval being refused is checked on
+      // the header in security-http.test.ts: Playwright's evaluate itself bypasses the page's CSP.)
       expect(await page.evaluate(() => WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])).then(() => 'ok', (e: Error) => e.message))).toBe('ok');
-      expect(await page.evaluate(() => { try { return String(eval('1 + 1')); } catch (e) { return (e as Error).name; } })).toBe('EvalError');
-      violations.splice(violations.findIndex((v) => /eval/i.test(v)) >>> 0, violations.some((v) => /'unsafe-eval'|eval/i.test(v)) ? 1 : 0);
       await page.waitForTimeout(1500);
       expect(violations).toEqual([]);
+      console.log(`csp-browser: no violations; ffmpeg.wasm files loaded: ${wasmRequests.length ? [...new Set(wasmRequests)].join(', ') : 'none on these pages'}`);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- violations ---\n${violations.join('\n')}\n--- server ---\n${app.logs().slice(-3000)}`);
     } finally {
