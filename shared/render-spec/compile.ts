@@ -38,7 +38,7 @@ export function compileRenderSpec(input: Y.Doc | TimelineSnapshot, opts: Compile
   const cues = tl.cues.filter((c) => c.start < durationFrames && c.text.trim() !== '').map((c) => ({ ...c, end: Math.min(c.end, durationFrames) }));
   const overlays = tl.overlays.filter((o) => o.start < durationFrames).map((o) => ({ ...o, end: Math.min(o.end, durationFrames) }));
   for (const o of overlays) if (o.kind === 'image') used.add(o.sourceId);
-  const music = tl.music && tl.music.start < durationFrames && assets.has(tl.music.assetId) ? tl.music : null;
+  const music = tl.music && tl.music.start < durationFrames ? tl.music : null;
   if (music) used.add(music.assetId);
 
   const sources: Source[] = [...used].sort().map((id) => {

@@ -95,6 +95,17 @@ export const maps = (doc: Y.Doc) => ({
   music: doc.getMap<unknown>('music'),
 });
 
+/**
+ * Crop keyframes sorted by frame with one keyframe per frame. Two users setting a keyframe on the
+ * same frame at once leave two entries in the Y.Array; the one later in the array wins, which is
+ * the same on every replica, so everyone sees (and renders) the same crop.
+ */
+export function normalizeCrop(keyframes: readonly CropKeyframe[]): CropKeyframe[] {
+  const byFrame = new Map<number, CropKeyframe>();
+  for (const k of keyframes) byFrame.set(k.frame, k);
+  return [...byFrame.values()].sort((a, b) => a.frame - b.frame);
+}
+
 /** Plain object of a Y.Map of fields (Y.Array values become arrays). */
 export function fieldsOf(m: Y.Map<unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -140,7 +151,7 @@ export function readTimeline(doc: Y.Doc): TimelineSnapshot {
   for (const v of m.clips.values()) {
     if (!(v instanceof Y.Map)) continue;
     const c = ClipSnapshot.safeParse(fieldsOf(v));
-    if (c.success) clips.push({ ...c.data, crop: [...c.data.crop].sort((a, b) => a.frame - b.frame) });
+    if (c.success) clips.push({ ...c.data, crop: normalizeCrop(c.data.crop) });
   }
   clips.sort((a, b) => a.trackId.localeCompare(b.trackId) || a.start - b.start || a.id.localeCompare(b.id));
   const cues: CueSnapshot[] = [];

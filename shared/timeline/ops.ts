@@ -4,7 +4,8 @@
  * throw TimelineError with a message a user can act on, and change nothing.
  */
 import * as Y from 'yjs';
-import type { CropKeyframe, Fps, Overlay, SubtitleStyle } from '../render-spec/schema.ts';
+import type { z } from 'zod';
+import type { CropKeyframe, Fps, ImageOverlay, SubtitleStyle, TextOverlay } from '../render-spec/schema.ts';
 import { CropKeyframe as CropKeyframeSchema, Overlay as OverlaySchema, SubtitleStyle as SubtitleStyleSchema } from '../render-spec/schema.ts';
 import { cropAt } from '../render-spec/crop.ts';
 import {
@@ -16,6 +17,7 @@ import {
   clipLength,
   fieldsOf,
   maps,
+  normalizeCrop,
   readMeta,
   type AspectPreset,
   type ClipSnapshot,
@@ -23,6 +25,11 @@ import {
 } from './model.ts';
 
 type Origin = unknown;
+
+/** An overlay as the editor creates it (the id is generated). */
+export type NewOverlay = Omit<z.infer<typeof ImageOverlay>, 'id'> | Omit<z.infer<typeof TextOverlay>, 'id'>;
+/** Fields an edit may change; the kind and id stay. */
+export type OverlayPatch = Partial<Omit<z.infer<typeof ImageOverlay>, 'id' | 'kind'>> | Partial<Omit<z.infer<typeof TextOverlay>, 'id' | 'kind'>>;
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
 
@@ -52,13 +59,61 @@ export function initTimeline(doc: Y.Doc, opts: { fps: Fps; aspect: Exclude<Aspec
   }, origin);
 }
 
-/** Upgrades older documents in place; a no-op at the current version. */
-export function migrateTimeline(doc: Y.Doc, origin: Origin = null): void {
-  const meta = maps(doc).meta;
-  const version = Number(meta.get('schemaVersion') ?? 0);
+/**
+ * Steps that upgrade a document from version `v` to `v + 1`, applied in order by migrateTimeline.
+ * Each must be deterministic (replicas may migrate the same document concurrently and must write
+ * the same values).
+ */
+const MIGRATIONS: Record<number, (doc: Y.Doc) => void> = {
+  // v0: documents written before the schema was versioned. Their meta may lack fields; fill the
+  // defaults readMeta() already assumed, so what users saw stays what they get.
+  0: (doc) => {
+    const meta = maps(doc).meta;
+    const current = readMeta(doc);
+    setFields(meta, { fpsNum: current.fps.num, fpsDen: current.fps.den, aspect: current.aspect, width: current.width, height: current.height, schemaVersion: 1 });
+  },
+};
+
+/**
+ * Upgrades an older document in place (call it once the document has synced, never on an empty
+ * local copy); a no-op at the current version. Returns the version the document is at.
+ */
+export function migrateTimeline(doc: Y.Doc, origin: Origin = null): number {
+  const m = maps(doc);
+  const isEmpty = m.meta.size === 0 && m.clips.size === 0 && m.cues.size === 0 && m.assets.size === 0 && m.overlays.size === 0;
+  if (isEmpty) return 0;
+  let version = Number(m.meta.get('schemaVersion') ?? 0);
+  if (!Number.isInteger(version) || version < 0) throw new TimelineError(`this project has an unreadable timeline version (${String(m.meta.get('schemaVersion'))})`);
   if (version > TIMELINE_SCHEMA_VERSION) throw new TimelineError(`this project was saved by a newer ClipMaker (timeline v${version})`);
-  // v1 is the first version: nothing to migrate yet. Future steps go here, each in its own transaction.
-  void origin;
+  while (version < TIMELINE_SCHEMA_VERSION) {
+    const step = MIGRATIONS[version];
+    if (!step) throw new TimelineError(`no migration from timeline v${version}`);
+    doc.transact(() => step(doc), origin);
+    version++;
+  }
+  return version;
+}
+
+/**
+ * Restores the no-overlap invariant after concurrent edits (two users adding or moving clips into
+ * the same frames at once both succeed locally): on each track, in (start, id) order, a clip that
+ * starts inside the previous one moves to that clip's end. Deterministic, so replicas that run it
+ * on the same merged state write the same values. Returns how many clips moved.
+ */
+export function repairTimeline(doc: Y.Doc, origin: Origin = null): number {
+  const moves: { id: string; start: number }[] = [];
+  const tracks = new Set<string>();
+  for (const m of maps(doc).clips.values()) if (m instanceof Y.Map) tracks.add(String(m.get('trackId')));
+  for (const track of tracks) {
+    let cursor = 0;
+    for (const span of trackSpans(doc, track).sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+      const start = Math.max(span.start, cursor);
+      if (start !== span.start) moves.push({ id: span.id, start });
+      cursor = start + (span.end - span.start);
+    }
+  }
+  if (moves.length > 0) doc.transact(() => moves.forEach((mv) => (maps(doc).clips.get(mv.id) as Y.Map<unknown>).set('start', mv.start)), origin);
+  return moves.length;
 }
 
 export function setAspect(doc: Y.Doc, aspect: AspectPreset, custom?: { width: number; height: number }, origin: Origin = null): void {
@@ -93,7 +148,8 @@ function getClipMap(doc: Y.Doc, clipId: string): Y.Map<unknown> {
 
 function clipOf(m: Y.Map<unknown>): ClipSnapshot {
   const f = fieldsOf(m);
-  return { id: String(f.id), trackId: String(f.trackId), assetId: String(f.assetId), start: Number(f.start), sourceIn: Number(f.sourceIn), sourceOut: Number(f.sourceOut), volume: Number(f.volume ?? 1), crop: (f.crop as CropKeyframe[]) ?? [] };
+  const crop = Array.isArray(f.crop) ? normalizeCrop((f.crop as unknown[]).flatMap((k) => (CropKeyframeSchema.safeParse(k).success ? [k as CropKeyframe] : []))) : [];
+  return { id: String(f.id), trackId: String(f.trackId), assetId: String(f.assetId), start: Number(f.start), sourceIn: Number(f.sourceIn), sourceOut: Number(f.sourceOut), volume: Number(f.volume ?? 1), crop };
 }
 
 interface Span {
@@ -198,11 +254,12 @@ export function trimClip(doc: Y.Doc, clipId: string, points: { sourceIn?: number
   const c = clipOf(m);
   const asset = getAsset(doc, c.assetId);
   const total = asset.durationFrames ?? c.sourceOut;
-  let sourceIn = points.sourceIn === undefined ? c.sourceIn : frameInt(points.sourceIn, 'in point');
-  let sourceOut = points.sourceOut === undefined ? c.sourceOut : frameInt(points.sourceOut, 'out point');
-  sourceIn = Math.min(sourceIn, total - 1);
-  sourceOut = Math.min(Math.max(sourceOut, 1), total);
-  if (sourceOut <= sourceIn) throw new TimelineError('the out point must be after the in point');
+  if (points.sourceIn !== undefined && points.sourceOut !== undefined && points.sourceOut <= points.sourceIn) throw new TimelineError('the out point must be after the in point');
+  // A handle dragged past the other one stops one frame short of it (a clip keeps at least one frame).
+  let sourceOut = points.sourceOut === undefined ? c.sourceOut : Math.min(frameInt(points.sourceOut, 'out point'), total);
+  let sourceIn = points.sourceIn === undefined ? c.sourceIn : Math.min(frameInt(points.sourceIn, 'in point'), total - 1);
+  if (points.sourceIn !== undefined) sourceIn = Math.min(sourceIn, sourceOut - 1);
+  else sourceOut = Math.max(sourceOut, sourceIn + 1);
   const meta = readMeta(doc);
   const length = clipLength({ sourceIn, sourceOut }, asset, meta.fps);
   assertFree(doc, c.trackId, c.start, length, clipId);
@@ -272,16 +329,24 @@ export function setCropKeyframe(doc: Y.Doc, clipId: string, kf: CropKeyframe, or
   if (!parsed.success) throw new TimelineError(`invalid crop: ${parsed.error.issues[0]?.message}`);
   const k = parsed.data;
   if (k.x + k.w > asset.width || k.y + k.h > asset.height) throw new TimelineError('the crop rectangle must stay inside the video frame');
+  // Only the entries at this frame are touched (not the whole array), so keyframes that other users
+  // add or move at the same time on other frames all survive the merge.
   doc.transact(() => {
-    const next = c.crop.filter((x) => x.frame !== k.frame).concat(k).sort((a, b) => a.frame - b.frame);
-    replaceCrop(m, next);
+    const arr = cropArray(m);
+    deleteWhere(arr, (x) => x.frame === k.frame);
+    const at = arr.toArray().findIndex((x) => x.frame > k.frame);
+    arr.insert(at === -1 ? arr.length : at, [{ frame: k.frame, x: k.x, y: k.y, w: k.w, h: k.h }]);
   }, origin);
 }
 
 export function removeCropKeyframe(doc: Y.Doc, clipId: string, frame: number, origin: Origin = null): void {
   const m = getClipMap(doc, clipId);
-  const c = clipOf(m);
-  doc.transact(() => replaceCrop(m, c.crop.filter((x) => x.frame !== frame)), origin);
+  doc.transact(() => deleteWhere(cropArray(m), (x) => x.frame === frame), origin);
+}
+
+function deleteWhere(arr: Y.Array<CropKeyframe>, pred: (k: CropKeyframe) => boolean): void {
+  const items = arr.toArray();
+  for (let i = items.length - 1; i >= 0; i--) if (pred(items[i]!)) arr.delete(i, 1);
 }
 
 function checkCue(start: number, end: number, text: string): void {
@@ -321,7 +386,7 @@ export function setSubtitleStyle(doc: Y.Doc, patch: Partial<SubtitleStyle>, orig
   doc.transact(() => setFields(maps(doc).subtitleStyle, parsed.data), origin);
 }
 
-export function addOverlay(doc: Y.Doc, overlay: Omit<Overlay, 'id'>, origin: Origin = null): string {
+export function addOverlay(doc: Y.Doc, overlay: NewOverlay, origin: Origin = null): string {
   const id = newId();
   const parsed = OverlaySchema.safeParse({ ...overlay, id });
   if (!parsed.success) throw new TimelineError(`invalid overlay: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
@@ -335,10 +400,10 @@ export function addOverlay(doc: Y.Doc, overlay: Omit<Overlay, 'id'>, origin: Ori
   return id;
 }
 
-export function updateOverlay(doc: Y.Doc, overlayId: string, patch: Record<string, unknown>, origin: Origin = null): void {
+export function updateOverlay(doc: Y.Doc, overlayId: string, patch: OverlayPatch, origin: Origin = null): void {
   const m = maps(doc).overlays.get(overlayId);
   if (!(m instanceof Y.Map)) throw new TimelineError('that overlay no longer exists');
-  const parsed = OverlaySchema.safeParse({ ...fieldsOf(m), ...patch, id: overlayId });
+  const parsed = OverlaySchema.safeParse({ ...fieldsOf(m), ...patch, id: overlayId, kind: m.get('kind') });
   if (!parsed.success) throw new TimelineError(`invalid overlay: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
   if (parsed.data.end <= parsed.data.start) throw new TimelineError('an overlay must end after it starts');
   doc.transact(() => setFields(m, parsed.data), origin);
