@@ -22,6 +22,7 @@ describe('review and approval in Chromium', () => {
     [app, browser] = await Promise.all([startApp(), launchChromium()]);
   });
   afterAll(async () => {
+    if (process.env.REVIEW_FLOW_LOGS) writeFileSync(process.env.REVIEW_FLOW_LOGS, app?.logs() ?? '');
     await browser?.close();
     await app?.stop();
   });
@@ -125,5 +126,40 @@ describe('review and approval in Chromium', () => {
     expect(errors).toEqual([]);
     await guestCtx.close();
     await owner.close();
+  });
+
+  it('the farm console is a 404 for others; a farm admin sees the live embedded worker, queues and jobs; /metrics serves Prometheus text', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(`${app.url}/signup`);
+    await page.fill('input[name=name]', 'Fred Farm');
+    await page.fill('input[name=email]', 'fred@example.com');
+    await page.fill('input[name=password]', 'correct horse battery');
+    await page.click('button[type=submit]');
+    await page.waitForURL('**/projects');
+    expect((await page.goto(`${app.url}/admin`))!.status()).toBe(404);
+    expect(await page.locator('[data-testid=admin-link]').count()).toBe(0);
+
+    await app.db.handle.db.update(schema.users).set({ isFarmAdmin: true });
+    await page.goto(`${app.url}/projects`);
+    await page.click('[data-testid=admin-link]');
+    await page.waitForURL('**/admin');
+    await page.waitForSelector('[data-testid=worker-row][data-health=ok]');
+    expect(await page.locator('[data-testid=queue-high]').count()).toBe(1);
+    await page.waitForSelector('[data-testid=job-row][data-status=succeeded]');
+    await page.selectOption('select[name=status]', 'failed');
+    await page.click('text=Filter');
+    await page.waitForURL(/status=failed/);
+    expect(await page.locator('[data-testid=job-row]').count()).toBe(0);
+    await page.goto(`${app.url}/admin`);
+    await page.click('[data-testid=job-row] a');
+    await page.waitForSelector('[data-testid=job-ffmpeg]:has-text("ffmpeg")');
+
+    const metrics = await fetch(`${app.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    const text = await metrics.text();
+    expect(text).toMatch(/clipmaker_render_queue_depth\{priority="normal",state="waiting"\} 0/);
+    expect(text).toMatch(/clipmaker_render_job_duration_seconds_count\{status="succeeded"\} 1/);
+    await ctx.close();
   });
 });
