@@ -52,13 +52,20 @@ export async function openEditor(browser: Browser, app: RunningApp, user: Collab
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${app.url}/login?next=/projects/${projectId}`);
-  await page.fill('input[name=email]', user.email);
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('button[type=submit]');
-  await page.waitForURL(`**/projects/${projectId}`);
-  await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
-  return { context, page, errors };
+  const opened = { context, page, errors };
+  try {
+    await page.goto(`${app.url}/login?next=/projects/${projectId}`);
+    await page.fill('input[name=email]', user.email);
+    await page.fill('input[name=password]', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForURL(`**/projects/${projectId}`);
+    await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
+  } catch (err) {
+    const e = await evidence(err, app, { [user.name]: opened });
+    await context.close().catch(() => {});
+    throw e;
+  }
+  return opened;
 }
 
 export const cueTexts = (page: Page) => page.locator('[data-testid=cue] input').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value).sort());

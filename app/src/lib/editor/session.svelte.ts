@@ -38,6 +38,12 @@ export class EditorSession {
   canRedo = $state(false);
   private presence: PresenceState | null = null;
   private destroyed = false;
+  /**
+   * The browser knows first when the network is gone: stop the socket at once (edits keep going to
+   * IndexedDB) instead of waiting for y-websocket's 30 s silence timeout, and reconnect when it is back.
+   */
+  private readonly onOffline = () => this.provider.disconnect();
+  private readonly onOnline = () => this.provider.connect();
 
   constructor(opts: { url: string; projectId: string; token: string; refreshToken: () => Promise<string>; user?: SessionUser }) {
     const room = `project:${opts.projectId}`;
@@ -70,6 +76,10 @@ export class EditorSession {
     };
     for (const ev of ['stack-item-added', 'stack-item-popped', 'stack-cleared'] as const) this.undo.on(ev, onStack);
     this.doc.on('update', () => this.refresh());
+    if (typeof window !== 'undefined') {
+      window.addEventListener('offline', this.onOffline);
+      window.addEventListener('online', this.onOnline);
+    }
     this.provider.awareness.on('change', () => this.refreshPeers());
     if (this.user) {
       this.presence = initialPresence(this.user);
@@ -124,6 +134,10 @@ export class EditorSession {
 
   destroy(): void {
     this.destroyed = true;
+    if (typeof window !== 'undefined') {
+      window.removeEventListener('offline', this.onOffline);
+      window.removeEventListener('online', this.onOnline);
+    }
     this.undo.destroy();
     // Tell the others now rather than after their 30 s timeout.
     this.provider.awareness.setLocalState(null);
