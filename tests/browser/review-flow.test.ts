@@ -1,30 +1,33 @@
 /**
- * The reviewer flow in Chromium against the real product: the owner shares a finished render (a
- * real small MP4 in storage with its frozen spec) with a password; a guest in a fresh context opens
+ * The reviewer flow in Chromium against the real product: the owner renders a 2 s clip and shares
+ * v1 with a password; a guest in a fresh context opens
  * the link, enters the password and a name, steps to a frame, draws a rectangle and comments; the
  * owner gets the notification and sees the comment tied to the clip on screen at that frame.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { schema } from '../../drizzle/index.ts';
 import { launchChromium } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
-import { ffmpeg } from '../support/media.ts';
-import { fixtureSpec } from '../../app/test/integration/review-fixture.ts';
+import { makeLandscapeVideo } from '../support/media.ts';
 
 describe('review and approval in Chromium', () => {
   let app: RunningApp;
   let browser: Browser;
+  let work: string;
 
   beforeAll(async () => {
+    work = mkdtempSync(path.join(tmpdir(), 'cm-review-'));
     [app, browser] = await Promise.all([startApp(), launchChromium()]);
   });
   afterAll(async () => {
     if (process.env.REVIEW_FLOW_LOGS) writeFileSync(process.env.REVIEW_FLOW_LOGS, app?.logs() ?? '');
     await browser?.close();
     await app?.stop();
+    rmSync(work, { recursive: true, force: true });
   });
 
   it('owner shares v1; a guest comments with a drawing at a frame; the owner is notified and lands on the clip', async () => {
@@ -44,19 +47,18 @@ describe('review and approval in Chromium', () => {
     await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
     const projectId = page.url().split('/').pop()!;
 
-    // A finished v1: a 2 s all-intra MP4 (every frame seekable) and its frozen spec (clips c1 [0,30), c2 [30,60)).
+    // v1 rendered for real by the embedded worker from a 2 s clip (60 frames at 30 fps).
+    const src = path.join(work, 'two-seconds.mp4');
+    makeLandscapeVideo(src, 2);
+    await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
+    await page.setInputFiles('[data-testid=upload]', src);
+    await page.click('[data-testid=add-to-timeline]');
+    await page.waitForSelector('[data-testid=clip-row]');
+    await page.click('[data-testid=render]');
+    await page.waitForSelector('[data-testid=render-row][data-status=succeeded]', { timeout: 180_000 });
     const db = app.db.handle.db;
-    const [project] = await db.select().from(schema.projects);
-    const renderId = crypto.randomUUID();
-    const dir = path.join(app.dataDir, 'storage', 'renders', renderId);
-    mkdirSync(dir, { recursive: true });
-    ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30:duration=2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '1', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', path.join(dir, 'output.mp4')]);
-    writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(fixtureSpec()));
-    await db.insert(schema.renders).values({
-      id: renderId, projectId, orgId: project!.orgId, version: 1, status: 'succeeded', stage: 'done', progress: 100,
-      specKey: `renders/${renderId}/spec.json`, outputPrefix: `renders/${renderId}`, outputKey: `renders/${renderId}/output.mp4`,
-      durationFrames: 60, createdBy: project!.createdBy, finishedAt: new Date(),
-    });
+    const [render] = await db.select().from(schema.renders);
+    const renderId = render!.id;
 
     await page.goto(`${app.url}/projects/${projectId}/versions`);
     await page.waitForSelector('[data-testid=version][data-version="1"]');
@@ -94,7 +96,8 @@ describe('review and approval in Chromium', () => {
     await guest.click('[data-testid=comment-submit]');
     await guest.waitForSelector('[data-testid=comment][data-frame="45"]:has-text("Make the logo smaller here")');
     const [stored] = await db.select().from(schema.comments);
-    expect(stored).toMatchObject({ frame: 45, clipId: 'c2', cueId: 'q1', itemOffset: 15, authorName: 'Carla Client', authorUserId: null });
+    expect(stored).toMatchObject({ frame: 45, cueId: null, itemOffset: 45, authorName: 'Carla Client', authorUserId: null });
+    expect(stored!.clipId).toMatch(/.+/);
     expect((stored!.annotation as { shapes: { kind: string }[] }).shapes.map((s) => s.kind)).toEqual(['rect']);
     await guest.click('[data-testid=approve]');
     await guest.waitForSelector('[data-testid=approval-state]:has-text("Approved")');
@@ -117,8 +120,12 @@ describe('review and approval in Chromium', () => {
     await page.waitForSelector('[data-testid=selected-state]:has-text("Approved")');
     const href = await page.locator('[data-testid=comment][data-frame="45"] [data-testid=open-in-editor]').getAttribute('href');
     expect(href).toContain(`/projects/${projectId}?`);
-    expect(new URL(href!, app.url).searchParams.get('clip')).toBe('c2');
-    expect(new URL(href!, app.url).searchParams.get('offset')).toBe('15');
+    expect(new URL(href!, app.url).searchParams.get('clip')).toBe(stored!.clipId);
+    expect(new URL(href!, app.url).searchParams.get('offset')).toBe('45');
+    // The editor opens on that clip with the playhead on the commented frame.
+    await page.click('[data-testid=comment][data-frame="45"] [data-testid=open-in-editor]');
+    await page.waitForURL(/\/projects\/[0-9a-f-]{36}\?/);
+    await expect.poll(() => page.inputValue('[data-testid=playhead]'), { timeout: 20_000 }).toBe('45');
 
     // The guest's link is scoped to that render: the owner's API is not open to it.
     const res = await guest.request.get(`${app.url}/api/trpc/review.comments?input=${encodeURIComponent(JSON.stringify({ renderId }))}`);
