@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { loadDocumentState } from '../../drizzle/documents.ts';
 import { launchChromium } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
-import { addCueVia, cueTexts, evidence, openEditor, setupProject, type OpenEditor } from './collab-support.ts';
+import { addCueVia, cueTexts, evidence, openEditor, setupUsers, type OpenEditor } from './collab-support.ts';
 
 describe('offline edits merge on reconnect', () => {
   let app: RunningApp;
@@ -25,11 +25,13 @@ describe('offline edits merge on reconnect', () => {
   });
 
   it('an edit made offline survives closing the tab and reaches the other user and the database', async () => {
-    const { owner, others, projectId } = await setupProject(app, [{ name: 'Bob Editor', role: 'editor' }]);
+    const { owner, others } = await setupUsers(app, [{ name: 'Bob Editor', role: 'editor' }]);
     let a: OpenEditor | undefined;
     let b: OpenEditor | undefined;
     try {
-      a = await openEditor(browser, app, owner, projectId);
+      const created = await openEditor(browser, app, owner, null);
+      a = created;
+      const projectId = created.projectId;
       b = await openEditor(browser, app, others[0]!, projectId);
       await addCueVia(a.page, 'online edit', 0);
       await expect.poll(() => cueTexts(b!.page)).toEqual(['online edit']);

@@ -1,12 +1,11 @@
 /**
- * Setup shared by the collaboration browser tests: users, memberships and a project made through the
- * real services (fast), then each user logs in through the real login form in their own context.
+ * Setup shared by the collaboration browser tests: users and memberships made through the real
+ * accounts service (fast); the owner creates the project in the UI; each user logs in through the
+ * real login form in their own browser context.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { schema } from '../../drizzle/index.ts';
-import type { AppContext } from '../../app/src/lib/server/context.ts';
 import { signUp } from '../../app/src/lib/server/services/accounts/users.ts';
-import { createProject } from '../../app/src/lib/server/services/projects.ts';
 import type { RunningApp } from '../support/app-server.ts';
 
 export const PASSWORD = 'correct horse battery';
@@ -17,8 +16,8 @@ export interface CollabUser {
   email: string;
 }
 
-/** An owner with a project holding one 300-frame clip, plus members of the owner's team with the given roles. */
-export async function setupProject(app: RunningApp, members: { name: string; role: 'editor' | 'reviewer' | 'viewer' }[]) {
+/** An owner, plus members of the owner's team with the given roles. */
+export async function setupUsers(app: RunningApp, members: { name: string; role: 'editor' | 'reviewer' | 'viewer' }[]) {
   const db = app.db.handle.db;
   const o = await signUp(db, { email: 'owner@example.com', name: 'Ada Owner', password: PASSWORD });
   const owner: CollabUser = { id: o.user.id, name: o.user.name, email: o.user.email };
@@ -29,9 +28,7 @@ export async function setupProject(app: RunningApp, members: { name: string; rol
     await db.insert(schema.memberships).values({ orgId: o.org.id, userId: u.user.id, role: m.role });
     others.push({ id: u.user.id, name: u.user.name, email: u.user.email });
   }
-  const ctx = { db: app.db.handle } as AppContext;
-  const project = await createProject(ctx, owner.id, { name: 'Team teaser', aspect: '9:16', fps: 30 });
-  return { owner, others, projectId: project.id };
+  return { owner, others };
 }
 
 /** Uploads a video through the editor and places it on the timeline (the real flow). */
@@ -47,18 +44,27 @@ export interface OpenEditor {
   errors: string[];
 }
 
-export async function openEditor(browser: Browser, app: RunningApp, user: CollabUser, projectId: string): Promise<OpenEditor> {
+/** Logs `user` in and opens the project (or, with projectId null, creates one in the UI first). */
+export async function openEditor(browser: Browser, app: RunningApp, user: CollabUser, projectId: string | null): Promise<OpenEditor & { projectId: string }> {
   const context = await browser.newContext();
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  const opened = { context, page, errors };
+  const opened = { context, page, errors, projectId: projectId ?? '' };
   try {
-    await page.goto(`${app.url}/login?next=/projects/${projectId}`);
+    await page.goto(`${app.url}/login?next=/projects${projectId ? `/${projectId}` : ''}`);
     await page.fill('input[name=email]', user.email);
     await page.fill('input[name=password]', PASSWORD);
     await page.click('button[type=submit]');
-    await page.waitForURL(`**/projects/${projectId}`);
+    if (!projectId) {
+      await page.waitForURL('**/projects');
+      await page.fill('input[name=name]', 'Team teaser');
+      await page.click('text=Create project');
+      await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
+      opened.projectId = page.url().split('/').pop()!;
+    } else {
+      await page.waitForURL(`**/projects/${projectId}`);
+    }
     await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
   } catch (err) {
     const e = await evidence(err, app, { [user.name]: opened });

@@ -13,7 +13,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { makeLandscapeVideo } from '../support/media.ts';
-import { addCueVia, cueTexts, evidence, openEditor, placeVideo, setupProject, type OpenEditor } from './collab-support.ts';
+import { addCueVia, cueTexts, evidence, openEditor, placeVideo, setupUsers, type OpenEditor } from './collab-support.ts';
 
 describe('two users co-edit one project in Chromium', () => {
   let app: RunningApp;
@@ -33,7 +33,7 @@ describe('two users co-edit one project in Chromium', () => {
   });
 
   it('edits, presence, per-user undo, versions', async () => {
-    const { owner, others, projectId } = await setupProject(app, [
+    const { owner, others } = await setupUsers(app, [
       { name: 'Bob Editor', role: 'editor' },
       { name: 'Vera Viewer', role: 'viewer' },
     ]);
@@ -42,7 +42,9 @@ describe('two users co-edit one project in Chromium', () => {
     let b: OpenEditor | undefined;
     let v: OpenEditor | undefined;
     try {
-      a = await openEditor(browser, app, owner, projectId);
+      const created = await openEditor(browser, app, owner, null);
+      a = created;
+      const projectId = created.projectId;
       b = await openEditor(browser, app, bob, projectId);
       v = await openEditor(browser, app, vera, projectId);
       const A = a.page;
