@@ -6,7 +6,13 @@
  * and Dockerfiles that only copy what exists.
  */
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { pino } from 'pino';
+import { LocalDiskStorage, startWorker } from '../../render-farm/src/index.ts';
+import { TEST_REDIS_URL, uniquePrefix } from '../support/redis.ts';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
@@ -100,6 +106,35 @@ describe('docker files', () => {
     read.delete('VITEST'); // set by vitest itself
     expect(read.size).toBeGreaterThan(20);
     expect([...read].filter((v) => !documented.has(v)).sort()).toEqual([]);
+  });
+
+  it('docker/healthcheck.mjs: http mode follows the status, worker mode follows the heartbeat key in Redis', async () => {
+    const check = (args: string[], env: Record<string, string> = {}) =>
+      new Promise<number | null>((resolve) => spawn(process.execPath, [path.join(ROOT, 'docker/healthcheck.mjs'), ...args], { env: { ...process.env, ...env }, stdio: 'ignore' }).once('exit', resolve));
+    let status = 200;
+    const srv = http.createServer((_req, res) => res.writeHead(status).end());
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}/health`;
+    expect(await check(['http', url])).toBe(0);
+    status = 503;
+    expect(await check(['http', url])).toBe(1);
+    srv.close();
+    expect(await check(['http', url])).toBe(1);
+
+    const prefix = uniquePrefix('health');
+    const env = { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, WORKER_ID: 'health-check-worker' };
+    expect(await check(['worker'], env)).toBe(1);
+    const dir = mkdtempSync(path.join(tmpdir(), 'cm-health-'));
+    const worker = await startWorker({ redisUrl: TEST_REDIS_URL, prefix, workerId: 'health-check-worker', storage: new LocalDiskStorage(dir), logger: pino({ level: 'silent' }), target: 'cpu' });
+    try {
+      expect(await check(['worker'], env)).toBe(0);
+      expect(await check(['worker'], { ...env, WORKER_ID: 'another-worker' })).toBe(1);
+    } finally {
+      await worker.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // A stopped worker deletes its heartbeat: unhealthy at once.
+    expect(await check(['worker'], env)).toBe(1);
   });
 
   it('Dockerfiles are multi-stage and copy only paths that exist in the build context', () => {
