@@ -174,6 +174,7 @@ class Room {
   private live: Y.Doc | null = new Y.Doc();
   private encoded: EncodedDoc | null = null;
   private dehydrateTimer: NodeJS.Timeout | null = null;
+  private lastChange = 0;
   /** Presence only: a separate tiny doc, so awareness traffic never needs the document. */
   readonly awareness = new awarenessProtocol.Awareness(new Y.Doc());
   readonly conns = new Set<CollabConnection>();
@@ -233,16 +234,25 @@ class Room {
     return this.encoded ? Y.diffUpdate(this.encoded.state, sv) : Y.encodeStateAsUpdate(this.doc, sv);
   }
 
-  /** (Re)arms the idle timer after the document changed or loaded. */
+  /**
+   * Notes a change and arms the idle timer if it is not armed. The timer is not reset on every
+   * update (no timer churn on the hot path): when it fires early it re-arms for the remainder.
+   */
   private scheduleDehydrate(): void {
     const ms = this.engine.dehydrateAfterMs;
     if (ms <= 0 || !this.live) return;
-    if (this.dehydrateTimer) clearTimeout(this.dehydrateTimer);
-    this.dehydrateTimer = setTimeout(() => {
-      this.dehydrateTimer = null;
-      this.dehydrate();
-    }, ms);
-    this.dehydrateTimer.unref();
+    this.lastChange = performance.now();
+    if (this.dehydrateTimer) return;
+    const arm = (delay: number) => {
+      this.dehydrateTimer = setTimeout(() => {
+        this.dehydrateTimer = null;
+        const idle = performance.now() - this.lastChange;
+        if (idle < ms) arm(ms - idle);
+        else this.dehydrate();
+      }, delay);
+      this.dehydrateTimer.unref();
+    };
+    arm(ms);
   }
 
   /** Keeps the document only encoded, unless something is in flight (then later). */
