@@ -1,6 +1,7 @@
-import type { Handle } from '@sveltejs/kit';
+import type { Handle, HandleServerError } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
 import { getContext } from '$lib/server/context';
+import { logger } from '$lib/server/logger';
 import { crossSiteRefusal, narrowConnectSrc } from '$lib/server/security';
 import { SESSION_COOKIE_NAME, blankSessionCookie, sessionCookie, validateSessionToken } from '$lib/server/auth/session';
 
@@ -77,3 +78,11 @@ process.once('sveltekit:shutdown', () => {
     })
     .catch(() => {});
 });
+
+/** Unexpected errors: one pino JSON line with the route and an id; the user sees only the id. */
+export const handleError: HandleServerError = ({ error, event, status, message }) => {
+  if (status === 404) return { message };
+  const errorId = crypto.randomUUID();
+  logger.error({ err: error, errorId, method: event.request.method, path: event.url.pathname, status }, message);
+  return { message: `Internal error (${errorId})` };
+};
