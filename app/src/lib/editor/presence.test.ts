@@ -13,8 +13,8 @@ describe('presence', () => {
   it('drops invalid states and clamps values from peers', () => {
     expect(parsePresence(null)).toBeNull();
     expect(parsePresence({ user: { name: 'x' } })).toBeNull();
-    const p = parsePresence({ user: { id: 'u', name: 'Uma', color: 'url(javascript:1)' }, playhead: -5, cursor: { x: 7, y: 3 }, selectedClipId: 5 });
-    expect(p).toEqual({ user: { id: 'u', name: 'Uma', color: colorForUser('u') }, playhead: 0, selectedClipId: null, cursor: { x: 1, y: 3 }, selection: null });
+    const p = parsePresence({ user: { id: 'u', name: 'Uma', color: 'url(javascript:1)' }, playhead: -5, cursor: { x: 7, y: 3 }, selectedClipId: 5, selection: ['clip:c1', 7, 'cue:q'] });
+    expect(p).toEqual({ user: { id: 'u', name: 'Uma', color: colorForUser('u') }, playhead: 0, selectedClipId: null, cursor: { x: 1, y: 3 }, selection: ['clip:c1', 'cue:q'] });
   });
 
   it('reads other clients only, and a removed client disappears', () => {

@@ -20,8 +20,8 @@ export interface PresenceState {
   selectedClipId: string | null;
   /** Pointer over the timeline: x as a fraction of its width (0..1), y in CSS pixels; null when away. */
   cursor: { x: number; y: number } | null;
-  /** Selected frame range on the timeline, if any. */
-  selection: { start: number; end: number } | null;
+  /** Selected timeline items, as the editor names them (e.g. "clip:<id>", "cue:<id>"). */
+  selection: string[];
 }
 
 export interface Peer extends PresenceState {
@@ -50,13 +50,12 @@ export function parsePresence(raw: unknown): PresenceState | null {
   if (!u || typeof u.id !== 'string' || typeof u.name !== 'string') return null;
   const color = typeof u.color === 'string' && /^(#[0-9a-f]{3,8}|hsl\([0-9 .%,]+\))$/i.test(u.color) ? u.color : colorForUser(u.id);
   const c = r.cursor as Record<string, unknown> | null | undefined;
-  const s = r.selection as Record<string, unknown> | null | undefined;
   return {
     user: { id: u.id.slice(0, 100), name: u.name.slice(0, 100), color },
     playhead: finite(r.playhead) && r.playhead >= 0 ? Math.round(r.playhead) : 0,
     selectedClipId: typeof r.selectedClipId === 'string' ? r.selectedClipId.slice(0, 64) : null,
     cursor: c && finite(c.x) && finite(c.y) ? { x: Math.max(0, Math.min(1, c.x)), y: c.y } : null,
-    selection: s && finite(s.start) && finite(s.end) ? { start: s.start, end: s.end } : null,
+    selection: Array.isArray(r.selection) ? r.selection.filter((x): x is string => typeof x === 'string').slice(0, 50).map((x) => x.slice(0, 80)) : [],
   };
 }
 
@@ -72,5 +71,5 @@ export function readPeers(awareness: Awareness): Peer[] {
 }
 
 export function initialPresence(user: { id: string; name: string }): PresenceState {
-  return { user: { id: user.id, name: user.name, color: colorForUser(user.id) }, playhead: 0, selectedClipId: null, cursor: null, selection: null };
+  return { user: { id: user.id, name: user.name, color: colorForUser(user.id) }, playhead: 0, selectedClipId: null, cursor: null, selection: [] };
 }
