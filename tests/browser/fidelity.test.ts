@@ -50,6 +50,8 @@ describe('preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
 
   beforeAll(async () => {
     work = mkdtempSync(path.join(tmpdir(), 'cm-fidelity-'));
+    // A half-transparent logo, larger than MAX_IMAGE_SIDE, so sharp's normalisation is exercised.
+    ffmpeg(['-f', 'lavfi', '-i', 'color=c=0xFF8800@0.6:s=1600x800,format=rgba', '-frames:v', '1', path.join(work, 'logo.png')]);
     ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30:duration=2', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '30', path.join(work, 'src.mp4')]);
     [app, browser] = await Promise.all([startApp(), launchChromium()]);
   });
@@ -86,6 +88,9 @@ describe('preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
       await page.click('[data-testid=custom-apply]');
       await expect.poll(() => page.textContent('[data-testid=output-size]')).toBe('360×640');
 
+      await page.setInputFiles('[data-testid=upload]', path.join(work, 'logo.png'));
+      await expect.poll(() => page.locator('[data-testid=asset]').count()).toBe(1);
+      expect(await page.textContent('[data-testid=asset]')).toContain('1024×512');
       await page.setInputFiles('[data-testid=upload]', path.join(work, 'src.mp4'));
       await page.click('[data-testid=add-to-timeline]');
       await page.waitForSelector('[data-testid=timeline-clip]');
@@ -108,14 +113,19 @@ describe('preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
       await page.press('[data-testid=style-size]', 'Enter');
       await page.fill('[data-testid=overlay-text]', 'LOGO');
       await page.click('[data-testid=add-text-overlay]');
-      await page.waitForSelector('[data-testid=overlay-row]');
+      await expect.poll(() => page.locator('[data-testid=overlay-row]').count()).toBe(1);
+      await page.selectOption('[data-testid=overlay-image]', { label: 'logo.png' });
+      await page.click('[data-testid=add-image-overlay]');
+      await expect.poll(() => page.locator('[data-testid=overlay-row]').count()).toBe(2);
       expect(await page.locator('[data-testid=edit-error]').count()).toBe(0);
 
-      // 1) PixiJS: the preview canvas at the frame, once drawn.
+      // 1) PixiJS: the preview canvas at the frame, once drawn (with the logo decoded).
       await page.waitForFunction(() => (window as never as { __clipmakerPreview?: { ready(): boolean } }).__clipmakerPreview?.ready());
+      await page.evaluate(() => (window as never as { __clipmakerPreview: { drawFrame(f: number): Promise<void> } }).__clipmakerPreview.drawFrame(1));
+      await page.waitForFunction(() => (window as never as { __clipmakerPreview: { imagesLoading(): number } }).__clipmakerPreview.imagesLoading() === 0);
       const png = await within(30_000, 'PixiJS frame', page.evaluate(async (f) => {
-        const p = (window as never as { __clipmakerPreview: { drawFrame(f: number): Promise<void>; png(): string } }).__clipmakerPreview;
-        await p.drawFrame(f);
+        const p = (window as never as { __clipmakerPreview: { drawFrame(f: number, full: boolean): Promise<void>; png(): string } }).__clipmakerPreview;
+        await p.drawFrame(f, true);
         return p.png();
       }, FRAME));
       const pixi = path.join(work, 'pixi.png');

@@ -2,7 +2,7 @@
  * ffmpeg.wasm in the browser (its own worker; core files self-hosted under /ffmpeg/, see
  * vite.config.ts): probes uploads before they are sent, makes filmstrips and waveforms, and renders a
  * quick preview of a timeline range with the SAME argument builder as the farm (target 'wasm').
- * Multi-threaded core when the page is cross-origin isolated (COOP/COEP), single-threaded otherwise.
+ * Single-threaded core by default; the multi-threaded one (needs COOP/COEP) on opt-in, see wasmThreads().
  * One command at a time: calls are queued.
  */
 import { FFmpeg } from '@ffmpeg/ffmpeg';
@@ -12,6 +12,8 @@ import { buildAss, needsAss } from '@clipmaker/shared/subtitles';
 import { FONT_FILES } from './fonts';
 
 let loaded: Promise<FFmpeg> | null = null;
+/** Set when the multi-threaded core crashed (seen intermittently in libass under core-mt): use the single-threaded one from then on. */
+let singleThreadOnly = false;
 let queue: Promise<unknown> = Promise.resolve();
 const written = new Set<string>();
 
@@ -24,13 +26,17 @@ function debug(): boolean {
   }
 }
 
-/** `localStorage.clipmakerFfmpegCore = 'st'` forces the single-threaded core. */
+/**
+ * Single-threaded core by default: core-mt 0.12.10 works here (COOP/COEP, blob workers) but crashed
+ * intermittently inside libass ("memory access out of bounds") in headless Chromium, and the preview
+ * must be reliable. `localStorage.clipmakerFfmpegCore = 'mt'` opts in to threads.
+ */
 export function wasmThreads(): number {
   let forced: string | null = null;
   try {
     forced = localStorage.getItem('clipmakerFfmpegCore');
   } catch {}
-  if (forced === 'st' || typeof crossOriginIsolated === 'undefined' || !crossOriginIsolated) return 1;
+  if (forced !== 'mt' || singleThreadOnly || typeof crossOriginIsolated === 'undefined' || !crossOriginIsolated) return 1;
   return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2));
 }
 
@@ -99,6 +105,7 @@ async function run(ff: FFmpeg, args: string[], allowFail = false, timeoutMs = 12
       ff.terminate();
       loaded = null;
       written.clear();
+      singleThreadOnly = true;
       throw new Error(`ffmpeg.wasm stopped: ${err instanceof Error ? err.message : String(err)}; ${lines.slice(-4).join(' | ')}`);
     }
     if (code !== 0 && !allowFail) throw new Error(`ffmpeg.wasm failed (${code}): ${lines.slice(-8).join('\n')}`);
@@ -218,7 +225,17 @@ export function peaks(samples: Float32Array, bucket: number): Float32Array {
  * Renders timeline frames [start, end) of `spec` exactly as the farm would (same builder, wasm
  * target, same ASS, same font) and returns the MP4 bytes.
  */
-export function renderRange(spec: RenderSpec, range: { start: number; end: number }, opts: { audio?: boolean; onProgress?: (p: number) => void } = {}): Promise<Uint8Array> {
+export async function renderRange(spec: RenderSpec, range: { start: number; end: number }, opts: { audio?: boolean; onProgress?: (p: number) => void } = {}): Promise<Uint8Array> {
+  try {
+    return await renderRangeOnce(spec, range, opts);
+  } catch (err) {
+    // A crashed core was replaced (single-threaded from now on): one more try.
+    if (err instanceof Error && err.message.startsWith('ffmpeg.wasm stopped')) return renderRangeOnce(spec, range, opts);
+    throw err;
+  }
+}
+
+function renderRangeOnce(spec: RenderSpec, range: { start: number; end: number }, opts: { audio?: boolean; onProgress?: (p: number) => void }): Promise<Uint8Array> {
   return exclusive(async (ff) => {
     const inputs: Record<string, string> = {};
     for (const s of spec.sources) inputs[s.id] = await ensureSource(ff, s.id);

@@ -30,6 +30,12 @@ export class PixiStage {
   private images = new Map<string, Texture | 'loading'>();
   private width = 0;
   private height = 0;
+  private scale = 1;
+  /**
+   * Backing-store scale: the stage lays out in OUTPUT pixels and renders at output size x scale, so
+   * the realtime view only pays for the pixels it shows; grabs for fidelity render at scale 1.
+   */
+  renderScale = 1;
   /** Milliseconds each draw() took on the CPU side (texture upload + render submit), newest last. */
   readonly drawTimes: number[] = [];
   onImageLoaded: (() => void) | null = null;
@@ -42,11 +48,13 @@ export class PixiStage {
     this.app.stage.addChild(this.videoSprite, this.subtitleBox, this.overlayLayer);
   }
 
-  resize(width: number, height: number): void {
-    if (width === this.width && height === this.height) return;
+  resize(width: number, height: number, scale = this.renderScale): void {
+    if (width === this.width && height === this.height && scale === this.scale) return;
     this.width = width;
     this.height = height;
-    this.app.renderer.resize(width, height);
+    this.scale = scale;
+    this.app.renderer.resize(Math.max(2, Math.round(width * scale)), Math.max(2, Math.round(height * scale)));
+    this.app.stage.scale.set(scale);
   }
 
   private textureFor(video: HTMLVideoElement): Texture {
@@ -60,12 +68,12 @@ export class PixiStage {
     return t;
   }
 
-  draw(input: DrawInput): void {
+  draw(input: DrawInput, scale = this.renderScale): void {
     const t0 = performance.now();
     const { tl, frame } = input;
     const W = tl.meta.width;
     const H = tl.meta.height;
-    this.resize(W, H);
+    this.resize(W, H, scale);
     this.drawVideo(input, W, H);
     this.drawSubtitle(tl, frame, W, H);
     this.drawOverlays(tl, frame, W, H);
@@ -204,6 +212,11 @@ export class PixiStage {
       live.add(o.id);
     }
     for (const [id, node] of this.overlayNodes) node.visible = live.has(id);
+  }
+
+  /** Image overlays still being fetched/decoded (a redraw follows via onImageLoaded). */
+  imagesLoading(): number {
+    return [...this.images.values()].filter((t) => t === 'loading').length;
   }
 
   /** The last drawn frame as a PNG data URL (the drawing buffer is preserved). */

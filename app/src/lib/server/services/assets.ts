@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -23,6 +23,26 @@ function extensionFor(kind: 'video' | 'audio' | 'image', formatName: string): st
   if (kind === 'video') return f.includes('webm') ? 'webm' : f.includes('matroska') ? 'mkv' : f.includes('mov') ? 'mp4' : 'bin';
   if (kind === 'image') return f.includes('jpeg_pipe') ? 'jpg' : f.includes('webp_pipe') ? 'webp' : f.includes('png_pipe') ? 'png' : EXT_BY_KIND.image;
   return f.includes('mp3') ? 'mp3' : f.includes('wav') ? 'wav' : f.includes('ogg') ? 'ogg' : f.includes('mov') ? 'm4a' : 'bin';
+}
+
+/** Longest side of a stored image (logos/watermarks): overlays never need more. */
+export const MAX_IMAGE_SIDE = 1024;
+
+/**
+ * Images (logo watermarks) are normalised with sharp on upload: EXIF rotation applied, bounded to
+ * MAX_IMAGE_SIDE, stored as PNG with alpha, so the preview (PixiJS), ffmpeg.wasm and the farm all
+ * read the same pixels.
+ */
+async function normaliseImage(input: string, output: string): Promise<{ width: number; height: number; bytes: Buffer }> {
+  const { default: sharp } = await import('sharp');
+  const { data, info } = await sharp(input)
+    .rotate()
+    .resize({ width: MAX_IMAGE_SIDE, height: MAX_IMAGE_SIDE, fit: 'inside', withoutEnlargement: true })
+    .ensureAlpha()
+    .png()
+    .toBuffer({ resolveWithObject: true });
+  await writeFile(output, data);
+  return { width: info.width, height: info.height, bytes: data };
 }
 
 /** Display name: no path, no control characters, bounded. */
@@ -65,8 +85,23 @@ export async function uploadAsset(ctx: AppContext, userId: string, projectId: st
     if (info.durationUs / 1e6 > ctx.config.MAX_UPLOAD_DURATION_SECONDS)
       throw new ServiceError('bad-request', `the media is longer than the ${ctx.config.MAX_UPLOAD_DURATION_SECONDS} s limit`);
     const id = randomUUID();
-    const key = `orgs/${project.orgId}/projects/${project.id}/assets/${id}/original.${extensionFor(info.kind, info.formatName)}`;
-    await ctx.storage.putFile(key, tmp);
+    let stored = tmp;
+    let ext = extensionFor(info.kind, info.formatName);
+    let sha256 = hash.digest('hex');
+    if (info.kind === 'image') {
+      stored = `${tmp}.png`;
+      try {
+        const img = await normaliseImage(tmp, stored);
+        info = { ...info, width: img.width, height: img.height };
+        bytes = img.bytes.length;
+        sha256 = createHash('sha256').update(await readFile(stored)).digest('hex');
+        ext = 'png';
+      } catch (err) {
+        throw new ServiceError('bad-request', `the image could not be processed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    const key = `orgs/${project.orgId}/projects/${project.id}/assets/${id}/original.${ext}`;
+    await ctx.storage.putFile(key, stored);
     const [row] = await db
       .insert(schema.assets)
       .values({
@@ -77,7 +112,7 @@ export async function uploadAsset(ctx: AppContext, userId: string, projectId: st
         name: cleanFileName(fileName),
         storageKey: key,
         bytes,
-        sha256: hash.digest('hex'),
+        sha256,
         width: info.width,
         height: info.height,
         fpsNum: info.fps?.num ?? null,
@@ -92,5 +127,6 @@ export async function uploadAsset(ctx: AppContext, userId: string, projectId: st
     return assetView(row!);
   } finally {
     await rm(tmp, { force: true });
+    await rm(`${tmp}.png`, { force: true });
   }
 }

@@ -1,0 +1,119 @@
+/**
+ * `pnpm bench:preview`: the editor's client-side preview in headless Chromium (software WebGL here)
+ * against the real product (built app, fresh database). Needs the app built (`pnpm build`).
+ *
+ *  - playback: 5 s of 1x playback of a 9:16 1080x1920 timeline from a 1280x720 30 fps source with
+ *    a subtitle and a text overlay; per drawn frame the CPU-side draw time (texture upload + render
+ *    submit) and the interval between drawn frames (what the user sees), p50/p95.
+ *  - seek: 30 random frames, time from "show frame N" to N drawn on the canvas (video seek + draw), p95.
+ *  - filmstrip: ffmpeg.wasm thumbnails strip of the 60 s clip (media already in the wasm FS).
+ * Prints one JSON object on stdout; progress goes to stderr.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { launchChromium } from '../support/browser.ts';
+import { startApp } from '../support/app-server.ts';
+import { ffmpeg } from '../support/media.ts';
+
+const log = (m: string) => process.stderr.write(`[bench:preview] ${m}\n`);
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 100) / 100;
+}
+
+type Hooks = {
+  __clipmakerPreview: { ready(): boolean; drawFrame(f: number): Promise<void>; drawTimes(): number[]; frameIntervals(): number[]; resetStats(): void };
+  __clipmakerEditor: { spec(): { sources: Array<{ id: string }>; output: { durationFrames: number } }; play(): void; pause(): void; filmstripMs(id: string): Promise<number> };
+};
+
+const work = mkdtempSync(path.join(tmpdir(), 'cm-bench-preview-'));
+const clip = path.join(work, 'clip60.mp4');
+log('making a 60 s 1280x720 clip');
+ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:duration=60', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=60', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '60', '-c:a', 'aac', '-shortest', clip]);
+const [app, browser] = await Promise.all([startApp(), launchChromium()]);
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  await page.goto(`${app.url}/signup`);
+  await page.fill('input[name=name]', 'Bench');
+  await page.fill('input[name=email]', 'bench@example.com');
+  await page.fill('input[name=password]', 'correct horse battery');
+  await page.click('button[type=submit]');
+  await page.waitForURL('**/projects');
+  await page.fill('input[name=name]', 'Bench');
+  await page.click('text=Create project');
+  await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
+  await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
+  log('uploading');
+  await page.setInputFiles('[data-testid=upload]', clip);
+  await page.click('[data-testid=add-to-timeline]', { timeout: 120_000 });
+  await page.waitForSelector('[data-testid=timeline-clip]');
+  await page.fill('[data-testid=cue-start]', '0');
+  await page.fill('[data-testid=cue-end]', '60');
+  await page.fill('[data-testid=cue-text]', 'A subtitle on every frame');
+  await page.click('[data-testid=add-cue]');
+  await page.fill('[data-testid=overlay-text]', 'LIVE');
+  await page.click('[data-testid=add-text-overlay]');
+  await page.waitForFunction(() => (window as unknown as Hooks).__clipmakerPreview?.ready());
+  // Let the automatic filmstrip + waveform finish so they do not compete with playback.
+  await page.waitForSelector('[data-testid=waveform]', { timeout: 120_000 });
+
+  log('playback 5 s');
+  await page.evaluate(() => (window as unknown as Hooks).__clipmakerPreview.drawFrame(0));
+  await page.evaluate(() => {
+    const w = window as unknown as Hooks;
+    w.__clipmakerPreview.resetStats();
+    w.__clipmakerEditor.play();
+  });
+  await page.waitForTimeout(5000);
+  const playback = await page.evaluate(() => {
+    const w = window as unknown as Hooks;
+    w.__clipmakerEditor.pause();
+    return { draw: w.__clipmakerPreview.drawTimes(), intervals: w.__clipmakerPreview.frameIntervals() };
+  });
+
+  log('seeks');
+  const seeks = await page.evaluate(async () => {
+    const w = window as unknown as Hooks;
+    const total = w.__clipmakerEditor.spec().output.durationFrames;
+    const out: number[] = [];
+    let seed = 7;
+    for (let i = 0; i < 30; i++) {
+      seed = (seed * 48271) % 2147483647;
+      const f = seed % total;
+      const t0 = performance.now();
+      await w.__clipmakerPreview.drawFrame(f);
+      out.push(performance.now() - t0);
+    }
+    return out;
+  });
+
+  log('filmstrip');
+  const filmstripMs = await page.evaluate(async () => {
+    const w = window as unknown as Hooks;
+    return w.__clipmakerEditor.filmstripMs(w.__clipmakerEditor.spec().sources[0]!.id);
+  });
+
+  const result = {
+    bench: 'preview',
+    environment: { chromium: browser.version(), webgl: 'SwiftShader (software)', output: '1080x1920', source: '1280x720 30fps h264' },
+    playback: {
+      frames: playback.draw.length,
+      drawMsP50: pct(playback.draw, 50),
+      drawMsP95: pct(playback.draw, 95),
+      frameIntervalMsP50: pct(playback.intervals, 50),
+      frameIntervalMsP95: pct(playback.intervals, 95),
+      fps: Math.round((playback.intervals.length / (playback.intervals.reduce((a, b) => a + b, 0) / 1000)) * 10) / 10,
+    },
+    seekToFrameMsP50: pct(seeks, 50),
+    seekToFrameMsP95: pct(seeks, 95),
+    filmstrip60sMs: Math.round(filmstripMs),
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+} finally {
+  await browser.close();
+  await app.stop();
+  rmSync(work, { recursive: true, force: true });
+}
