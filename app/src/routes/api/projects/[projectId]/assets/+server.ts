@@ -10,7 +10,8 @@ import type { RequestHandler } from './$types';
  */
 export const POST: RequestHandler = async ({ request, params, locals }) => {
   if (!locals.user) error(401, 'log in first');
-  if (!request.body) error(400, 'the request has no file');
+  // adapter-node hands over no body at all when the request has no Content-Type: say so.
+  if (!request.body) error(400, 'the request has no file (send it as the raw body with Content-Type: application/octet-stream and a Content-Length)');
   const ctx = await getContext();
   // Refuse a declared oversize body before reading a byte: the client gets a clean 413 instead of a
   // connection reset (cutting the stream mid-way, below, resets the socket under adapter-node), and
