@@ -1,3 +1,4 @@
+/// <reference path="../../app/src/app.d.ts" />
 /**
  * Authorization matrix: EVERY tRPC procedure of appRouter (walked from its definition) x every kind
  * of caller, against a real AppContext on a fresh database. A procedure with no policy below fails
