@@ -59,7 +59,9 @@ describe('preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
   afterAll(async () => {
     await browser?.close();
     await app?.stop();
-    rmSync(work, { recursive: true, force: true });
+    // CM_KEEP_FIDELITY=1 keeps the three frames for a look.
+    if (!process.env.CM_KEEP_FIDELITY) rmSync(work, { recursive: true, force: true });
+    else console.log(`fidelity frames kept in ${work}`);
   });
 
   it('draws the same frame in all three (SSIM >= 0.97)', { timeout: 150_000 }, async () => {
