@@ -135,6 +135,34 @@ describe('review and approval in Chromium', () => {
     await owner.close();
   });
 
+  it('versions page: v1 and v2 side by side play in sync', async () => {
+    const db = app.db.handle.db;
+    const [v1] = await db.select().from(schema.renders);
+    // v2: the same output file under a new version number (what matters here is the stack and the sync).
+    await db.insert(schema.renders).values({ ...v1!, id: crypto.randomUUID(), version: 2 });
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(`${app.url}/login`);
+    await page.fill('input[name=email]', 'olivia@example.com');
+    await page.fill('input[name=password]', 'correct horse battery');
+    await page.click('button[type=submit]');
+    await page.waitForURL('**/projects');
+    await page.goto(`${app.url}/projects/${v1!.projectId}/versions`);
+    expect(await page.locator('[data-testid=version]').count()).toBe(2);
+    await page.selectOption('[data-testid=compare-a]', { label: 'v1' });
+    await page.selectOption('[data-testid=compare-b]', { label: 'v2' });
+    await page.click('[data-testid=compare-go]');
+    await page.waitForSelector('[data-testid=compare-view]');
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=compare-view] video')].every((v) => (v as HTMLVideoElement).readyState >= 2));
+    await page.click('text=Play both');
+    await page.waitForTimeout(800);
+    await page.click('text=Pause both');
+    const times = await page.$$eval('[data-testid=compare-view] video', (vs) => vs.map((v) => (v as HTMLVideoElement).currentTime));
+    expect(times[0]).toBeGreaterThan(0.2);
+    expect(Math.abs(times[0]! - times[1]!)).toBeLessThan(1 / 30);
+    await ctx.close();
+  });
+
   it('the farm console is a 404 for others; a farm admin sees the live embedded worker, queues and jobs; /metrics serves Prometheus text', async () => {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
@@ -166,7 +194,7 @@ describe('review and approval in Chromium', () => {
     expect(metrics.status).toBe(200);
     const text = await metrics.text();
     expect(text).toMatch(/clipmaker_render_queue_depth\{priority="normal",state="waiting"\} 0/);
-    expect(text).toMatch(/clipmaker_render_job_duration_seconds_count\{status="succeeded"\} 1/);
+    expect(text).toMatch(/clipmaker_render_job_duration_seconds_count\{status="succeeded"\} 2/);
     await ctx.close();
   });
 });
