@@ -6,11 +6,14 @@
 import { error, fail, type Cookies } from '@sveltejs/kit';
 import { ZodError } from 'zod';
 import { getContext } from '$lib/server/context';
+import { LoginRateLimiter } from '$lib/server/services/accounts';
 import { ServiceError } from '$lib/server/services/errors';
 import { APPROVAL_STATES, AddCommentInput, GuestName, addComment, checkLinkPass, checkLinkPassword, decide, findLiveLink, guestView, linkPass, setResolved, type Reviewer } from '$lib/server/services/review';
 import type { Actions, PageServerLoad } from './$types';
 
 const PASS_COOKIE = 'cm_review_pass';
+/** Password guesses per (link, IP): 10 per 15 minutes, like log-in (in-memory, per process). */
+const passwordLimiter = new LoginRateLimiter();
 const NAME_COOKIE = 'cm_review_name';
 
 function cookieOpts(token: string, url: URL) {
@@ -62,10 +65,14 @@ function failed(err: unknown) {
 }
 
 export const actions: Actions = {
-  password: async ({ params, request, cookies, url }) => {
+  password: async ({ params, request, cookies, url, getClientAddress }) => {
     const { ctx, link } = await liveLink(params.token);
     const password = String((await request.formData()).get('password') ?? '');
+    const key = LoginRateLimiter.key(link.id, getClientAddress());
+    const decision = passwordLimiter.hit(key);
+    if (!decision.allowed) return fail(429, { message: `Too many attempts; try again in ${Math.ceil(decision.retryAfterMs / 60_000)} min.` });
     if (!(await checkLinkPassword(link, password))) return fail(403, { message: 'Wrong password.' });
+    passwordLimiter.reset(key);
     cookies.set(PASS_COOKIE, linkPass(ctx.config.SIGNING_SECRET, link.id), cookieOpts(params.token, url));
     return { message: null };
   },
