@@ -95,6 +95,8 @@ interface Piece {
   key: string;
   data: ChunkJobData;
   done: boolean;
+  /** Found in the cache before this run started. */
+  reused: boolean;
 }
 
 function piecesOf(plan: ChunkPlan, data: RenderJobData, chunkFrames: number): Piece[] {
@@ -105,10 +107,11 @@ function piecesOf(plan: ChunkPlan, data: RenderJobData, chunkFrames: number): Pi
       key: plan.audioKey,
       data: { ...base, kind: 'audio', chunk: { index: 0, count: 1, start: 0, end: plan.chunks[plan.chunks.length - 1]!.end, hash: plan.audioHash } },
       done: false,
+      reused: false,
     },
   ];
   for (const c of plan.chunks)
-    pieces.push({ id: chunkJobId(data.renderId, 'video', c.index), key: plan.chunkKey(c), data: { ...base, kind: 'video', chunk: { index: c.index, count: c.count, start: c.start, end: c.end, hash: c.hash } }, done: false });
+    pieces.push({ id: chunkJobId(data.renderId, 'video', c.index), key: plan.chunkKey(c), data: { ...base, kind: 'video', chunk: { index: c.index, count: c.count, start: c.start, end: c.end, hash: c.hash } }, done: false, reused: false });
   return pieces;
 }
 
@@ -144,7 +147,7 @@ export async function runChunkedRender(data: RenderJobData, deps: CoordinatorDep
   const plan = planChunks(spec, { chunkFrames });
   const pieces = piecesOf(plan, data, chunkFrames);
 
-  for (const p of pieces) p.done = await deps.storage.exists(p.key);
+  for (const p of pieces) p.done = p.reused = await deps.storage.exists(p.key);
   const reused = pieces.filter((p) => p.done).length;
   for (const p of pieces) if (!p.done) await ensureJob(deps.chunkQueue, p);
   log.info({ chunks: plan.chunks.length, chunkFrames, reused, toRender: pieces.length - reused }, 'chunked render planned');
@@ -176,7 +179,10 @@ export async function runChunkedRender(data: RenderJobData, deps: CoordinatorDep
       const fresh = done - reused;
       const elapsed = (performance.now() - renderStarted) / 1000;
       const eta = fresh > 0 ? ((pieces.length - done) * elapsed) / fresh : null;
-      progress({ stage: 'rendering', percent: Math.min(95, Math.round((done / pieces.length) * 95)), fps: null, etaSeconds: eta === null ? null : Math.round(eta) });
+      // Farm-wide throughput: frames of the video chunks rendered by this run, per second so far.
+      const frames = pieces.filter((p) => p.done && !p.reused && p.data.kind === 'video').reduce((n, p) => n + p.data.chunk.end - p.data.chunk.start, 0);
+      const fps = frames > 0 && elapsed > 0 ? Math.round((frames / elapsed) * 10) / 10 : null;
+      progress({ stage: 'rendering', percent: Math.min(95, Math.round((done / pieces.length) * 95)), fps, etaSeconds: eta === null ? null : Math.round(eta) });
     }
     if (done === pieces.length) break;
     await sleep(deps.pollMs ?? 250, deps.signal);

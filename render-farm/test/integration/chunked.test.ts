@@ -87,15 +87,17 @@ function beepSpec(cueText: string): RenderSpec {
   return RenderSpec.parse(s);
 }
 
-async function renderChunked(spec: RenderSpec, chunkFrames: number): Promise<{ renderId: string; status: string; value: unknown }> {
+async function renderChunked(spec: RenderSpec, chunkFrames: number): Promise<{ renderId: string; status: string; value: unknown; progress: { stage: string; percent: number; fps: number | null; etaSeconds: number | null }[] }> {
   const renderId = randomUUID();
   const specKey = `renders/${renderId}/spec.json`;
   await mkdir(join(dir, 'storage', 'renders', renderId), { recursive: true });
   await writeFile(join(dir, 'storage', specKey), JSON.stringify(spec));
   const job = producer.createJob({ renderId, specKey, outputPrefix: `renders/${renderId}`, chunking: { chunkFrames } }).setId(renderId).retries(2).backoff('fixed', 200);
+  const progress: { stage: string; percent: number; fps: number | null; etaSeconds: number | null }[] = [];
   return new Promise((resolve) => {
-    job.on('succeeded', (value) => resolve({ renderId, status: 'succeeded', value }));
-    job.on('failed', (err) => resolve({ renderId, status: 'failed', value: err.message }));
+    job.on('progress', (p) => progress.push(p));
+    job.on('succeeded', (value) => resolve({ renderId, status: 'succeeded', value, progress }));
+    job.on('failed', (err) => resolve({ renderId, status: 'failed', value: err.message, progress }));
     void job.save();
   });
 }
@@ -108,6 +110,10 @@ describe('chunked render', () => {
     const result = RenderResult.parse(out.value);
     expect(result.encoder).toBe('libx264 (6 chunks, 0 reused)');
     expect(result.ffmpegArgs).toContain('copy');
+    // Live progress: percent rises to 100 through rendering and stitching, with farm fps and an ETA.
+    expect(out.progress.map((p) => p.stage)).toEqual(expect.arrayContaining(['rendering', 'stitching', 'done']));
+    expect(out.progress.some((p) => p.stage === 'rendering' && (p.fps ?? 0) > 0 && p.etaSeconds !== null)).toBe(true);
+    expect(out.progress.map((p) => p.percent)).toEqual([...out.progress.map((p) => p.percent)].sort((a, b) => a - b));
     const path = join(dir, 'storage', result.outputKey);
 
     const streams = await probeStreams(path);
