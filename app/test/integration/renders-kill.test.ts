@@ -25,7 +25,7 @@ import { RenderEventBus } from '../../src/lib/server/render-events.ts';
 import { LocalStorage } from '../../src/lib/server/storage.ts';
 import { signUp } from '../../src/lib/server/services/accounts/index.ts';
 import { createProject } from '../../src/lib/server/services/projects.ts';
-import { createRender, handleRenderEvents, renderMinutes } from '../../src/lib/server/services/renders.ts';
+import { cancelRender, createRender, handleRenderEvents, renderMinutes } from '../../src/lib/server/services/renders.ts';
 
 interface RedisV3 {
   keys(pattern: string, cb: (err: Error | null, v: string[]) => void): void;
@@ -90,9 +90,35 @@ describe('farm: kill -9 mid-render', () => {
       delete process.env.RENDER_CHUNK_SECONDS;
     }
   }, 180_000);
+
+  it('cancel mid-render: ffmpeg stops at once, the row is cancelled and refunded once, the worker is free again', async () => {
+    const { user, org, project } = await prepareProject('cancel');
+    const [before] = await t.handle.db.select().from(schema.orgs).where(eq(schema.orgs.id, org.id));
+    const render = await createRender(ctx, user.id, { projectId: project.id, stateVector: null });
+    const worker = await renderingWorker(render.id);
+    expect(worker).not.toBeNull();
+    const cancelledAt = Date.now();
+    const view = await cancelRender(ctx, user.id, render.id);
+    expect(view.status).toBe('cancelled');
+    // The worker's heartbeat shows no current job once ffmpeg is gone.
+    let freedMs = -1;
+    for (let i = 0; i < 200 && freedMs < 0; i++) {
+      const beat = await call<Record<string, string> | null>((cb) => redis.hgetall(`${prefix}:workers:${worker}`, cb));
+      if (beat && !beat.currentJob) freedMs = Date.now() - cancelledAt;
+      else await sleep(50);
+    }
+    expect(freedMs).toBeGreaterThanOrEqual(0);
+    expect(freedMs).toBeLessThan(5000);
+    await sleep(500); // the worker's late "failed" event must not refund twice
+    const [after] = await t.handle.db.select().from(schema.orgs).where(eq(schema.orgs.id, org.id));
+    expect(after!.renderMinutesQuota).toBe(before!.renderMinutesQuota);
+    const [row] = await t.handle.db.select().from(schema.renders).where(eq(schema.renders.id, render.id));
+    expect(row!.status).toBe('cancelled');
+    expect(await ctx.storage.stat(`${row!.outputPrefix}/output.mp4`)).toBeNull();
+  }, 120_000);
 });
 
-async function killMidRender(name: string, ids: string[], chunked = false): Promise<void> {
+async function prepareProject(name: string) {
   {
     const { user, org } = await signUp(t.handle.db, { email: `${name}@example.com`, name: 'Kim', password: 'password-123' });
     const project = await createProject(ctx, user.id, { name, aspect: '1:1', fps: 30 });
@@ -111,6 +137,23 @@ async function killMidRender(name: string, ids: string[], chunked = false): Prom
     addClip(doc, { assetId: asset!.id });
     await appendUpdate(t.handle.db, project.id, Y.encodeStateAsUpdate(doc, sv), user.id);
     doc.destroy();
+    return { user, org, project, seconds };
+  }
+}
+
+/** Waits for the render's row to show ffmpeg running (progress) and returns the worker doing it. */
+async function renderingWorker(renderId: string): Promise<string | null> {
+  for (let i = 0; i < 600; i++) {
+    const [row] = await t.handle.db.select().from(schema.renders).where(eq(schema.renders.id, renderId));
+    if (row?.stage === 'rendering' && row.workerId) return row.workerId;
+    await sleep(50);
+  }
+  return null;
+}
+
+async function killMidRender(name: string, ids: string[], chunked = false): Promise<void> {
+  {
+    const { user, org, project, seconds } = await prepareProject(name);
     const [before] = await t.handle.db.select().from(schema.orgs).where(eq(schema.orgs.id, org.id));
 
     // Both workers up (heartbeats) before the job exists, so either may take it.
