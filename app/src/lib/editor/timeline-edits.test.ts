@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { addAsset, addClip, initTimeline, readTimeline, setCropKeyframe } from '@clipmaker/shared/timeline';
+import { applyDrag } from './timeline-edits';
+
+const ORIGIN = { local: true };
+
+function doc() {
+  const d = new Y.Doc();
+  initTimeline(d, { fps: { num: 30, den: 1 }, aspect: '9:16' });
+  addAsset(d, { id: 'a', key: 'k/a.mp4', kind: 'video', name: 'a', width: 1920, height: 1080, fps: { num: 30, den: 1 }, durationFrames: 300, durationUs: 10_000_000, hasAudio: false, sha256: null });
+  const c1 = addClip(d, { assetId: 'a', start: 0, sourceIn: 0, sourceOut: 30 });
+  const c2 = addClip(d, { assetId: 'a', start: 30, sourceIn: 30, sourceOut: 60 });
+  return { d, c1, c2 };
+}
+
+describe('timeline drags as edits', () => {
+  it('moves several adjacent clips right and left without them colliding with each other', () => {
+    const { d, c1, c2 } = doc();
+    applyDrag(d, readTimeline(d), { kind: 'move-clips', ids: [c1, c2], delta: 10 }, ORIGIN);
+    expect(readTimeline(d).clips.map((c) => c.start)).toEqual([10, 40]);
+    applyDrag(d, readTimeline(d), { kind: 'move-clips', ids: [c1, c2], delta: -10 }, ORIGIN);
+    expect(readTimeline(d).clips.map((c) => c.start)).toEqual([0, 30]);
+  });
+
+  it('refuses a move before frame 0', () => {
+    const { d, c1 } = doc();
+    expect(() => applyDrag(d, readTimeline(d), { kind: 'move-clips', ids: [c1], delta: -1 }, ORIGIN)).toThrow(/before the start/);
+  });
+
+  it('trims a head keeping the tail in place, and a tail', () => {
+    const { d, c2 } = doc();
+    applyDrag(d, readTimeline(d), { kind: 'trim-head', id: c2, delta: 5 }, ORIGIN);
+    let c = readTimeline(d).clips.find((x) => x.id === c2)!;
+    expect([c.start, c.sourceIn, c.sourceOut]).toEqual([35, 35, 60]);
+    applyDrag(d, readTimeline(d), { kind: 'trim-head', id: c2, delta: -5 }, ORIGIN);
+    c = readTimeline(d).clips.find((x) => x.id === c2)!;
+    expect([c.start, c.sourceIn, c.sourceOut]).toEqual([30, 30, 60]);
+    applyDrag(d, readTimeline(d), { kind: 'trim-tail', id: c2, delta: -10 }, ORIGIN);
+    c = readTimeline(d).clips.find((x) => x.id === c2)!;
+    expect([c.start, c.sourceIn, c.sourceOut]).toEqual([30, 30, 50]);
+  });
+
+  it('moves a crop keyframe to another frame', () => {
+    const { d, c1 } = doc();
+    setCropKeyframe(d, c1, { frame: 5, x: 100, y: 0, w: 606, h: 1080 });
+    applyDrag(d, readTimeline(d), { kind: 'move-keyframe', clipId: c1, from: 5, to: 12 }, ORIGIN);
+    expect(readTimeline(d).clips.find((x) => x.id === c1)!.crop).toEqual([{ frame: 12, x: 100, y: 0, w: 606, h: 1080 }]);
+  });
+});
