@@ -127,6 +127,12 @@ describe('timeline and preview interactions in Chromium', () => {
       await page.waitForFunction(() => (window as never as { __clipmakerPreview?: { ready(): boolean } }).__clipmakerPreview?.ready());
       await drag(page, '[data-testid=preview-canvas]', 0, 60);
       await poll(() => page.getAttribute('[data-testid=keyframe]', 'data-frame')).toBe('10');
+      // The wheel zooms the crop window (smaller rectangle, same keyframe).
+      const cropW = () => page.evaluate(() => (window as never as { __clipmakerEditor: { spec(): { clips: Array<{ crop: Array<{ frame: number; w: number }> }> } } }).__clipmakerEditor.spec().clips[0]!.crop.find((k) => k.frame === 10)!.w);
+      const w0 = await cropW();
+      await page.locator('[data-testid=preview-canvas]').hover();
+      await page.mouse.wheel(0, -100);
+      await poll(cropW).toBeLessThan(w0);
       expect(await page.locator('[data-testid=edit-error]').count()).toBe(0);
       expect(pageErrors).toEqual([]);
     } catch (err) {
