@@ -121,40 +121,49 @@ describe('preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
       await expect.poll(() => page.locator('[data-testid=overlay-row]').count()).toBe(2);
       expect(await page.locator('[data-testid=edit-error]').count()).toBe(0);
 
-      // 1) PixiJS: the preview canvas at the frame, once drawn (with the logo decoded).
-      await page.waitForFunction(() => (window as never as { __clipmakerPreview?: { ready(): boolean } }).__clipmakerPreview?.ready());
-      await page.evaluate(() => (window as never as { __clipmakerPreview: { drawFrame(f: number): Promise<void> } }).__clipmakerPreview.drawFrame(1));
-      await page.waitForFunction(() => (window as never as { __clipmakerPreview: { imagesLoading(): number } }).__clipmakerPreview.imagesLoading() === 0);
-      const png = await within(30_000, 'PixiJS frame', page.evaluate(async (f) => {
-        const p = (window as never as { __clipmakerPreview: { drawFrame(f: number, full: boolean): Promise<void>; png(): string } }).__clipmakerPreview;
-        await p.drawFrame(f, true);
-        return p.png();
-      }, FRAME));
-      const pixi = path.join(work, 'pixi.png');
-      writeFileSync(pixi, Buffer.from(png.replace(/^data:image\/png;base64,/, ''), 'base64'));
+      const threeWay = async (tag: string) => {
+        // 1) PixiJS: the preview canvas at the frame, once drawn (with the logo decoded).
+        await page.waitForFunction(() => (window as never as { __clipmakerPreview?: { ready(): boolean } }).__clipmakerPreview?.ready());
+        await page.evaluate(() => (window as never as { __clipmakerPreview: { drawFrame(f: number): Promise<void> } }).__clipmakerPreview.drawFrame(1));
+        await page.waitForFunction(() => (window as never as { __clipmakerPreview: { imagesLoading(): number } }).__clipmakerPreview.imagesLoading() === 0);
+        const png = await within(30_000, 'PixiJS frame', page.evaluate(async (f) => {
+          const p = (window as never as { __clipmakerPreview: { drawFrame(f: number, full: boolean): Promise<void>; png(): string } }).__clipmakerPreview;
+          await p.drawFrame(f, true);
+          return p.png();
+        }, FRAME));
+        const pixi = path.join(work, `pixi-${tag}.png`);
+        writeFileSync(pixi, Buffer.from(png.replace(/^data:image\/png;base64,/, ''), 'base64'));
 
-      // 2) ffmpeg.wasm: the one-frame range [FRAME, FRAME + 1) rendered in the page.
-      const wasmB64 = await within(60_000, 'ffmpeg.wasm range', page.evaluate((f) => (window as never as { __clipmakerEditor: { renderRangeBase64(s: number, e: number): Promise<string> } }).__clipmakerEditor.renderRangeBase64(f, f + 1), FRAME));
-      const wasmMp4 = path.join(work, 'wasm.mp4');
-      writeFileSync(wasmMp4, Buffer.from(wasmB64, 'base64'));
-      const wasm = path.join(work, 'wasm.png');
-      frameOf(wasmMp4, 0, wasm);
+        // 2) ffmpeg.wasm: the one-frame range [FRAME, FRAME + 1) rendered in the page.
+        const wasmB64 = await within(60_000, 'ffmpeg.wasm range', page.evaluate((f) => (window as never as { __clipmakerEditor: { renderRangeBase64(s: number, e: number): Promise<string> } }).__clipmakerEditor.renderRangeBase64(f, f + 1), FRAME));
+        const wasmMp4 = path.join(work, `wasm-${tag}.mp4`);
+        writeFileSync(wasmMp4, Buffer.from(wasmB64, 'base64'));
+        const wasm = path.join(work, `wasm-${tag}.png`);
+        frameOf(wasmMp4, 0, wasm);
 
-      // 3) The farm's code on the same spec (compiled in the page from the live doc).
-      const spec = await page.evaluate(() => (window as never as { __clipmakerEditor: { spec(): unknown } }).__clipmakerEditor.spec());
-      const specPath = path.join(work, 'spec.json');
-      writeFileSync(specPath, JSON.stringify(spec));
-      const farmMp4 = path.join(work, 'farm.mp4');
-      const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), ['render-farm/src/cli.ts', specPath, farmMp4, '--media-root', path.join(app.dataDir, 'storage'), '--target', 'cpu'], { cwd: ROOT, encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`pnpm render failed: ${r.stderr.slice(-2000)}`);
-      const farm = path.join(work, 'farm.png');
-      frameOf(farmMp4, FRAME, farm);
+        // 3) The farm's code on the same spec (compiled in the page from the live doc).
+        const spec = await page.evaluate(() => (window as never as { __clipmakerEditor: { spec(): unknown } }).__clipmakerEditor.spec());
+        const specPath = path.join(work, `spec-${tag}.json`);
+        writeFileSync(specPath, JSON.stringify(spec));
+        const farmMp4 = path.join(work, `farm-${tag}.mp4`);
+        const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), ['render-farm/src/cli.ts', specPath, farmMp4, '--media-root', path.join(app.dataDir, 'storage'), '--target', 'cpu'], { cwd: ROOT, encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`pnpm render failed: ${r.stderr.slice(-2000)}`);
+        const farm = path.join(work, `farm-${tag}.png`);
+        frameOf(farmMp4, FRAME, farm);
 
-      const scores = { pixiVsFarm: ssim(pixi, farm), wasmVsFarm: ssim(wasm, farm), pixiVsWasm: ssim(pixi, wasm) };
-      console.log('fidelity SSIM', JSON.stringify(scores));
-      expect(scores.wasmVsFarm).toBeGreaterThanOrEqual(0.97);
-      expect(scores.pixiVsFarm).toBeGreaterThanOrEqual(0.97);
-      expect(scores.pixiVsWasm).toBeGreaterThanOrEqual(0.97);
+        const scores = { pixiVsFarm: ssim(pixi, farm), wasmVsFarm: ssim(wasm, farm), pixiVsWasm: ssim(pixi, wasm) };
+        console.log(`fidelity SSIM (${tag})`, JSON.stringify(scores));
+        expect(scores.wasmVsFarm).toBeGreaterThanOrEqual(0.97);
+        expect(scores.pixiVsFarm).toBeGreaterThanOrEqual(0.97);
+        expect(scores.pixiVsWasm).toBeGreaterThanOrEqual(0.97);
+      };
+
+      await threeWay('outline');
+      // The same with the subtitle in a box at the top (libass BorderStyle 3).
+      await page.check('[data-testid=style-box]');
+      await page.selectOption('[data-testid=style-position]', 'top');
+      await expect.poll(() => page.evaluate(() => (window as never as { __clipmakerEditor: { spec(): { subtitles: { style: { box: boolean; position: string } } } } }).__clipmakerEditor.spec().subtitles.style)).toMatchObject({ box: true, position: 'top' });
+      await threeWay('box');
       expect(pageErrors).toEqual([]);
     } catch (err) {
       await page.screenshot({ path: path.join(tmpdir(), 'cm-fidelity-failure.png'), fullPage: true }).catch(() => {});

@@ -6,7 +6,7 @@
  * builder places them. Pure layout helpers are exported for unit tests.
  */
 import 'pixi.js/unsafe-eval';
-import { Application, Container, Graphics, Rectangle, Sprite, Text, Texture, TextStyle, VideoSource } from 'pixi.js';
+import { Application, CanvasTextMetrics, Container, Graphics, Rectangle, Sprite, Text, Texture, TextStyle, VideoSource } from 'pixi.js';
 import type { TimelineSnapshot } from '@clipmaker/shared/timeline';
 import { BUNDLED_FONT } from '@clipmaker/shared/fonts';
 import { ASS_TO_CSS_SIZE, clipAt, cropFor, overlayBox, subtitleLayout } from './preview-geometry';
@@ -145,10 +145,15 @@ export class PixiStage {
     t.anchor.set(0.5, L.anchorY);
     t.position.set(Math.round(L.x), Math.round(L.y));
     if (s.box) {
+      // libass (BorderStyle 3) boxes each line on its own; overlaps of translucent boxes darken.
+      const m = CanvasTextMetrics.measureText(t.text, t.style as TextStyle);
       const b = t.getLocalBounds();
-      const x0 = t.x + b.minX - L.boxPadding;
-      const y0 = t.y + b.minY - L.boxPadding;
-      this.subtitleBox.rect(x0, y0, b.maxX - b.minX + 2 * L.boxPadding, b.maxY - b.minY + 2 * L.boxPadding).fill(s.boxColor);
+      const top = t.y + b.minY;
+      const p = L.boxPadding;
+      m.lines.forEach((_, i) => {
+        const w = m.lineWidths[i] ?? 0;
+        this.subtitleBox.rect(t.x - w / 2 - p, top + i * m.lineHeight - p, w + 2 * p, m.lineHeight + 2 * p).fill(s.boxColor);
+      });
     }
   }
 
