@@ -4,7 +4,7 @@
  * snapping to a cut, trim handle, zoom, multi-select, and a crop keyframe from dragging the picture.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -127,6 +127,14 @@ describe('timeline and preview interactions in Chromium', () => {
       await page.waitForFunction(() => (window as never as { __clipmakerPreview?: { ready(): boolean } }).__clipmakerPreview?.ready());
       await drag(page, '[data-testid=preview-canvas]', 0, 60);
       await poll(() => page.getAttribute('[data-testid=keyframe]', 'data-frame')).toBe('10');
+      // Subtitle import: a broken SRT is refused with its line number; a good WebVTT adds cues.
+      writeFileSync(path.join(work, 'bad.srt'), '1\n00:00:01,000 --> 00:00:0x,000\nHello\n');
+      await page.setInputFiles('[data-testid=import-subtitles]', path.join(work, 'bad.srt'));
+      await poll(() => page.textContent('[data-testid=edit-error]')).toMatch(/line 2/);
+      writeFileSync(path.join(work, 'good.vtt'), 'WEBVTT\n\n00:00.000 --> 00:00.500\nFirst\n\n00:00.500 --> 00:01.000\nSecond\n');
+      await page.setInputFiles('[data-testid=import-subtitles]', path.join(work, 'good.vtt'));
+      await poll(() => page.locator('[data-testid=timeline-cue]').count()).toBe(2);
+
       // The wheel zooms the crop window (smaller rectangle, same keyframe).
       const cropW = () => page.evaluate(() => (window as never as { __clipmakerEditor: { spec(): { clips: Array<{ crop: Array<{ frame: number; w: number }> }> } } }).__clipmakerEditor.spec().clips[0]!.crop.find((k) => k.frame === 10)!.w);
       const w0 = await cropW();
