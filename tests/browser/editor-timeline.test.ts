@@ -17,6 +17,7 @@ const starts = (page: Page) => page.$$eval('[data-testid=clip-start]', (els) => 
 const outs = (page: Page) => page.$$eval('[data-testid=clip-out]', (els) => els.map((e) => Number((e as HTMLInputElement).value)));
 
 async function drag(page: Page, selector: string, index: number, dx: number, dy = 0): Promise<void> {
+  await page.locator(selector).nth(index).scrollIntoViewIfNeeded();
   const box = (await page.locator(selector).nth(index).boundingBox())!;
   const x = box.x + Math.min(box.width / 2, 30);
   const y = box.y + box.height / 2;
@@ -141,6 +142,12 @@ describe('timeline and preview interactions in Chromium', () => {
       await page.locator('[data-testid=preview-canvas]').hover();
       await page.mouse.wheel(0, -100);
       await poll(cropW).toBeLessThan(w0);
+      // A keyframe marker: drag it 5 frames later, then select it and Delete removes it.
+      await drag(page, '[data-testid=keyframe]', 0, 25); // 5 px per frame after one zoom-in
+      await poll(() => page.getAttribute('[data-testid=keyframe]', 'data-frame')).toBe('15');
+      await page.locator('[data-testid=keyframe]').click();
+      await page.keyboard.press('Delete');
+      await poll(() => page.locator('[data-testid=keyframe]').count()).toBe(0);
       expect(await page.locator('[data-testid=edit-error]').count()).toBe(0);
       expect(pageErrors).toEqual([]);
     } catch (err) {

@@ -182,8 +182,9 @@ export function filmstrip(sourceId: string, durationSeconds: number, count = 10,
     const input = await ensureSource(ff, sourceId);
     const out = `/work/strip-${sourceId}.jpg`;
     const rate = count / Math.max(durationSeconds, 0.1);
-    // Keyframes only: decoding stays cheap for long clips; each tile shows the latest keyframe.
-    await run(ff, ['-hide_banner', '-skip_frame', 'nokey', '-i', input, '-vf', `fps=${rate.toFixed(6)},scale=-2:${height},tile=${count}x1`, '-frames:v', '1', '-q:v', '5', '-y', out]);
+    // Long clips decode key frames only (cheap; each tile shows the latest key frame); short ones every frame.
+    const skip = durationSeconds > 20 ? ['-skip_frame', 'nokey'] : [];
+    await run(ff, ['-hide_banner', ...skip, '-i', input, '-vf', `fps=${rate.toFixed(6)},scale=-2:${height},tile=${count}x1`, '-frames:v', '1', '-q:v', '5', '-y', out]);
     const data = (await ff.readFile(out)) as Uint8Array;
     await ff.deleteFile(out).catch(() => {});
     return new Blob([data as BlobPart], { type: 'image/jpeg' });
