@@ -41,7 +41,7 @@ try {
   await page.fill('input[name=email]', 'bench@example.com');
   await page.fill('input[name=password]', 'correct horse battery');
   await page.click('button[type=submit]');
-  await page.waitForURL('**/projects');
+  await page.waitForURL((url) => url.pathname === '/projects');
   await page.fill('input[name=name]', 'Bench');
   await page.click('text=Create project');
   await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);

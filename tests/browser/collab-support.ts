@@ -57,7 +57,7 @@ export async function openEditor(browser: Browser, app: RunningApp, user: Collab
     await page.fill('input[name=password]', PASSWORD);
     await page.click('button[type=submit]');
     if (!projectId) {
-      await page.waitForURL('**/projects');
+      await page.waitForURL((url) => url.pathname === '/projects');
       await page.fill('input[name=name]', 'Team teaser');
       await page.click('text=Create project');
       await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);

@@ -51,7 +51,7 @@ describe('editor to rendered MP4 in Chromium', () => {
     await page.fill('input[name=email]', 'ada@example.com');
     await page.fill('input[name=password]', 'correct horse battery');
     await page.click('button[type=submit]');
-    await page.waitForURL('**/projects');
+    await page.waitForURL((url) => url.pathname === '/projects');
 
     await page.fill('input[name=name]', 'Launch teaser');
     await page.selectOption('select[name=aspect]', '9:16');

@@ -55,7 +55,7 @@ describe('timeline and preview interactions in Chromium', () => {
       await page.fill('input[name=email]', 'tim@example.com');
       await page.fill('input[name=password]', 'correct horse battery');
       await page.click('button[type=submit]');
-      await page.waitForURL('**/projects');
+      await page.waitForURL((url) => url.pathname === '/projects');
       await page.fill('input[name=name]', 'Timeline');
       await page.click('text=Create project');
       await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);

@@ -77,7 +77,7 @@ describe('preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
       await page.fill('input[name=email]', 'fi@example.com');
       await page.fill('input[name=password]', 'correct horse battery');
       await page.click('button[type=submit]');
-      await page.waitForURL('**/projects');
+      await page.waitForURL((url) => url.pathname === '/projects');
       await page.fill('input[name=name]', 'Fidelity');
       await page.click('text=Create project');
       await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);

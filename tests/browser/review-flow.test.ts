@@ -41,7 +41,7 @@ describe('review and approval in Chromium', () => {
     await page.fill('input[name=email]', 'olivia@example.com');
     await page.fill('input[name=password]', 'correct horse battery');
     await page.click('button[type=submit]');
-    await page.waitForURL('**/projects');
+    await page.waitForURL((url) => url.pathname === '/projects');
     await page.fill('input[name=name]', 'Agency cut');
     await page.click('text=Create project');
     await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
@@ -146,7 +146,7 @@ describe('review and approval in Chromium', () => {
     await page.fill('input[name=email]', 'olivia@example.com');
     await page.fill('input[name=password]', 'correct horse battery');
     await page.click('button[type=submit]');
-    await page.waitForURL('**/projects');
+    await page.waitForURL((url) => url.pathname === '/projects');
     await page.goto(`${app.url}/projects/${v1!.projectId}/versions`);
     expect(await page.locator('[data-testid=version]').count()).toBe(2);
     await page.selectOption('[data-testid=compare-a]', { label: 'v1' });
@@ -171,7 +171,7 @@ describe('review and approval in Chromium', () => {
     await page.fill('input[name=email]', 'fred@example.com');
     await page.fill('input[name=password]', 'correct horse battery');
     await page.click('button[type=submit]');
-    await page.waitForURL('**/projects');
+    await page.waitForURL((url) => url.pathname === '/projects');
     expect((await page.goto(`${app.url}/admin`))!.status()).toBe(404);
     expect(await page.locator('[data-testid=admin-link]').count()).toBe(0);
 
