@@ -98,6 +98,8 @@ async function main() {
     host: process.env.COLLAB_HOST ?? '127.0.0.1',
   });
   process.env.COLLAB_PUBLIC_URL ??= `ws://localhost:${collab.port}`;
+  // The app's /metrics reads the embedded engine's live connection count through this hook.
+  (globalThis as { __clipmakerCollabConnections?: () => number }).__clipmakerCollabConnections = () => collab.engine.connectionCount();
   log.info({ port: collab.port }, 'collab-server listening');
 
   const { startWorker, LocalDiskStorage } = await import('../render-farm/src/index.ts');
