@@ -14,7 +14,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -30,6 +29,7 @@ import { appendUpdates, loadDocumentState } from '@clipmaker/db/documents';
 import type { Db, DbHandle } from '@clipmaker/db';
 import { createTestDb } from '../../tests/support/db.ts';
 import { CollabEngine } from '../src/engine.ts';
+import { freePort } from '../../tests/support/app-server.ts';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -75,16 +75,6 @@ function token(projectId: string, role: CollabRole = 'editor'): Promise<string> 
   return signCollabToken({ sub: crypto.randomUUID(), name: 'bench', projectId, role, exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function getText(url: string): Promise<string> {
   return new Promise((resolve, reject) => {

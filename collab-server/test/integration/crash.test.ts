@@ -5,25 +5,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDb, type TestDb } from '../../../tests/support/db.ts';
 import { SECRET, connectClient, newProject, savedItems, sorted, synced, token, waitFor, type Client } from './support.ts';
+import { freePort } from '../../../tests/support/app-server.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const MAIN = path.join(repoRoot, 'collab-server/src/main.ts');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function healthy(port: number): Promise<boolean> {
   return new Promise((resolve) => {
