@@ -10,7 +10,6 @@
  * CHUNK_FORMAT_VERSION), so editing one cue re-renders only the chunks that cue touches.
  */
 import { sha256 } from '@oslojs/crypto/sha2';
-import { encodeHexLowerCase } from '@oslojs/encoding';
 import type { RenderSpec } from './schema.ts';
 import { planSegments } from './ffmpeg-args.ts';
 
@@ -99,5 +98,5 @@ export function stableJson(value: unknown): string {
 
 /** SHA-256 of a string's UTF-8 bytes, lower-case hex (synchronous: WebCrypto's digest is async). */
 export function sha256Hex(text: string): string {
-  return encodeHexLowerCase(sha256(new TextEncoder().encode(text)));
+  return Array.from(sha256(new TextEncoder().encode(text)), (b) => b.toString(16).padStart(2, '0')).join('');
 }

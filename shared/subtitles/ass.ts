@@ -54,7 +54,16 @@ function hex2(n: number): string {
  * ~95 fps). Frame 0 maps to 0.
  */
 export function assTime(frame: number, fps: { num: number; den: number }): string {
-  const cs = frame <= 0 ? 0 : Math.round(((2 * frame - 1) * fps.den * 100) / (2 * fps.num));
+  return formatAssCentiseconds(assBoundaryCentiseconds(frame, fps));
+}
+
+/** The centisecond assTime() writes for a frame boundary. */
+export function assBoundaryCentiseconds(frame: number, fps: { num: number; den: number }): number {
+  return frame <= 0 ? 0 : Math.round(((2 * frame - 1) * fps.den * 100) / (2 * fps.num));
+}
+
+/** h:mm:ss.cc */
+export function formatAssCentiseconds(cs: number): string {
   const h = Math.floor(cs / 360_000);
   const m = Math.floor((cs % 360_000) / 6000);
   const s = Math.floor((cs % 6000) / 100);
@@ -62,9 +71,14 @@ export function assTime(frame: number, fps: { num: number; den: number }): strin
   return `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}.${String(c).padStart(2, '0')}`;
 }
 
-const ALIGN = { bottom: 2, middle: 5, top: 8 } as const;
+export const ASS_STYLE_FORMAT =
+  'Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding';
+export const ASS_EVENT_FORMAT = 'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text';
 
-function styleLine(name: string, s: SubtitleStyle): string {
+export const ASS_ALIGN = { bottom: 2, middle: 5, top: 8 } as const;
+
+/** One `Style:` line in ASS_STYLE_FORMAT's field order. */
+export function styleLine(name: string, s: SubtitleStyle): string {
   const borderStyle = s.box ? 3 : 1;
   // BorderStyle 3 paints an opaque box in OutlineColour; the outline colour then is the box colour.
   const outline = s.box ? assColor(s.boxColor) : assColor(s.outlineColor);
@@ -87,7 +101,7 @@ function styleLine(name: string, s: SubtitleStyle): string {
     borderStyle,
     s.box ? Math.max(4, s.outlineWidth) : s.outlineWidth,
     0,
-    ALIGN[s.position],
+    ASS_ALIGN[s.position],
     40,
     40,
     s.marginV,
@@ -129,12 +143,12 @@ export function buildAss(spec: RenderSpec): string {
     'YCbCr Matrix: TV.709',
     '',
     '[V4+ Styles]',
-    'Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding',
+    ASS_STYLE_FORMAT,
     styleLine('Cue', spec.subtitles.style),
     styleLine('Overlay', overlayStyle),
     '',
     '[Events]',
-    'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text',
+    ASS_EVENT_FORMAT,
     ...events,
     '',
   ].join('\n');
