@@ -339,11 +339,13 @@ export const SUBTITLE_CORPUS: CorpusCase[] = [
 
 // ---------------------------------------------------------------- encodings
 
-/** Bytes of `text` in a single-byte encoding, built from the platform's own decoder table. */
-export function encodeSingleByte(text: string, encoding: string): Uint8Array {
-  const decoder = new TextDecoder(encoding);
+type Decode = (bytes: Uint8Array, encoding: string) => string;
+const platformDecode: Decode = (bytes, encoding) => new TextDecoder(encoding).decode(bytes);
+
+/** Bytes of `text` in a single-byte encoding, built from a decoder's table (the platform's by default). */
+export function encodeSingleByte(text: string, encoding: string, decode: Decode = platformDecode): Uint8Array {
   const table = new Map<string, number>();
-  for (let b = 255; b >= 0; b--) table.set(decoder.decode(new Uint8Array([b])), b);
+  for (let b = 255; b >= 0; b--) table.set(decode(new Uint8Array([b]), encoding), b);
   return Uint8Array.from([...text], (ch) => {
     const b = table.get(ch);
     if (b === undefined) throw new Error(`${encoding} has no ${JSON.stringify(ch)}`);
@@ -406,7 +408,7 @@ export interface EncodedCase {
   encoding: string;
 }
 
-export function encodingCorpus(): EncodedCase[] {
+export function encodingCorpus(decode: Decode = platformDecode): EncodedCase[] {
   const u8 = (s: string, bom: boolean) => new Uint8Array([...(bom ? [0xef, 0xbb, 0xbf] : []), ...new TextEncoder().encode(s)]);
   return [
     { name: 'UTF-8 without BOM', bytes: u8(ENCODING_TEXTS.mixed, false), text: ENCODING_TEXTS.mixed, encoding: 'utf-8' },
@@ -418,9 +420,9 @@ export function encodingCorpus(): EncodedCase[] {
     { name: 'UTF-32LE with BOM', bytes: encodeUtf32(ENCODING_TEXTS.mixed, true, true), text: ENCODING_TEXTS.mixed, encoding: 'utf-32le' },
     { name: 'UTF-32BE with BOM', bytes: encodeUtf32(ENCODING_TEXTS.russian, false, true), text: ENCODING_TEXTS.russian, encoding: 'utf-32be' },
     { name: 'UTF-32LE without BOM', bytes: encodeUtf32(ENCODING_TEXTS.czech, true, false), text: ENCODING_TEXTS.czech, encoding: 'utf-32le' },
-    { name: 'Windows-1251 (Russian)', bytes: encodeSingleByte(ENCODING_TEXTS.russian, 'windows-1251'), text: ENCODING_TEXTS.russian, encoding: 'windows-1251' },
-    { name: 'KOI8-R (Russian)', bytes: encodeSingleByte(ENCODING_TEXTS.russian, 'koi8-r'), text: ENCODING_TEXTS.russian, encoding: 'koi8-r' },
-    { name: 'Windows-1252 (French/German)', bytes: encodeSingleByte(ENCODING_TEXTS.french, 'windows-1252'), text: ENCODING_TEXTS.french, encoding: 'windows-1252' },
-    { name: 'Windows-1250 (Czech/Polish)', bytes: encodeSingleByte(ENCODING_TEXTS.czech, 'windows-1250'), text: ENCODING_TEXTS.czech, encoding: 'windows-1250' },
+    { name: 'Windows-1251 (Russian)', bytes: encodeSingleByte(ENCODING_TEXTS.russian, 'windows-1251', decode), text: ENCODING_TEXTS.russian, encoding: 'windows-1251' },
+    { name: 'KOI8-R (Russian)', bytes: encodeSingleByte(ENCODING_TEXTS.russian, 'koi8-r', decode), text: ENCODING_TEXTS.russian, encoding: 'koi8-r' },
+    { name: 'Windows-1252 (French/German)', bytes: encodeSingleByte(ENCODING_TEXTS.french, 'windows-1252', decode), text: ENCODING_TEXTS.french, encoding: 'windows-1252' },
+    { name: 'Windows-1250 (Czech/Polish)', bytes: encodeSingleByte(ENCODING_TEXTS.czech, 'windows-1250', decode), text: ENCODING_TEXTS.czech, encoding: 'windows-1250' },
   ];
 }
