@@ -221,7 +221,7 @@ export async function startVerifyingS3(opts: Options): Promise<{ endpoint: strin
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  const opts = { accessKeyId: `AKCM${randomBytes(6).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(24).toString('base64'), bucket: process.env.S3_TEST_BUCKET ?? 'clipmaker-test' };
+  const opts = { accessKeyId: `AKCM${randomBytes(6).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(24).toString('base64'), bucket: 'clipmaker-test' };
   const running = await startVerifyingS3(opts);
   process.stdout.write(`${JSON.stringify({ endpoint: running.endpoint, ...opts })}\n`);
   const stop = () => void running.stop().finally(() => process.exit(0));
