@@ -13,8 +13,8 @@
  */
 import type { SubtitleStyle } from '../render-spec/schema.ts';
 import { BUNDLED_FONT } from '../fonts.ts';
-import { ASS_ALIGN, ASS_EVENT_FORMAT, ASS_STYLE_FORMAT, escapeAssText, formatAssCentiseconds, styleLine } from './ass.ts';
-import { normalizeRuns, styledRun, type CuePosition, type ParsedCue, type ParsedSubtitles, type RunStyle, type SubtitleWarning, type TextRun } from './cue-text.ts';
+import { ASS_ALIGN, ASS_EVENT_FORMAT, ASS_STYLE_FORMAT, assScript, escapeAssText, formatAssCentiseconds, styleLine } from './ass.ts';
+import { normalizeRuns, styledRun, type CuePosition, type ParsedCue, type ParsedSubtitles, type RunStyle, type SubtitleWarning, type TextRun, type WriteCue } from './cue-text.ts';
 import { overridePosition } from './srt.ts';
 
 /** An ASS section header comes before any SRT timing line (an SRT cue may contain "[Events]" as text). */
@@ -283,14 +283,6 @@ export function parseAss(input: string, opts: { outputHeight?: number } = {}): P
 // ---------------------------------------------------------------------------------------------
 // Writer
 
-export interface AssWriteCue {
-  startMs: number;
-  endMs: number;
-  runs: readonly TextRun[];
-  position?: CuePosition;
-  voice?: string;
-}
-
 function assInlineColor(hex: string): string {
   return `&H${hex.slice(5, 7)}${hex.slice(3, 5)}${hex.slice(1, 3)}&`.toUpperCase();
 }
@@ -307,7 +299,7 @@ function tagsBetween(a: RunStyle, b: RunStyle): string {
 }
 
 /** A standalone .ass file: one "Default" style from ours, each cue a Dialogue with its runs as override tags. */
-export function writeAss(cues: readonly AssWriteCue[], opts: { style: SubtitleStyle; width: number; height: number }): string {
+export function writeAss(cues: readonly WriteCue[], opts: { style: SubtitleStyle; width: number; height: number }): string {
   const events = cues.map((cue) => {
     let text = cue.position && cue.position !== opts.style.position ? `{\\an${ASS_ALIGN[cue.position]}}` : '';
     let state: RunStyle = {};
@@ -320,23 +312,5 @@ export function writeAss(cues: readonly AssWriteCue[], opts: { style: SubtitleSt
     const cs = (ms: number) => formatAssCentiseconds(Math.max(0, Math.round(ms / 10)));
     return `Dialogue: 0,${cs(cue.startMs)},${cs(cue.endMs)},Default,${(cue.voice ?? '').replace(/[,\r\n]/g, ' ')},0,0,0,,${text}`;
   });
-  return [
-    '[Script Info]',
-    '; Written by ClipMaker',
-    'ScriptType: v4.00+',
-    `PlayResX: ${opts.width}`,
-    `PlayResY: ${opts.height}`,
-    'WrapStyle: 0',
-    'ScaledBorderAndShadow: yes',
-    'YCbCr Matrix: TV.709',
-    '',
-    '[V4+ Styles]',
-    ASS_STYLE_FORMAT,
-    styleLine('Default', opts.style),
-    '',
-    '[Events]',
-    ASS_EVENT_FORMAT,
-    ...events,
-    '',
-  ].join('\n');
+  return assScript(opts.width, opts.height, [styleLine('Default', opts.style)], events);
 }

@@ -55,6 +55,24 @@ export interface ParsedSubtitles {
   styleName?: string;
 }
 
+/** What the SRT, WebVTT and ASS writers take: milliseconds and styled runs. */
+export interface WriteCue {
+  startMs: number;
+  endMs: number;
+  runs: readonly TextRun[];
+  position?: CuePosition;
+  voice?: string;
+}
+
+/** hh:mm:ss<sep>mmm (hours at least two digits), from milliseconds rounded to the nearest one. */
+export function formatClockTime(ms: number, sep: ',' | '.'): string {
+  const total = Math.max(0, Math.round(ms));
+  const h = Math.floor(total / 3_600_000);
+  const m = Math.floor((total % 3_600_000) / 60_000);
+  const s = Math.floor((total % 60_000) / 1000);
+  return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}${sep}${String(total % 1000).padStart(3, '0')}`;
+}
+
 /** Word joiner (U+2060): zero width, no glyph; our writers put it where text would form structure. */
 export const WORD_JOINER = '\u2060';
 

@@ -11,7 +11,7 @@
  * Markup: <b> <i> <u> <s> and <font color> become styled runs, `{\an8}`-style position overrides set
  * the cue's position, WebVTT tags and karaoke timestamps are removed, anything else stays as text.
  */
-import { mapRunText, normalizeRuns, parseCssColor, styledRun, WORD_JOINER, type CuePosition, type ParsedCue, type ParsedSubtitles, type RunStyle, type SubtitleWarning, type TextRun } from './cue-text.ts';
+import { formatClockTime, mapRunText, normalizeRuns, parseCssColor, styledRun, WORD_JOINER, type CuePosition, type ParsedCue, type ParsedSubtitles, type RunStyle, type SubtitleWarning, type TextRun, type WriteCue } from './cue-text.ts';
 import { protectBlankLines, unprotectBlankLine } from './webvtt.ts';
 
 /** Full-width and look-alike characters CJK and word-processor files use in timing lines. */
@@ -150,21 +150,6 @@ function unescapeSrtText(text: string): string {
 // ---------------------------------------------------------------------------------------------
 // Writer
 
-export interface SrtWriteCue {
-  startMs: number;
-  endMs: number;
-  runs: readonly TextRun[];
-  position?: CuePosition;
-}
-
-export function formatSrtTime(ms: number): string {
-  const total = Math.max(0, Math.round(ms));
-  const h = Math.floor(total / 3_600_000);
-  const m = Math.floor((total % 3_600_000) / 60_000);
-  const s = Math.floor((total % 60_000) / 1000);
-  return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')},${String(total % 1000).padStart(3, '0')}`;
-}
-
 /**
  * Text that could be read as structure is broken with a word joiner (zero width, no glyph): before
  * the '>' of every arrow (so no line can be a timing line), after a '<' that could open a tag and a
@@ -181,7 +166,7 @@ export function escapeSrtText(text: string): string {
 const AN_TAG: Record<CuePosition, string> = { top: '{\\an8}', middle: '{\\an5}', bottom: '' };
 
 /** SRT that every player re-imports; styling as <b>/<i>/<u>/<s>/<font color>, positions as {\an8}. */
-export function writeSrt(cues: readonly SrtWriteCue[]): string {
+export function writeSrt(cues: readonly WriteCue[]): string {
   return cues
     .map((cue, n) => {
       let body = cue.position ? AN_TAG[cue.position] : '';
@@ -194,7 +179,7 @@ export function writeSrt(cues: readonly SrtWriteCue[]): string {
         if (run.bold) t = `<b>${t}</b>`;
         body += t;
       }
-      return `${n + 1}\n${formatSrtTime(cue.startMs)} --> ${formatSrtTime(cue.endMs)}\n${body === '' ? '' : `${protectBlankLines(body)}\n`}`;
+      return `${n + 1}\n${formatClockTime(cue.startMs, ',')} --> ${formatClockTime(cue.endMs, ',')}\n${body === '' ? '' : `${protectBlankLines(body)}\n`}`;
     })
     .join('\n');
 }

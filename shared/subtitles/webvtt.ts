@@ -14,7 +14,7 @@
  */
 import { decodeHTML, decodeHTMLAttribute } from 'entities';
 import type { SubtitleStyle } from '../render-spec/schema.ts';
-import { NAMED_COLORS, normalizeRuns, parseCssColor, styledRun, WORD_JOINER, type CuePosition, type ParsedCue, type ParsedSubtitles, type RunStyle, type SubtitleWarning, type TextRun } from './cue-text.ts';
+import { formatClockTime, NAMED_COLORS, normalizeRuns, parseCssColor, styledRun, WORD_JOINER, type CuePosition, type ParsedCue, type ParsedSubtitles, type RunStyle, type SubtitleWarning, type TextRun, type WriteCue } from './cue-text.ts';
 
 /** The WebVTT default colour classes (`<c.yellow>`). */
 const VTT_COLOR_CLASSES = ['white', 'lime', 'cyan', 'red', 'yellow', 'magenta', 'blue', 'black'] as const;
@@ -444,21 +444,6 @@ function unescapeVttText(text: string): string {
 // ---------------------------------------------------------------------------------------------
 // Writer
 
-export interface VttWriteCue {
-  startMs: number;
-  endMs: number;
-  runs: readonly TextRun[];
-  position?: CuePosition;
-}
-
-export function formatVttTime(ms: number): string {
-  const total = Math.max(0, Math.round(ms));
-  const h = Math.floor(total / 3_600_000);
-  const m = Math.floor((total % 3_600_000) / 60_000);
-  const s = Math.floor((total % 60_000) / 1000);
-  return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}.${String(total % 1000).padStart(3, '0')}`;
-}
-
 const escapeVtt = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\u0000/g, '\uFFFD');
 
 /** A line that would be blank (and end the cue) is written as a word joiner plus its spaces. */
@@ -487,7 +472,7 @@ const POSITION_SETTING: Record<CuePosition, string> = { top: ' line:0', middle: 
  * the colours and for the file-wide style (colour, font, weight, background box). Strike-through has
  * no WebVTT tag and is dropped.
  */
-export function writeWebVtt(cues: readonly VttWriteCue[], opts: { style?: SubtitleStyle } = {}): string {
+export function writeWebVtt(cues: readonly WriteCue[], opts: { style?: SubtitleStyle } = {}): string {
   const customColors = new Set<string>();
   const bodies = cues.map((cue) => {
     let out = '';
@@ -503,7 +488,7 @@ export function writeWebVtt(cues: readonly VttWriteCue[], opts: { style?: Subtit
       if (run.bold) t = `<b>${t}</b>`;
       out += t;
     }
-    return `${formatVttTime(cue.startMs)} --> ${formatVttTime(cue.endMs)}${cue.position ? POSITION_SETTING[cue.position] : opts.style ? POSITION_SETTING[opts.style.position] : ''}\n${out === '' ? '' : `${protectBlankLines(out)}\n`}`;
+    return `${formatClockTime(cue.startMs, '.')} --> ${formatClockTime(cue.endMs, '.')}${cue.position ? POSITION_SETTING[cue.position] : opts.style ? POSITION_SETTING[opts.style.position] : ''}\n${out === '' ? '' : `${protectBlankLines(out)}\n`}`;
   });
   const rules: string[] = [];
   if (opts.style) {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, signUpWithProject } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { encodeSingleByte, ENCODING_TEXTS, SUBTITLE_CORPUS } from '../support/subtitle-corpus.ts';
 
@@ -37,14 +37,7 @@ describe('subtitle import dialog in Chromium', () => {
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
     try {
-      await page.goto(`${app.url}/signup`, { waitUntil: 'networkidle' });
-      await page.fill('input[name=name]', 'Sub Titler');
-      await page.fill('input[name=email]', 'subs@example.com');
-      await page.fill('input[name=password]', 'correct horse battery');
-      await page.click('button[type=submit]');
-      await page.waitForURL((url) => url.pathname === '/projects');
-      await page.fill('input[name=name]', 'Subtitles');
-      await page.click('text=Create project');
+      await signUpWithProject(page, app.url, { name: 'Sub Titler', email: 'subs@example.com' }, 'Subtitles');
       await page.waitForSelector('[data-testid=import-subtitles]', { state: 'attached' });
 
       // Windows-1251 with one broken cue (line 8 of the file): 6 good cues + 1 skipped.

@@ -2,7 +2,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { VerifierStats } from './s3-verifying-server.ts';
+
+/** What the verifying server counted (GET /__verifier/stats). */
+export interface VerifierStats {
+  requests: number;
+  verified: number;
+  rejected: Record<string, number>;
+  payload: Record<string, number>;
+  checksums: number;
+  multipartParts: number;
+  virtualHosted: number;
+  injectedFailures: number;
+}
 
 export interface S3TestServer {
   endpoint: string;

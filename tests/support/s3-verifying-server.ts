@@ -26,17 +26,8 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import aws4 from 'aws4';
 import S3rver from 's3rver';
+import type { VerifierStats } from './s3-process.ts';
 
-export interface VerifierStats {
-  requests: number;
-  verified: number;
-  rejected: Record<string, number>;
-  payload: Record<string, number>;
-  checksums: number;
-  multipartParts: number;
-  virtualHosted: number;
-  injectedFailures: number;
-}
 
 interface Options {
   accessKeyId: string;

@@ -10,12 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as Y from 'yjs';
-import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { schema } from '@clipmaker/db';
-import { appendUpdate, loadDocumentState } from '@clipmaker/db/documents';
-import { addAsset, addClip } from '@clipmaker/shared/timeline';
 import { createTestDb, type TestDb } from '../../../tests/support/db.ts';
 import { TEST_REDIS_URL, uniquePrefix } from '../../../tests/support/redis.ts';
 import { ffmpeg } from '../../../tests/support/media.ts';
@@ -26,6 +21,7 @@ import { fileResponse } from '../../src/lib/server/file-response.ts';
 import { RenderQueueProducer } from '../../src/lib/server/queue.ts';
 import { RenderEventBus } from '../../src/lib/server/render-events.ts';
 import { createStorage, S3AppStorage } from '../../src/lib/server/storage.ts';
+import { addVideoClip, waitForRenderDone } from './video-project.ts';
 import { signUp } from '../../src/lib/server/services/accounts/index.ts';
 import { createProject } from '../../src/lib/server/services/projects.ts';
 import { createRender, handleRenderEvents } from '../../src/lib/server/services/renders.ts';
@@ -82,25 +78,10 @@ describe('app and render farm on one S3 bucket (verifying server)', () => {
     expect(srcBytes.length).toBeGreaterThan(8 * 1024 * 1024);
     await ctx.storage.putFile(key, src);
     expect((await ctx.storage.stat(key))?.size).toBe(srcBytes.length);
-    const [asset] = await t.handle.db
-      .insert(schema.assets)
-      .values({ orgId: org.id, projectId: project.id, kind: 'video', name: 'src.mp4', storageKey: key, bytes: srcBytes.length, sha256: 'f'.repeat(64), width: 1280, height: 720, fpsNum: 30, fpsDen: 1, durationUs: seconds * 1e6, durationFrames: seconds * 30, hasAudio: true })
-      .returning();
-    const doc = new Y.Doc();
-    Y.applyUpdate(doc, (await loadDocumentState(t.handle.db, project.id)).state);
-    const sv = Y.encodeStateVector(doc);
-    addAsset(doc, { id: asset!.id, key, kind: 'video', name: 'src.mp4', width: 1280, height: 720, fps: { num: 30, den: 1 }, durationFrames: seconds * 30, durationUs: seconds * 1e6, hasAudio: true, sha256: asset!.sha256 });
-    addClip(doc, { assetId: asset!.id });
-    await appendUpdate(t.handle.db, project.id, Y.encodeStateAsUpdate(doc, sv), user.id);
-    doc.destroy();
+    await addVideoClip(t, { orgId: org.id, projectId: project.id, userId: user.id, key, bytes: srcBytes.length, sha256: 'f'.repeat(64), width: 1280, height: 720, seconds });
 
     const render = await createRender(ctx, user.id, { projectId: project.id, stateVector: null });
-    let row: typeof schema.renders.$inferSelect | undefined;
-    for (let i = 0; i < 1200; i++) {
-      [row] = await t.handle.db.select().from(schema.renders).where(eq(schema.renders.id, render.id));
-      if (row && ['succeeded', 'failed', 'cancelled'].includes(row.status)) break;
-      await sleep(100);
-    }
+    const row = await waitForRenderDone(t, render.id);
     expect(row?.status, row?.error ?? '').toBe('succeeded');
 
     // The app serves the worker's output from the bucket: whole, and a byte range.
