@@ -17,6 +17,8 @@ export interface VerifierStats {
 
 export interface S3TestServer {
   endpoint: string;
+  /** The same server over HTTPS (self-signed: trust `cert`), or null without openssl. */
+  tls: { endpoint: string; cert: string } | null;
   accessKeyId: string;
   secretAccessKey: string;
   bucket: string;
@@ -37,7 +39,7 @@ export async function startS3TestServer(): Promise<S3TestServer> {
     rl.once('line', (l) => resolve(l));
     child.once('exit', (code) => reject(new Error(`S3 test server exited (${code}) before it listened`)));
   });
-  const info = JSON.parse(first) as { endpoint: string; accessKeyId: string; secretAccessKey: string; bucket: string };
+  const info = JSON.parse(first) as { endpoint: string; tls: { endpoint: string; cert: string } | null; accessKeyId: string; secretAccessKey: string; bucket: string };
   return {
     ...info,
     env: { S3_BUCKET: info.bucket, S3_ENDPOINT: info.endpoint, S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID: info.accessKeyId, S3_SECRET_ACCESS_KEY: info.secretAccessKey },

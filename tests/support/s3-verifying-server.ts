@@ -15,12 +15,15 @@
  * GET /__verifier/stats reports what was checked; POST /__verifier/fail?count=N makes the next N
  * S3 requests fail with 503 SlowDown (to prove client retries).
  *
+ * The same server listens over HTTPS too (a throw-away self-signed certificate from openssl).
  * Run it as its own process: `tsx tests/support/s3-verifying-server.ts` prints one JSON line
  * {"endpoint", "accessKeyId", "secretAccessKey", "bucket"} and serves until stdin closes or SIGTERM.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -98,7 +101,14 @@ function parseAuthorization(value: string | undefined): { credential: string[]; 
   return { credential: m[1]!.split('/'), signedHeaders: m[2]!.split(';'), signature: m[3]! };
 }
 
-export async function startVerifyingS3(opts: Options): Promise<{ endpoint: string; stats: VerifierStats; stop(): Promise<void> }> {
+/** A throw-away self-signed certificate for 127.0.0.1, localhost and *.s3.test (null without openssl). */
+function selfSignedCert(dir: string): { key: string; cert: string } | null {
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,DNS:s3.test,DNS:*.s3.test', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+  if (r.status !== 0) return null;
+  return { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
+}
+
+export async function startVerifyingS3(opts: Options): Promise<{ endpoint: string; tls: { endpoint: string; cert: string } | null; stats: VerifierStats; stop(): Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cm-s3v-'));
   const backend = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, configureBuckets: [{ name: opts.bucket, configs: [] }] });
   const backendAddr = (await backend.run()) as { port: number };
@@ -109,7 +119,7 @@ export async function startVerifyingS3(opts: Options): Promise<{ endpoint: strin
     s3Error(res, status, code, message);
   };
 
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -197,13 +207,20 @@ export async function startVerifyingS3(opts: Options): Promise<{ endpoint: strin
         upstream.end(body);
       })();
     });
-  });
+  };
+  const server = http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
+  // The same checks over HTTPS, where the SDK streams uploads as aws-chunked with a trailing CRC32.
+  const cert = selfSignedCert(dir);
+  const tlsServer = cert ? https.createServer({ key: cert.key, cert: cert.cert }, handler) : null;
+  if (tlsServer) await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    tls: tlsServer && cert ? { endpoint: `https://localhost:${(tlsServer.address() as { port: number }).port}`, cert: cert.cert } : null,
     stats,
     async stop() {
+      if (tlsServer) await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await backend.close();
       rmSync(dir, { recursive: true, force: true });
@@ -214,7 +231,7 @@ export async function startVerifyingS3(opts: Options): Promise<{ endpoint: strin
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   const opts = { accessKeyId: `AKCM${randomBytes(6).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(24).toString('base64'), bucket: 'clipmaker-test' };
   const running = await startVerifyingS3(opts);
-  process.stdout.write(`${JSON.stringify({ endpoint: running.endpoint, ...opts })}\n`);
+  process.stdout.write(`${JSON.stringify({ endpoint: running.endpoint, tls: running.tls, ...opts })}\n`);
   const stop = () => void running.stop().finally(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
