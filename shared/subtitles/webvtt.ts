@@ -14,6 +14,7 @@
  */
 import { decodeHTML, decodeHTMLAttribute } from 'entities';
 import type { SubtitleStyle } from '../render-spec/schema.ts';
+import { BUNDLED_FONT } from '../fonts.ts';
 import { formatClockTime, NAMED_COLORS, normalizeRuns, parseCssColor, styledRun, WORD_JOINER, type CuePosition, type ParsedCue, type ParsedSubtitles, type RunStyle, type SubtitleWarning, type TextRun, type WriteCue } from './cue-text.ts';
 
 /** The WebVTT default colour classes (`<c.yellow>`). */
@@ -287,7 +288,7 @@ function readStyleSheet(css: string, classColors: Map<string, string>): Partial<
         style.boxColor = bgColor;
       }
       const family = decls.get('font-family')?.split(',')[0]?.trim().replace(/^["']|["']$/g, '');
-      if (family) style.fontFamily = family;
+      if (family === BUNDLED_FONT.family) style.fontFamily = family; // the only font every renderer has
       const weight = decls.get('font-weight');
       if (weight) style.bold = /bold|[6-9]00/.test(weight);
     } else {
