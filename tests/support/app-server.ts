@@ -26,6 +26,9 @@ export async function freePort(): Promise<number> {
 
 export interface RunningApp {
   url: string;
+  /** The launcher process (it serves the app, the collab engine and the worker itself). */
+  pid: number;
+  collabUrl: string;
   dataDir: string;
   db: TestDb;
   logs: () => string;
@@ -80,6 +83,8 @@ export async function startApp(extraEnv: Record<string, string> = {}, opts: { em
   }
   return {
     url,
+    pid: child.pid!,
+    collabUrl: String(env.COLLAB_PUBLIC_URL),
     dataDir,
     db,
     logs: () => output,

@@ -1,0 +1,144 @@
+/** Small tools the attack tests share: the repository's string literals, raw HTTP, process RSS. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/**
+ * Every string literal an attacker reading the repository could try as a secret: quoted strings
+ * ('…', "…", `…` without interpolation) and bare `NAME=value` / `name: value` values from every
+ * tracked text file (sources, tests, docs, compose, scripts, lockfile).
+ */
+export function repositoryLiterals(): string[] {
+  const files = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+  const found = new Set<string>();
+  for (const f of files) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path.join(ROOT, f));
+    } catch {
+      continue; // deleted in the work tree
+    }
+    if (bytes.includes(0)) continue; // binary (fonts)
+    const text = bytes.toString('utf8');
+    for (const m of text.matchAll(/'((?:[^'\\\n]|\\.){1,300})'|"((?:[^"\\\n]|\\.){1,300})"|`([^`$\\]{1,300})`/g)) found.add((m[1] ?? m[2] ?? m[3])!);
+    for (const m of text.matchAll(/^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*[=:]\s*([^\s'"`#]{1,300})\s*$/gm)) found.add(m[1]!);
+  }
+  return [...found];
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+/** The status a WebSocket upgrade to `url` gets (101 when it would be accepted). */
+export function upgradeStatus(url: string): Promise<number> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(Number(u.port), u.hostname);
+    let buf = '';
+    sock.setTimeout(10_000, () => sock.destroy(new Error('upgrade timeout')));
+    sock.once('error', reject);
+    sock.on('connect', () =>
+      sock.write(`GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`),
+    );
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(buf);
+      if (m) {
+        sock.destroy();
+        resolve(Number(m[1]));
+      }
+    });
+  });
+}
+
+/** Resident set size of a process in bytes, from /proc (what the kernel holds for it now). */
+export function rssBytes(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+export function cookieOf(res: Response, name = 'cm_session'): string {
+  const m = new RegExp(`${name}=([^;]*)`).exec(res.headers.get('set-cookie') ?? '');
+  if (!m) throw new Error(`no ${name} cookie in ${res.headers.get('set-cookie')}`);
+  return `${name}=${m[1]}`;
+}
+
+/** A same-origin form POST as a browser sends it (Origin set, no redirects followed). */
+export function postForm(base: string, p: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${base}${p}`, { method: 'POST', body: new URLSearchParams(fields), headers: { origin: base, accept: 'text/html', ...headers }, redirect: 'manual' });
+}
+
+/** Signs a new user up through the real form; returns the session cookie. */
+export async function signUpUser(base: string, email: string, password = 'long enough pw', name = 'Tester', headers: Record<string, string> = {}): Promise<string> {
+  const res = await postForm(base, '/signup', { name, email, password }, headers);
+  if (res.status !== 303) throw new Error(`sign-up of ${email}: ${res.status} ${(await res.text()).slice(0, 300)}`);
+  return cookieOf(res);
+}
+
+/** A tRPC call over HTTP as the browser client makes it. */
+export async function trpc(base: string, cookie: string, pathName: string, input: unknown, kind: 'query' | 'mutation'): Promise<Response> {
+  const headers = { cookie, origin: base, 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' };
+  if (kind === 'query') return fetch(`${base}/api/trpc/${pathName}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers });
+  return fetch(`${base}/api/trpc/${pathName}`, { method: 'POST', body: JSON.stringify(input), headers });
+}
+
+/**
+ * Streams `totalBytes` of body to `url` through node:http (fetch would not show a response that
+ * arrives before the body is sent) and resolves with the status as soon as the response starts,
+ * with how many bytes had been written by then.
+ */
+export function streamBody(url: string, totalBytes: number, headers: Record<string, string>, opts: { declareLength: boolean }): Promise<{ status: number; sentBytes: number; ms: number; body: string }> {
+  const u = new URL(url);
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let done = false;
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'POST', headers: { ...headers, ...(opts.declareLength ? { 'content-length': String(totalBytes) } : { 'transfer-encoding': 'chunked' }) } });
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const pump = () => {
+      while (!done && sent < totalBytes) {
+        const n = Math.min(chunk.length, totalBytes - sent);
+        sent += n;
+        if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void req.once('drain', pump);
+      }
+      if (!done) req.end();
+    };
+    req.on('response', (res) => {
+      const status = res.statusCode ?? 0;
+      const at = sent;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      const finish = () => {
+        if (done) return;
+        done = true;
+        req.destroy();
+        resolve({ status, sentBytes: at, ms: Date.now() - started, body });
+      };
+      res.on('end', finish);
+      res.on('error', finish);
+      res.on('close', finish);
+    });
+    req.on('error', (err) => {
+      if (!done) reject(err);
+    });
+    pump();
+  });
+}
