@@ -1,7 +1,6 @@
 /** Small tools the attack tests share: the repository's string literals, raw HTTP, process RSS. */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -100,45 +99,26 @@ export async function trpc(base: string, cookie: string, pathName: string, input
 }
 
 /**
- * Streams `totalBytes` of body to `url` through node:http (fetch would not show a response that
- * arrives before the body is sent) and resolves with the status as soon as the response starts,
- * with how many bytes had been written by then.
+ * Streams `totalBytes` of body to `url` (generated as the client sends it, never held in memory) and
+ * resolves with the status as soon as the response arrives, with how many bytes the server had
+ * pulled from the client by then. `declareLength`: a Content-Length header, else chunked.
  */
-export function streamBody(url: string, totalBytes: number, headers: Record<string, string>, opts: { declareLength: boolean }): Promise<{ status: number; sentBytes: number; ms: number; body: string }> {
-  const u = new URL(url);
+export async function streamBody(url: string, totalBytes: number, headers: Record<string, string>, opts: { declareLength: boolean }): Promise<{ status: number; sentBytes: number; ms: number; body: string }> {
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    let sent = 0;
-    let done = false;
-    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'POST', headers: { ...headers, ...(opts.declareLength ? { 'content-length': String(totalBytes) } : { 'transfer-encoding': 'chunked' }) } });
-    const chunk = Buffer.alloc(64 * 1024, 0x61);
-    const pump = () => {
-      while (!done && sent < totalBytes) {
-        const n = Math.min(chunk.length, totalBytes - sent);
-        sent += n;
-        if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void req.once('drain', pump);
-      }
-      if (!done) req.end();
-    };
-    req.on('response', (res) => {
-      const status = res.statusCode ?? 0;
-      const at = sent;
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      const finish = () => {
-        if (done) return;
-        done = true;
-        req.destroy();
-        resolve({ status, sentBytes: at, ms: Date.now() - started, body });
-      };
-      res.on('end', finish);
-      res.on('error', finish);
-      res.on('close', finish);
-    });
-    req.on('error', (err) => {
-      if (!done) reject(err);
-    });
-    pump();
+  const chunk = new Uint8Array(64 * 1024).fill(0x61);
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= totalBytes) return controller.close();
+      const n = Math.min(chunk.length, totalBytes - sent);
+      sent += n;
+      controller.enqueue(n === chunk.length ? chunk : chunk.subarray(0, n));
+    },
   });
+  const ac = new AbortController();
+  const res = await fetch(url, { method: 'POST', body, headers: { ...headers, ...(opts.declareLength ? { 'content-length': String(totalBytes) } : {}) }, duplex: 'half', signal: ac.signal } as RequestInit);
+  const at = sent;
+  const text = await res.text().catch(() => '');
+  ac.abort();
+  return { status: res.status, sentBytes: at, ms: Date.now() - started, body: text };
 }
