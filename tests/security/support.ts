@@ -122,3 +122,32 @@ export async function streamBody(url: string, totalBytes: number, headers: Recor
   ac.abort();
   return { status: res.status, sentBytes: at, ms: Date.now() - started, body: text };
 }
+
+/** Creates a project through tRPC as `cookie`'s user; returns its id and org id. */
+export async function createProject(base: string, cookie: string, name = 'Attack target'): Promise<{ projectId: string; orgId: string }> {
+  const res = await trpc(base, cookie, 'projects.create', { name }, 'mutation');
+  if (res.status !== 200) throw new Error(`projects.create: ${res.status} ${await res.text()}`);
+  const p = ((await res.json()) as { result: { data: { id: string; orgId: string } } }).result.data;
+  return { projectId: p.id, orgId: p.orgId };
+}
+
+/**
+ * A finished render of `projectId` (row in the database, output file in the app's storage), as the
+ * farm would leave it: returns its id and output key.
+ */
+export async function seedRender(sql: import('postgres').Sql, dataDir: string, project: { projectId: string; orgId: string }, bytes = 'fake mp4 bytes'): Promise<{ renderId: string; outputKey: string }> {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const renderId = crypto.randomUUID();
+  const outputKey = `renders/${renderId}/output.mp4`;
+  mkdirSync(path.join(dataDir, 'storage', 'renders', renderId), { recursive: true });
+  writeFileSync(path.join(dataDir, 'storage', outputKey), bytes);
+  const [{ v }] = (await sql`select coalesce(max(version), 0) + 1 as v from renders where project_id = ${project.projectId}`) as unknown as [{ v: number }];
+  await sql`insert into renders (id, project_id, org_id, version, status, stage, progress, spec_key, output_prefix, output_key, duration_frames)
+            values (${renderId}, ${project.projectId}, ${project.orgId}, ${v}, 'succeeded', 'done', 100, ${`renders/${renderId}/spec.json`}, ${`renders/${renderId}`}, ${outputKey}, 60)`;
+  return { renderId, outputKey };
+}
+
+/** Every /api/files URL in an HTML page (as the browser would resolve them). */
+export function fileUrlsIn(html: string): string[] {
+  return [...html.matchAll(/\/api\/files\?[^"'\s<>\\]+/g)].map((m) => m[0].replace(/&amp;/g, '&'));
+}

@@ -39,8 +39,8 @@ export interface RunningApp {
  * `embedded: true` runs the defaults a new user gets: no DATABASE_URL (PGlite under the data dir) and
  * no REDIS_URL (redis-server from PATH, data under the data dir).
  */
-export async function startApp(extraEnv: Record<string, string> = {}, opts: { embedded?: boolean } = {}): Promise<RunningApp> {
-  const db = await createTestDb();
+export async function startApp(extraEnv: Record<string, string> = {}, opts: { embedded?: boolean; /** Share a database (left to its owner to dispose). */ db?: TestDb } = {}): Promise<RunningApp> {
+  const db = opts.db ?? (await createTestDb());
   const dataDir = mkdtempSync(path.join(tmpdir(), 'cm-app-'));
   const port = await freePort();
   const collabPort = await freePort();
@@ -102,7 +102,7 @@ export async function startApp(extraEnv: Record<string, string> = {}, opts: { em
           });
         });
       }
-      await db.dispose();
+      if (!opts.db) await db.dispose();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
