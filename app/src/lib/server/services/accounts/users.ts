@@ -89,7 +89,7 @@ export async function logIn(db: Queryable, input: LogInInput, opts: ThrottleOpti
 }
 
 /** The one refusal of the sign-up form for an email it cannot use (worded for both cases). */
-export const SIGN_UP_REFUSED = 'We could not sign you up with this email and password. If you already have an account, log in.';
+export const SIGN_UP_REFUSED = 'Could not sign up with these details. Check them, or log in.';
 
 /**
  * The sign-up form. It never says that an email has an account:
