@@ -12,6 +12,7 @@ import { RenderQueueProducer } from './queue.ts';
 import { RenderEventBus } from './render-events.ts';
 import { handleRenderEvents } from './services/renders.ts';
 import { Throttles } from './throttle.ts';
+import { HealthMonitor } from './health.ts';
 
 export interface AppContext {
   config: AppConfig;
@@ -22,6 +23,8 @@ export interface AppContext {
   /** ioredis on REDIS_URL: fails fast while Redis is down (no offline queue), never crashes the app. */
   redis: Redis;
   throttles: Throttles;
+  /** Cached readiness (health.ts); ffmpeg/ffprobe are probed once, when the context is created. */
+  health: HealthMonitor;
   /** Closes the queue, Redis and the database (shutdown). */
   close(): Promise<void>;
 }
@@ -44,6 +47,7 @@ export async function createContext(config: AppConfig = loadConfig()): Promise<A
   const throttles = new Throttles(redis, config.QUEUE_PREFIX ?? QUEUE_PREFIX);
   const ctx = { config, db, storage, renderEvents, redis, throttles } as AppContext;
   ctx.queue = new RenderQueueProducer(config.REDIS_URL, config.QUEUE_PREFIX, handleRenderEvents(ctx));
+  ctx.health = new HealthMonitor(ctx);
   ctx.close = async () => {
     await ctx.queue.close().catch(() => {});
     redis.disconnect();
