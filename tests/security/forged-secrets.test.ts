@@ -21,7 +21,7 @@ describe('forged secrets', () => {
   let literals: string[];
   const projectId = crypto.randomUUID();
 
-  const fileStatus = async (secret: string) => (await fetch(`${app.url}${signedFileUrl(secret, PROBE_KEY, 600)}`)).status;
+  const fileStatus = async (secret: string) => (await fetch(`${app.url}${signedFileUrl(secret, PROBE_KEY, { ttlSeconds: 600 })}`)).status;
   const collabStatus = async (secret: string) => {
     const token = await signCollabToken({ sub: crypto.randomUUID(), name: 'Mallory', projectId, role: 'owner', exp: Math.floor(Date.now() / 1000) + COLLAB_TOKEN_TTL_SECONDS }, secret);
     return upgradeStatus(`${app.collabUrl}/${roomForProject(projectId)}?token=${encodeURIComponent(token)}`);
@@ -56,7 +56,7 @@ describe('forged secrets', () => {
 
   it('the real secrets work (control)', async () => {
     const real = (n: string) => readFileSync(path.join(app.dataDir, 'secrets', n), 'utf8');
-    const res = await fetch(`${app.url}${signedFileUrl(real('SIGNING_SECRET'), PROBE_KEY, 600)}`);
+    const res = await fetch(`${app.url}${signedFileUrl(real('SIGNING_SECRET'), PROBE_KEY, { ttlSeconds: 600 })}`);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('the probe file');
     expect(await collabStatus(real('COLLAB_SECRET'))).toBe(101);

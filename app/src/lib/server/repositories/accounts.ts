@@ -5,7 +5,7 @@
  * Every function takes a `Queryable` — the root database or a transaction — so services can compose
  * several calls in one transaction.
  */
-import { and, asc, eq, gt, isNull } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { schema, type Schema } from '@clipmaker/db';
 
@@ -138,17 +138,30 @@ export async function markInviteAccepted(db: Queryable, inviteId: string, now: D
 // ---- projects (access checks only) ----
 
 /** The project and the user's role in its org; role null when the user is not a member. */
+/** Built once per database handle: the hottest query (every project-scoped call runs it). */
+function projectWithRoleQuery(db: Queryable) {
+  return db
+    .select({ project: projects, role: memberships.role })
+    .from(projects)
+    .leftJoin(memberships, and(eq(memberships.orgId, projects.orgId), eq(memberships.userId, sql.placeholder('userId'))))
+    .where(eq(projects.id, sql.placeholder('projectId')))
+    .limit(1)
+    .prepare('find_project_with_role');
+}
+const preparedProjectWithRole = new WeakMap<Queryable, ReturnType<typeof projectWithRoleQuery>>();
+
 export async function findProjectWithRole(
   db: Queryable,
   userId: string,
   projectId: string,
 ): Promise<{ project: ProjectRow; role: MemberRole | null } | null> {
-  const rows = await db
-    .select({ project: projects, role: memberships.role })
-    .from(projects)
-    .leftJoin(memberships, and(eq(memberships.orgId, projects.orgId), eq(memberships.userId, userId)))
-    .where(eq(projects.id, projectId))
-    .limit(1);
+  // A transaction is short-lived: build its query on the spot; the root handle keeps its prepared one.
+  let query = preparedProjectWithRole.get(db);
+  if (!query) {
+    query = projectWithRoleQuery(db);
+    if (!('rollback' in db)) preparedProjectWithRole.set(db, query);
+  }
+  const rows = await query.execute({ userId, projectId });
   const row = rows[0];
   return row ? { project: row.project, role: row.role } : null;
 }
