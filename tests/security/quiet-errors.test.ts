@@ -5,6 +5,7 @@
  * the renders.onUpdate subscription refuses an outsider with NOT_FOUND, not a 500.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
 import postgres from 'postgres';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { createProject, seedRender, signUpUser, trpc } from './support.ts';
@@ -86,6 +87,27 @@ describe('quiet errors', () => {
     const b = await fetch(`${app.url}/projects/${crypto.randomUUID()}`, { headers: { cookie: outsider } });
     expect([a.status, b.status]).toEqual([404, 404]);
     expect(strip(await a.text())).toBe(strip(await b.text()));
+  });
+
+  it('a client that aborts mid-request is not logged as a server error', async () => {
+    const errorLines = () => app.logs().split('\n').filter((l) => l.includes('"level":50')).length;
+    const before = errorLines();
+    const u = new URL(app.url);
+    for (const p of ['/api/trpc/notifications.markRead', '/login']) {
+      await new Promise<void>((resolve) => {
+        const sock = net.connect(Number(u.port), u.hostname, () => {
+          sock.write(`POST ${p} HTTP/1.1\r\nHost: ${u.host}\r\nOrigin: ${app.url}\r\nCookie: ${owner}\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n{"ids":`);
+          setTimeout(() => {
+            sock.destroy();
+            resolve();
+          }, 300);
+        });
+      });
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(errorLines()).toBe(before);
+    // The app is fine.
+    expect((await trpc(app.url, owner, 'notifications.unread', undefined, 'query')).status).toBe(200);
   });
 
   it('renders.onUpdate refuses an outsider with NOT_FOUND like a query, not a 500', async () => {
