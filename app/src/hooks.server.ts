@@ -6,7 +6,7 @@ import { bodyLimitFor, bufferBody, checkDeclaredLength } from '$lib/server/body-
 import { internalErrorMessage, isAbortError, logUnexpected } from '$lib/server/http';
 import { NOT_FOUND_MESSAGE } from '$lib/server/services/errors';
 import { crossSiteRefusal, narrowConnectSrc } from '$lib/server/security';
-import { SESSION_COOKIE_NAME, blankSessionCookie, sessionCookie, validateSessionTokenCached } from '$lib/server/auth/session';
+import { SESSION_COOKIE_NAME, blankSessionCookie, sessionCookie, validateSessionToken } from '$lib/server/auth/session';
 
 /** Sets locals.user from the session cookie; renews the cookie when the session slid forward. */
 const auth: Handle = async ({ event, resolve }) => {
@@ -16,7 +16,7 @@ const auth: Handle = async ({ event, resolve }) => {
   if (token) {
     const ctx = await getContext();
     const secure = event.url.protocol === 'https:';
-    const result = await validateSessionTokenCached(ctx.db.db, token);
+    const result = await validateSessionToken(ctx.db.db, token);
     if (result) {
       event.locals.user = { id: result.user.id, email: result.user.email, name: result.user.name, isFarmAdmin: result.user.isFarmAdmin };
       event.locals.session = { id: result.session.id, expiresAt: result.session.expiresAt };

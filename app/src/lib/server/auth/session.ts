@@ -140,36 +140,8 @@ export async function validateSessionToken(
   return { session, user, renewed };
 }
 
-/**
- * A per-process memo of recent validations: the same token presented again within SESSION_CACHE_MS
- * skips the database (a page load makes several requests; API clients make many). Entries end with
- * their TTL; logging out, rotating or ending a user's sessions in this process drops them at once. In
- * another app process a deleted session is honoured for at most SESSION_CACHE_MS more.
- * (bench:api: the session lookup was one of the three or four queries of every tRPC read.)
- */
-export const SESSION_CACHE_MS = 2_000;
-const SESSION_CACHE_MAX = 10_000;
-const sessionCache = new Map<string, { until: number; result: SessionValidationResult }>();
-
-export async function validateSessionTokenCached(db: Queryable, token: string, now = Date.now()): Promise<SessionValidationResult | null> {
-  const hit = sessionCache.get(token);
-  if (hit && hit.until > now && hit.result.session.expiresAt.getTime() > now) return { ...hit.result, renewed: false };
-  if (hit) sessionCache.delete(token);
-  const result = await validateSessionToken(db, token, { now: new Date(now) });
-  if (result) {
-    if (sessionCache.size >= SESSION_CACHE_MAX) sessionCache.delete(sessionCache.keys().next().value!);
-    sessionCache.set(token, { until: now + SESSION_CACHE_MS, result });
-  }
-  return result;
-}
-
-function forgetCached(match: (r: SessionValidationResult) => boolean): void {
-  for (const [token, entry] of sessionCache) if (match(entry.result)) sessionCache.delete(token);
-}
-
 /** Log out one session. */
 export async function invalidateSession(db: Queryable, sessionId: string): Promise<void> {
-  forgetCached((r) => r.session.id === sessionId);
   await deleteSession(db, sessionId);
 }
 
@@ -179,7 +151,6 @@ export async function invalidateAllUserSessions(
   userId: string,
   opts: { exceptSessionId?: string } = {},
 ): Promise<number> {
-  forgetCached((r) => r.user.id === userId && r.session.id !== opts.exceptSessionId);
   return deleteUserSessions(db, userId, opts.exceptSessionId);
 }
 
@@ -193,7 +164,6 @@ export async function rotateSession(
   args: { userId: string; previousSessionId?: string | null | undefined },
   opts: ClockOptions = {},
 ): Promise<NewSession> {
-  if (args.previousSessionId) forgetCached((r) => r.session.id === args.previousSessionId);
   return db.transaction(async (tx) => {
     if (args.previousSessionId) await deleteSession(tx, args.previousSessionId);
     return createSession(tx, args.userId, opts);
