@@ -42,7 +42,8 @@ export async function createContext(config: AppConfig = loadConfig()): Promise<A
   const db = await getDb();
   const storage = new LocalStorage(config.storageDir);
   const renderEvents = new RenderEventBus();
-  const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  // commandTimeout: a stuck Redis never holds a request (throttles fall back to their in-memory insurance).
+  const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 2_000 });
   redis.on('error', () => {}); // reconnects on its own; health checks report it
   const throttles = new Throttles(redis, config.QUEUE_PREFIX ?? QUEUE_PREFIX);
   const ctx = { config, db, storage, renderEvents, redis, throttles } as AppContext;
