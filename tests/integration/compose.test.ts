@@ -60,7 +60,7 @@ describe.skipIf(!cli)('docker compose files', () => {
     for (const s of ['postgres', 'redis', 'app', 'collab-server', 'render-farm']) expect(services[s]!.healthcheck?.test.length, s).toBeGreaterThan(0);
     expect(services.postgres!.healthcheck!.test.join(' ')).toContain('pg_isready');
     expect(services.redis!.healthcheck!.test).toContain('ping');
-    expect(services.app!.healthcheck!.test.join(' ')).toContain('/api/health');
+    expect(services.app!.healthcheck!.test.join(' ')).toContain('/readyz');
     expect(services['collab-server']!.healthcheck!.test.join(' ')).toContain('/health');
     expect(services.app!.environment).toMatchObject({ NODE_ENV: 'production', SIGNING_SECRET: secrets.SIGNING_SECRET, COLLAB_SECRET: secrets.COLLAB_SECRET });
     expect(services['render-farm']!.build!.dockerfile).toBe('docker/render-farm.Dockerfile');

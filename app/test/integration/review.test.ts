@@ -57,8 +57,8 @@ describe('comments are tied to the timeline item of their frame', () => {
 
   it('annotation shapes are validated; viewers cannot comment; outsiders see nothing', async () => {
     expect(AddCommentInput.safeParse({ renderId: f.renderId, frame: 1, text: 'x', annotation: { shapes: [{ kind: 'rect', color: '#ff0000', from: { x: 2, y: 0 }, to: { x: 0, y: 0 } }] } }).success).toBe(false);
-    await expect(addComment(f.ctx, asUser('viewer'), { renderId: f.renderId, frame: 1, text: 'hi' })).rejects.toMatchObject({ name: 'AccessError', code: 'forbidden' });
-    await expect(listComments(f.ctx, asUser('outsider'), f.renderId)).rejects.toMatchObject({ name: 'AccessError', code: 'not-found' });
+    await expect(addComment(f.ctx, asUser('viewer'), { renderId: f.renderId, frame: 1, text: 'hi' })).rejects.toMatchObject({ name: 'ServiceError', code: 'forbidden' });
+    await expect(listComments(f.ctx, asUser('outsider'), f.renderId)).rejects.toMatchObject({ name: 'ServiceError', code: 'not-found' });
     await expect(addComment(f.ctx, asUser('owner'), { renderId: f.renderId, frame: 60, text: 'past the end' })).rejects.toMatchObject({ code: 'bad-request' });
   });
 });

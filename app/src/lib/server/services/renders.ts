@@ -152,8 +152,14 @@ export async function createRender(ctx: AppContext, userId: string, input: Creat
 
 type RenderRow = typeof renders.$inferSelect;
 
-export function toView(ctx: AppContext, r: RenderRow) {
+/**
+ * A render as its viewers see it. Members' media URLs live an hour; a guest's (`link`) carry the share
+ * link's id, are re-checked against it on every request (revoked or expired: refused at once), and
+ * include a download URL only when the link allows downloads.
+ */
+export function toView(ctx: AppContext, r: RenderRow, link?: { id: string; allowDownload: boolean }) {
   const secret = ctx.config.SIGNING_SECRET;
+  const url = (key: string | null, download?: string) => (r.status === 'succeeded' && key ? signedFileUrl(secret, key, { linkId: link?.id, download }) : null);
   return {
     id: r.id,
     projectId: r.projectId,
@@ -169,10 +175,10 @@ export function toView(ctx: AppContext, r: RenderRow) {
     durationFrames: r.durationFrames,
     createdAt: r.createdAt.toISOString(),
     finishedAt: r.finishedAt?.toISOString() ?? null,
-    downloadUrl: r.status === 'succeeded' && r.outputKey ? signedFileUrl(secret, r.outputKey, 3600, Date.now(), `render-v${r.version}.mp4`) : null,
-    videoUrl: r.status === 'succeeded' && r.outputKey ? signedFileUrl(secret, r.outputKey, 3600) : null,
-    posterUrl: r.status === 'succeeded' && r.posterKey ? signedFileUrl(secret, r.posterKey, 3600) : null,
-    thumbUrl: r.status === 'succeeded' && r.thumbKey ? signedFileUrl(secret, r.thumbKey, 3600) : null,
+    downloadUrl: !link || link.allowDownload ? url(r.outputKey, `render-v${r.version}.mp4`) : null,
+    videoUrl: url(r.outputKey),
+    posterUrl: url(r.posterKey),
+    thumbUrl: url(r.thumbKey),
   };
 }
 export type RenderView = ReturnType<typeof toView>;
