@@ -1,13 +1,14 @@
 /**
- * The process-wide server context: config, database, storage, queue producer and the render event
- * bus. Created once on first use; `pnpm start` composes the same handles in one process.
+ * The process-wide server context: config, database, storage, queue producer, the render event
+ * bus and the render reconciler. Created once, when the server starts (hooks.server.ts init) or on
+ * first use; `pnpm start` composes the same handles in one process.
  */
 import { getDb, type DbHandle } from '@clipmaker/db';
 import { loadConfig, type AppConfig } from './config.ts';
 import { LocalStorage } from './storage.ts';
 import { RenderQueueProducer } from './queue.ts';
 import { RenderEventBus } from './render-events.ts';
-import { handleRenderEvents } from './services/renders.ts';
+import { handleRenderEvents, startRenderReconciler, type RenderReconciler } from './services/renders.ts';
 
 export interface AppContext {
   config: AppConfig;
@@ -15,6 +16,8 @@ export interface AppContext {
   storage: LocalStorage;
   queue: RenderQueueProducer;
   renderEvents: RenderEventBus;
+  /** Repairs render rows from the queue's state; started by createContext (absent in hand-built test contexts). */
+  reconciler?: RenderReconciler;
 }
 
 const KEY = Symbol.for('clipmaker.app.context');
@@ -22,7 +25,10 @@ type G = typeof globalThis & { [KEY]?: Promise<AppContext> };
 
 export function getContext(): Promise<AppContext> {
   const g = globalThis as G;
-  g[KEY] ??= createContext();
+  g[KEY] ??= createContext().catch((err: unknown) => {
+    delete g[KEY]; // the next caller tries again
+    throw err;
+  });
   return g[KEY];
 }
 
@@ -32,5 +38,7 @@ export async function createContext(config: AppConfig = loadConfig()): Promise<A
   const renderEvents = new RenderEventBus();
   const ctx = { config, db, storage, renderEvents } as AppContext;
   ctx.queue = new RenderQueueProducer(config.REDIS_URL, config.QUEUE_PREFIX, handleRenderEvents(ctx));
+  // At start, periodically and after every Redis reconnect: no render stays "rendering" after its job ended.
+  ctx.reconciler = startRenderReconciler(ctx);
   return ctx;
 }
