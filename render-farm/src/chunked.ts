@@ -10,7 +10,9 @@
  * worker with concurrency 1 can coordinate and encode. If the coordinator dies, its render job
  * stalls and another worker re-runs it: pieces already in storage are reused, chunk jobs still
  * queued or running are adopted by id, failed ones are re-created. Every piece and the output are
- * written with an atomic put, so a duplicated encode never yields two outputs.
+ * written with an atomic put, so a duplicated encode never yields two outputs. A coordinator that
+ * has every piece but cannot stitch throws StitchError: the worker hands the render job to another
+ * worker, which only stitches. Redis going away while the coordinator waits is ridden out.
  */
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -114,34 +114,41 @@ export async function createRender(ctx: AppContext, userId: string, input: Creat
   const minutes = renderMinutes(spec);
   const priority = input.priority ?? 'normal';
 
-  const render = await db.transaction(async (tx) => {
-    if (!(await debitRenderMinutes(tx, project.orgId, minutes))) throw new ServiceError('quota-exceeded', `this render needs ${minutes} render minute(s) and your team has fewer left`);
-    const [{ next }] = (await tx
-      .select({ next: sql<number>`coalesce(max(${renders.version}), 0) + 1` })
-      .from(renders)
-      .where(eq(renders.projectId, project.id))) as [{ next: number }];
-    const id = crypto.randomUUID();
-    const prefix = `renders/${id}`;
-    const [row] = await tx
-      .insert(renders)
-      .values({
-        id,
-        projectId: project.id,
-        orgId: project.orgId,
-        version: Number(next),
-        priority,
-        specKey: `${prefix}/spec.json`,
-        outputPrefix: prefix,
-        durationFrames: spec.output.durationFrames,
-        chargedMinutes: minutes,
-        createdBy: userId,
-      })
-      .returning();
-    return row!;
-  });
+  // The frozen spec is stored before the row exists, so every row has its spec: a row whose job
+  // never reached the queue (the app died right after the insert) is re-queued by the reconciler.
+  const id = crypto.randomUUID();
+  const prefix = `renders/${id}`;
+  await ctx.storage.putBytes(`${prefix}/spec.json`, JSON.stringify(spec));
+  const render = await db
+    .transaction(async (tx) => {
+      if (!(await debitRenderMinutes(tx, project.orgId, minutes))) throw new ServiceError('quota-exceeded', `this render needs ${minutes} render minute(s) and your team has fewer left`);
+      const [{ next }] = (await tx
+        .select({ next: sql<number>`coalesce(max(${renders.version}), 0) + 1` })
+        .from(renders)
+        .where(eq(renders.projectId, project.id))) as [{ next: number }];
+      const [row] = await tx
+        .insert(renders)
+        .values({
+          id,
+          projectId: project.id,
+          orgId: project.orgId,
+          version: Number(next),
+          priority,
+          specKey: `${prefix}/spec.json`,
+          outputPrefix: prefix,
+          durationFrames: spec.output.durationFrames,
+          chargedMinutes: minutes,
+          createdBy: userId,
+        })
+        .returning();
+      return row!;
+    })
+    .catch(async (err: unknown) => {
+      await ctx.storage.deletePrefix(prefix).catch(() => {});
+      throw err;
+    });
 
   try {
-    await ctx.storage.putBytes(render.specKey, JSON.stringify(spec));
     await enqueueRender(ctx, render, spec);
   } catch (err) {
     await failRender(ctx, render.id, `could not be queued: ${err instanceof Error ? err.message : String(err)}`);
@@ -371,7 +378,7 @@ export async function reconcileRenders(ctx: AppContext, opts: ReconcileOptions =
         spec = null;
       }
       if (!spec) {
-        if (await failRenderIfLive(ctx, row.id, 'the render job was lost and its spec is unreadable')) report.failed += 1;
+        if (await failRenderIfLive(ctx, row.id, 'the render was never queued and its spec is missing; nothing was charged, render it again')) report.failed += 1;
         continue;
       }
       await enqueueRender(ctx, row, spec);
