@@ -81,6 +81,8 @@ process.once('sveltekit:shutdown', () => {
   if (!created) return;
   void created
     .then(async (ctx) => {
+      ctx.reconciler?.stop();
+      await ctx.reconciler?.idle();
       await ctx.queue.close().catch(() => {});
       await ctx.db.close().catch(() => {});
     })

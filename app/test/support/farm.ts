@@ -8,8 +8,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, link, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as Y from 'yjs';
-import { eq, inArray } from 'drizzle-orm';
-import { schema, type DbHandle } from '@clipmaker/db';
+import { eq } from 'drizzle-orm';
+import { schema } from '@clipmaker/db';
 import { appendUpdate, loadDocumentState } from '@clipmaker/db/documents';
 import { addAsset, addClip, setAspect } from '@clipmaker/shared/timeline';
 import { signUp } from '../../src/lib/server/services/accounts/index.ts';
@@ -227,22 +227,6 @@ export async function prepareProjects(ctx: AppContext, storageDir: string, label
 // ---------------------------------------------------------------- checks
 
 export type RenderRow = typeof schema.renders.$inferSelect;
-
-export async function rowsOf(db: DbHandle, ids: string[]): Promise<RenderRow[]> {
-  return ids.length ? db.db.select().from(schema.renders).where(inArray(schema.renders.id, ids)) : [];
-}
-
-/** Waits until every row is finished; returns them. Throws with the stuck ones after `timeoutMs`. */
-export async function waitAllFinished(db: DbHandle, ids: string[], timeoutMs: number): Promise<RenderRow[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const rows = await rowsOf(db, ids);
-    const open = rows.filter((r) => r.status === 'queued' || r.status === 'rendering');
-    if (open.length === 0 && rows.length === ids.length) return rows;
-    if (Date.now() > deadline) throw new Error(`renders still open after ${timeoutMs} ms: ${open.map((r) => `${r.id} ${r.status}/${r.stage}`).join(', ')}`);
-    await sleep(250);
-  }
-}
 
 /** Frame numbers of every output frame (the source's frames carry their number in luma bands). */
 export async function outputFrameNumbers(file: string): Promise<number[]> {

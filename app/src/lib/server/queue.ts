@@ -224,7 +224,7 @@ export class RenderQueueProducer {
       await withTimeout(
         (async () => {
           const shas = Object.values(beeQueueScripts.shas);
-          const exists = await call<number[]>((cb) => client.script('exists', ...shas, cb));
+          const exists = shas.length ? await call<number[]>((cb) => client.script('exists', ...shas, cb)) : [0];
           if (exists.some((e) => e !== 1)) {
             await keeper.reload();
             scripts = 'reloaded';
