@@ -144,7 +144,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
   const stallInterval = opts.stallIntervalMs ?? 10_000;
   const progressInterval = opts.progressIntervalMs ?? 1000;
   const heartbeatInterval = opts.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
-  const graceSeconds = opts.workerGraceSeconds ?? WORKER_GRACE_SECONDS;
+  // The hash must outlive a few beats, or a live worker would flicker out of the registry.
+  const graceSeconds = Math.max(opts.workerGraceSeconds ?? WORKER_GRACE_SECONDS, Math.ceil((3 * heartbeatInterval) / 1000));
   const handBackPause = opts.handBackPauseMs ?? 1000;
   const startedAt = Date.now();
 
