@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { alignedChunkFrames, planChunks, sha256Hex, stableJson } from './chunks.ts';
 import { buildFfmpegCommand, commandToArgs } from './ffmpeg-args.ts';
@@ -30,6 +31,22 @@ describe('sha256Hex', () => {
     expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(sha256Hex('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')).toBe('248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1');
     expect(sha256Hex('é'.repeat(100))).toHaveLength(64);
+  });
+  it('agrees with node:crypto across the padding boundaries (55, 56, 64 bytes and multi-byte UTF-8)', () => {
+    for (let n = 0; n < 200; n++) {
+      const text = 'é'.repeat(n % 5) + 'x'.repeat(n);
+      expect(sha256Hex(text)).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
+    }
+  });
+  it('keeps the chunk cache keys the hand-written SHA-256 produced (values pinned before the switch to @oslojs/crypto)', () => {
+    const plan = planChunks(spec(), { chunkFrames: 300 });
+    expect(plan.chunks.map((c) => c.hash)).toEqual([
+      '279dc0dafb9770adb5c83c04f2df40b30a7ce188eecd5457e30a670a2acb929c',
+      'f2a541da84c726c20ed3adc52ce4ded9b00525c9fac5802317620aba1de80bd2',
+      'fa1457d97e3a3873027a1b0cb6a034d6cd432eb94e760915d5fbc635edf9d402',
+      '0f6d28620d2b790aeb0692632ba6d9d9804e722d7e03aa10282d67963738dcd7',
+    ]);
+    expect(plan.audioHash).toBe('555c0297068fd0ef5822961d5ccd5f74bd2f0768c7f246c4d777b251f324f757');
   });
   it('stableJson ignores key order', () => {
     expect(stableJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe(stableJson({ a: [{ c: 3, d: 2 }], b: 1 }));
