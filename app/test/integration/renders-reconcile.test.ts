@@ -43,7 +43,7 @@ beforeAll(async () => {
   const storageDir = join(dir, 'storage');
   await mkdir(storageDir, { recursive: true });
   const config = loadConfig({ ...process.env, STORAGE_DIR: storageDir, QUEUE_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL } as NodeJS.ProcessEnv);
-  ctx = { config, db: t.handle, storage: new LocalStorage(storageDir), renderEvents: new RenderEventBus() } as AppContext;
+  ctx = { config, db: t.handle, storage: new LocalStorage(storageDir), renderEvents: new RenderEventBus() } as Partial<AppContext> as AppContext;
   ctx.queue = new RenderQueueProducer(TEST_REDIS_URL, prefix);
   await ctx.queue.ready();
   redis = (ctx.queue as unknown as { queues: Map<string, { client: Redis }> }).queues.get('normal')!.client;
