@@ -1,5 +1,6 @@
-import type { Handle, HandleServerError } from '@sveltejs/kit';
+import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
+import { building } from '$app/environment';
 import { getContext } from '$lib/server/context';
 import { logger } from '$lib/server/logger';
 import { bodyLimitFor, bufferBody, checkDeclaredLength } from '$lib/server/body-limit';
@@ -87,6 +88,13 @@ const crossSite: Handle = async ({ event, resolve }) => {
 };
 
 export const handle = sequence(securityHeaders, crossSite, bodyLimit, auth);
+
+/** At server start: the context (and with it the render reconciler) exists before the first request. */
+export const init: ServerInit = async () => {
+  if (building) return;
+  // Not fatal: a database that is not up yet fails the first requests instead, which retry it.
+  await getContext().catch((err: unknown) => logger.error({ err }, 'server context not ready at start'));
+};
 
 /**
  * Production (`node app/build`): on SIGTERM adapter-node stops accepting, drains in-flight requests

@@ -19,6 +19,10 @@ const Env = z.object({
   FFMPEG_PATH: z.string().default('ffmpeg'),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024 * 1024),
   MAX_UPLOAD_DURATION_SECONDS: z.coerce.number().positive().default(60 * 60),
+  /** How often render rows are repaired from the queue's own state (also at start and after a Redis reconnect). */
+  RENDER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(200).default(30_000),
+  /** A queued render whose job the queue does not have is re-queued once it is this old. */
+  RENDER_LOST_JOB_SECONDS: z.coerce.number().min(1).default(60),
 });
 
 export type AppConfig = ReturnType<typeof loadConfig>;

@@ -1,7 +1,7 @@
 /**
  * The process-wide server context: config, database, storage, queue producer, the render event
- * bus, a Redis client and the throttles on it. Created once on first use; `pnpm start` composes the
- * same handles in one process.
+ * bus, a Redis client and the throttles on it. Created once, when the server starts (hooks.server.ts
+ * init) or on first use; `pnpm start` composes the same handles in one process.
  */
 import { Redis } from 'ioredis';
 import { QUEUE_PREFIX } from '@clipmaker/shared/jobs';
@@ -10,7 +10,7 @@ import { loadConfig, type AppConfig } from './config.ts';
 import { createStorage, type AppStorage } from './storage.ts';
 import { RenderQueueProducer } from './queue.ts';
 import { RenderEventBus } from './render-events.ts';
-import { handleRenderEvents } from './services/renders.ts';
+import { handleRenderEvents, startRenderReconciler, type RenderReconciler } from './services/renders.ts';
 import { Throttles } from './throttle.ts';
 import { HealthMonitor } from './health.ts';
 
@@ -25,7 +25,9 @@ export interface AppContext {
   throttles: Throttles;
   /** Cached readiness (health.ts); ffmpeg/ffprobe are probed once, when the context is created. */
   health: HealthMonitor;
-  /** Closes the queue, Redis and the database (shutdown). */
+  /** Repairs render rows from the queue's state; started by createContext (absent in hand-built test contexts). */
+  reconciler?: RenderReconciler;
+  /** Stops the reconciler, closes the queue, Redis and the database (shutdown). */
   close(): Promise<void>;
 }
 
@@ -34,7 +36,10 @@ type G = typeof globalThis & { [KEY]?: Promise<AppContext> };
 
 export function getContext(): Promise<AppContext> {
   const g = globalThis as G;
-  g[KEY] ??= createContext();
+  g[KEY] ??= createContext().catch((err: unknown) => {
+    delete g[KEY]; // the next caller tries again
+    throw err;
+  });
   return g[KEY];
 }
 
@@ -49,7 +54,11 @@ export async function createContext(config: AppConfig = loadConfig()): Promise<A
   const ctx = { config, db, storage, renderEvents, redis, throttles } as AppContext;
   ctx.queue = new RenderQueueProducer(config.REDIS_URL, config.QUEUE_PREFIX, handleRenderEvents(ctx));
   ctx.health = new HealthMonitor(ctx);
+  // At start, periodically and after every Redis reconnect: no render stays "rendering" after its job ended.
+  ctx.reconciler = startRenderReconciler(ctx);
   ctx.close = async () => {
+    ctx.reconciler?.stop();
+    await ctx.reconciler?.idle();
     await ctx.queue.close().catch(() => {});
     redis.disconnect();
     await db.close().catch(() => {});
