@@ -98,7 +98,7 @@ describe('app and render farm on one S3 bucket (verifying server)', () => {
     ffmpeg(['-i', join(dir, 'out.mp4'), '-map', '0:v', '-f', 'null', '-']); // decodes cleanly (throws otherwise)
     expect(JSON.parse((await ctx.storage.getBytes(`${row!.outputPrefix}/spec.json`)).toString('utf8')).output.durationFrames).toBe(seconds * 30);
     expect((await ctx.storage.stat(`${row!.outputPrefix}/poster.jpg`))?.size).toBeGreaterThan(1000);
-    expect(await fileResponse(ctx.storage, `${row!.outputPrefix}/nope.mp4`, null).then((r) => r.status)).toBe(404);
+    await expect(fileResponse(ctx.storage, `${row!.outputPrefix}/nope.mp4`, null)).rejects.toMatchObject({ code: 'not-found' });
 
     // Deleting the render's prefix empties it in the bucket.
     await ctx.storage.deletePrefix(row!.outputPrefix);
