@@ -1,2 +1,3 @@
 export * from './formats.ts';
 export * from './ass.ts';
+export * from './text-layer.ts';
