@@ -32,8 +32,8 @@ export interface FfmpegCommand {
   filterComplex: string;
   outputOptions: string[];
   outputPath: string;
-  /** Files the command reads (ASS scripts, per-layer command scripts): write them before running it. */
-  files: CommandFile[];
+  /** Files the command reads (ASS scripts, per-layer command scripts): written before it runs. */
+  files?: CommandFile[];
 }
 
 export interface BuildCommandInput {

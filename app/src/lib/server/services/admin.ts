@@ -12,7 +12,7 @@ import BeeQueue from 'bee-queue';
 import { and, desc, eq, gte, inArray, sql, type SQL } from 'drizzle-orm';
 import { schema } from '@clipmaker/db';
 import { QUEUE_PREFIX, RENDER_QUEUES, RenderJobData, cancelledKey, type RenderPriority } from '@clipmaker/shared/jobs';
-import { buildFfmpegCommand, commandToArgs, RenderSpec } from '@clipmaker/shared/render-spec';
+import { buildFfmpegCommand, commandToArgs, safeParseAnyRenderSpec, type RenderSpec } from '@clipmaker/shared/render-spec';
 import type { AppContext } from '../context.ts';
 import { ServiceError } from './errors.ts';
 import { failRender, renderMinutes } from './renders.ts';
@@ -289,8 +289,8 @@ async function renderRow(ctx: AppContext, renderId: string) {
 async function loadSpec(ctx: AppContext, specKey: string): Promise<RenderSpec | null> {
   try {
     const bytes = await ctx.storage.getBytes(specKey);
-    const parsed = RenderSpec.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')));
-    return parsed.success ? parsed.data : null;
+    const parsed = safeParseAnyRenderSpec(JSON.parse(Buffer.from(bytes).toString('utf8')));
+    return parsed.success ? (parsed.data as RenderSpec) : null;
   } catch {
     return null;
   }
@@ -305,7 +305,7 @@ export async function jobDetail(ctx: AppContext, renderId: string) {
   if (spec) {
     try {
       const inputs = Object.fromEntries(spec.sources.map((s) => [s.id, `<${s.key}>`]));
-      const cmd = buildFfmpegCommand({ spec, target: 'cpu', inputs, assPath: spec.subtitles.cues.length ? '<work>/subtitles.ass' : null, fontsDir: '<fonts>', outputPath: '<work>/out.mp4' });
+      const cmd = buildFfmpegCommand({ spec, target: 'cpu', inputs, workDir: '<work>', fontsDir: '<fonts>', outputPath: '<work>/out.mp4' });
       ffmpegArgs = ['ffmpeg', ...commandToArgs(cmd)];
     } catch (err) {
       ffmpegError = err instanceof Error ? err.message : String(err);
@@ -336,10 +336,10 @@ export async function jobDetail(ctx: AppContext, renderId: string) {
           durationFrames: spec.output.durationFrames,
           codec: spec.output.video.codec,
           clips: spec.clips.length,
+          tracks: spec.tracks.map((t) => ({ id: t.id, kind: t.kind, name: t.name, clips: spec.clips.filter((c) => c.trackId === t.id).length })),
           cues: spec.subtitles.cues.length,
-          overlays: spec.overlays.length,
           sources: spec.sources.map((s) => ({ id: s.id, kind: s.kind, key: s.key })),
-          music: spec.music !== null,
+          loudness: spec.output.audio.loudness,
         }
       : null,
     ffmpegArgs,
