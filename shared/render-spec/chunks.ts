@@ -72,9 +72,11 @@ export function planChunks(spec: RenderSpec, opts: { chunkFrames: number }): Chu
  * dip or an extension changes its own frames), in drawing order, the cues in it and the sources.
  */
 export function sliceSpec(spec: RenderSpec, start: number, end: number) {
+  // A transition changes only the frames of its window: outside it, a clip's pixels depend on the clip alone.
+  const inWindow = (w: { start: number; end: number } | null) => (w && w.start < end && w.end > start ? w : null);
   const layers = visualLayers(spec, planLayers(spec))
     .filter((l) => l.start < end && l.end > start)
-    .map((l) => ({ clip: l.clip, track: l.track.id, outOf: l.outOf?.transition ?? null }));
+    .map((l) => ({ clip: { ...l.clip, transition: null }, track: l.track.id, into: inWindow(l.into), outOf: inWindow(l.outOf) }));
   const cues = spec.subtitles.cues.filter((c) => c.end > start && c.start < end && c.text.trim() !== '');
   const ids = new Set<string>(layers.flatMap((l) => (l.clip.kind === 'text' ? [] : [l.clip.sourceId])));
   return { layers, cues, style: cues.length > 0 ? spec.subtitles.style : null, sources: sourcesFingerprint(spec, ids) };

@@ -5,7 +5,8 @@
  *    text overlays and image overlays on tracks above (as the v1 RenderSpec migration lays them
  *    out, shared/render-spec/migrate.ts), "a1" with the music, "a2";
  *  - v1 clips get kind 'video' (other new fields read as their defaults, see clipFields);
- *  - overlays become text/image clips with ids "ov-<overlay id>"; the music becomes clip "music";
+ *  - overlays become text/image clips with ids "ov-<overlay id>", cut where v1's video track ended
+ *    (v1 renders stopped there); the music becomes clip "music";
  *  - the meta gets schemaVersion 2 and loudness null (renders sound as before).
  */
 import * as Y from 'yjs';
@@ -44,10 +45,21 @@ export function migrateV1Document(doc: Y.Doc): void {
   track(doc, 'v1', 'video', 'Video 1', 0);
   for (const c of m.clips.values()) if (c instanceof Y.Map && c.get('kind') === undefined) c.set('kind', 'video');
 
+  // v1 rendered until the end of its video track and cut overlays there; v2 renders until the end
+  // of the last picture on any track, so overlays are cut at the v1 end to render as before.
+  let v1End = 0;
+  for (const c of m.clips.values()) {
+    if (!(c instanceof Y.Map)) continue;
+    const asset = assets.get(String(c.get('assetId')));
+    const frames = Number(c.get('sourceOut')) - Number(c.get('sourceIn'));
+    const length = asset?.fps ? Math.round((frames * asset.fps.den * meta.fps.num) / (asset.fps.num * meta.fps.den)) : frames;
+    if (Number.isFinite(length)) v1End = Math.max(v1End, Number(c.get('start')) + length);
+  }
   const overlays = [...m.overlays.values()].flatMap((v) => {
     if (!(v instanceof Y.Map)) return [];
     const o = OverlayV1.safeParse(fieldsOf(v));
-    return o.success ? [o.data] : [];
+    if (!o.success) return [];
+    return v1End > o.data.start ? [{ ...o.data, end: Math.min(o.data.end, v1End) }] : [o.data];
   });
   overlays.sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : 1));
   const texts = overlays.filter((o) => o.kind === 'text' && o.text.trim() !== '');

@@ -126,10 +126,13 @@ function audioLayerChain(ctx: AudioContext, layer: AudioLayer): string | null {
   if (lead > 0) filters.push(`adelay=delays=${lead}S:all=1`);
   filters.push('apad', `atrim=end_sample=${Math.max(1, span)}`);
   if (clip.reverse) filters.push('areverse');
-  filters.push(...tempoChain(speed), 'apad', `atrim=end_sample=${m1 - m0}`, `asetpts=(N+${m0})/SR/TB`);
-  filters.push(...gainChain(layer, fps), ...fadesChain(layer, fps));
+  const tempo = tempoChain(speed);
+  // Stretching is never sample-exact: pad/cut to the layer's exact sample count again.
+  if (tempo.length > 0 || span !== m1 - m0) filters.push(...tempo, 'apad', `atrim=end_sample=${m1 - m0}`);
+  const shaping = [...gainChain(layer, fps), ...fadesChain(layer, fps)];
+  // Gains and fades work in the layer's own time (its first sample is m0 of the layer).
+  if (shaping.length > 0) filters.push(`asetpts=(N+${m0})/SR/TB`, ...shaping, 'asetpts=N/SR/TB');
   const delay = a0 - samplesAt(range.start, fps);
-  filters.push('asetpts=N/SR/TB');
   if (delay > 0) filters.push(`adelay=delays=${delay}S:all=1`);
   const label = g.label('aclip');
   g.chain([`${idx}:a`], filters, label, true);
@@ -139,8 +142,8 @@ function audioLayerChain(ctx: AudioContext, layer: AudioLayer): string | null {
 /** Mixes labels (normalize=0: gains add up, nothing is rescaled), padded/trimmed to `total` samples. */
 function mixTo(g: Graph, labels: string[], total: number, prefix: string): string {
   const out = g.label(prefix);
-  const mix = labels.length === 1 ? [`[${labels[0]}]anull`] : [`${labels.map((l) => `[${l}]`).join('')}amix=inputs=${labels.length}:duration=longest:dropout_transition=0:normalize=0`];
-  g.chains.push(`${mix[0]},apad,atrim=end_sample=${total}[${out}]`);
+  const mix = labels.length === 1 ? `[${labels[0]}]` : `${labels.map((l) => `[${l}]`).join('')}amix=inputs=${labels.length}:duration=longest:dropout_transition=0:normalize=0,`;
+  g.chains.push(`${mix}apad,atrim=end_sample=${total}[${out}]`);
   return out;
 }
 
@@ -239,7 +242,8 @@ export function mixAudio(ctx: AudioContext): string {
     buses.set(t.id, out);
   }
 
-  const master = buses.size > 0 ? mixTo(g, [...buses.values()], total, 'master') : silence(g, total);
+  // Every bus already holds exactly `total` samples.
+  const master = buses.size === 0 ? silence(g, total) : buses.size === 1 ? [...buses.values()][0]! : mixTo(g, [...buses.values()], total, 'master');
   const loudness = spec.output.audio.loudness;
   if (!loudness) return master;
   const out = g.label('loud');

@@ -96,7 +96,7 @@ function videoSourceChain(ctx: VideoContext, layer: LayerPlan<VideoClip>, s: Sli
     if (!identity) filters.push(retimeFilter(first, layer.pre - s.u0, step, fps), `fps=${rate(fps)}`);
   }
   // A source that runs out (a transition past its last frame, a short file) holds its last frame.
-  filters.push(`tpad=stop_mode=clone:stop=${s.count}`, `trim=end_frame=${s.count}`, framePts(s.u0, fps));
+  filters.push(`tpad=stop_mode=clone:stop=${s.count}`, `trim=end_frame=${s.count}`);
   filters.push(...cropFilters(clip.crop, s.u0 - layer.pre, source, spec.output.width, spec.output.height));
   return { input: `${idx}:v`, filters };
 }
@@ -308,8 +308,11 @@ function layerChain(ctx: VideoContext, layer: VisualLayer, n: number): { label: 
   }
   const effects = effectsChain(ctx, layer, s, sized, n);
   const alpha = effects.alpha || needsAlphaAlways(layer, geometry);
+  // Effects, animated sizes and rotation read the layer's own frame time (stills and text stamp it already).
+  const layerTime = layer.clip.kind === 'video' && (effects.filters.length > 0 || geometry.dynamicSize || geometry.rotates) ? [framePts(s.u0, fps)] : [];
   const filters = [
     ...src.filters,
+    ...layerTime,
     ...afterSource,
     'setsar=1',
     alpha ? 'format=yuva420p' : 'format=yuv420p',
