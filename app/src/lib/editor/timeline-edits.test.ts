@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { addAsset, addClip, initTimeline, readTimeline, setCropKeyframe } from '@clipmaker/shared/timeline';
+import { addAsset, addClip, addTextClip, initTimeline, readTimeline as read, setCropKeyframe, type TimelineSnapshot, type VideoClipSnapshot } from '@clipmaker/shared/timeline';
+
+/** The snapshot with its clips seen as video clips (this file only places videos, and one text clip). */
+const readTimeline = (d: Y.Doc) => read(d) as TimelineSnapshot & { clips: VideoClipSnapshot[] };
 import { applyDrag } from './timeline-edits';
 
 const ORIGIN = { local: true };
@@ -46,5 +49,15 @@ describe('timeline drags as edits', () => {
     setCropKeyframe(d, c1, { frame: 5, x: 100, y: 0, w: 606, h: 1080 });
     applyDrag(d, readTimeline(d), { kind: 'move-keyframe', clipId: c1, from: 5, to: 12 }, ORIGIN);
     expect(readTimeline(d).clips.find((x) => x.id === c1)!.crop).toEqual([{ frame: 12, x: 100, y: 0, w: 606, h: 1080 }]);
+  });
+
+  it('moves a clip onto another track, and trims text clips by their duration', () => {
+    const { d, c1 } = doc();
+    applyDrag(d, readTimeline(d), { kind: 'move-clips', ids: [c1], delta: 5, trackId: 'v2' }, ORIGIN);
+    expect(readTimeline(d).clips.find((c) => c.id === c1)).toMatchObject({ trackId: 'v2', start: 5 });
+    const t = addTextClip(d, { trackId: 'v2', start: 100, duration: 30, text: 'Hi' });
+    applyDrag(d, readTimeline(d), { kind: 'trim-head', id: t, delta: 10 }, ORIGIN);
+    applyDrag(d, readTimeline(d), { kind: 'trim-tail', id: t, delta: -5 }, ORIGIN);
+    expect(read(d).clips.find((c) => c.id === t)).toMatchObject({ start: 110, duration: 15 });
   });
 });
