@@ -111,7 +111,7 @@ describe('layers, transitions and effects', () => {
     const g = chains(c);
     expect(g[1]).toContain('tpad=stop_mode=clone:stop=55,trim=end_frame=55');
     expect(g[3]).toContain('sendcmd=filename=/w/layer-1.cmd,lutyuv@op1=y=val:u=val:v=val:a=val*0');
-    const cmd = c.files.find((f) => f.path === '/w/layer-1.cmd')!.contents.split('\n');
+    const cmd = c.files!.find((f) => f.path === '/w/layer-1.cmd')!.contents.split('\n');
     expect(cmd[0]).toBe('0.016667-0.05 [enter] lutyuv@op1 y val, lutyuv@op1 u val, lutyuv@op1 v val, lutyuv@op1 a val*0.101961;');
     expect(cmd).toHaveLength(11); // frames 1..9 of the window, full opacity after it, the trailing newline
     // the audio crossfades over the same window, equal power
@@ -122,13 +122,13 @@ describe('layers, transitions and effects', () => {
   it('wipe: the hidden part of the incoming clip is a transparent box, moved every frame', () => {
     const c = build(two({ kind: 'wipe', direction: 'right', duration: 10 }));
     expect(chains(c)[3]).toContain("drawbox@wipe1=x=0:y=0:w=1080:h=1920:color=black@0:t=fill:replace=1:enable='between(n,0,9)'");
-    expect(c.files[0]!.contents).toContain('drawbox@wipe1 x 108, drawbox@wipe1 y 0, drawbox@wipe1 w 972, drawbox@wipe1 h 1920;');
+    expect(c.files![0]!.contents).toContain('drawbox@wipe1 x 108, drawbox@wipe1 y 0, drawbox@wipe1 w 972, drawbox@wipe1 h 1920;');
   });
 
   it('dips: no overlap; the outgoing clip fades to the colour before the cut, the incoming from it after', () => {
     const c = build(two({ kind: 'dip-black', direction: 'left', duration: 10 }));
     expect(c.inputs.map((i) => i.options).slice(0, 2)).toEqual([['-t', '1.766667'], ['-ss', '3.316667', '-t', '1.433333']]);
-    expect(c.files[0]!.contents.split('\n')[0]).toBe('1.483333-1.516667 [enter] lutyuv@op0 y val*0.831373+2.698039, lutyuv@op0 u val*0.831373+21.584314, lutyuv@op0 v val*0.831373+21.584314, lutyuv@op0 a val*1;');
+    expect(c.files![0]!.contents.split('\n')[0]).toBe('1.483333-1.516667 [enter] lutyuv@op0 y val*0.831373+2.698039, lutyuv@op0 u val*0.831373+21.584314, lutyuv@op0 v val*0.831373+21.584314, lutyuv@op0 a val*1;');
   });
 
   it('slide: the incoming clip travels in by one frame width (overlay x per frame)', () => {
@@ -177,7 +177,7 @@ describe('layers, transitions and effects', () => {
     const c = build(spec({ clips: [videoClip({ id: 'c1', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 90 }), text] }), { audio: 'none' });
     expect(c.filterComplex).not.toContain('passwd');
     expect(c.filterComplex).toContain("color=c=black@0:s=864x384:r=30/1,trim=end_frame=30,format=rgba,settb=1/30,setpts=N,subtitles=filename=/w/text-1.ass:fontsdir=/f:alpha=1");
-    const ass = c.files.find((f) => f.path === '/w/text-1.ass')!.contents;
+    const ass = c.files!.find((f) => f.path === '/w/text-1.ass')!.contents;
     expect(ass).toContain('PlayResX: 864');
     expect(ass).toContain("Dialogue: 1,0:00:00.00,0:00:00.98,Text,,0,0,0,,it's [v];movie=/etc/passwd:x,'");
     expect(ass).toContain('Dialogue: 0,0:00:00.00,0:00:00.98,Box,');
