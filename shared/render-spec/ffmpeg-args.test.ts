@@ -76,7 +76,7 @@ describe('buildFfmpegCommand (cpu): exact argument lists', () => {
 
   it('freeze frame and reverse', () => {
     const freeze = chains(build(spec({ clips: [videoClip({ id: 'c', sourceId: 's1', start: 0, sourceIn: 40, sourceOut: 41, freeze: 75 })] })));
-    expect(freeze[1]).toMatch(/^\[0:v\]trim=end_frame=1,setpts=0,fps=30\/1,tpad=stop_mode=clone:stop=75,trim=end_frame=75,/);
+    expect(freeze[1]).toMatch(/^\[0:v\]trim=end_frame=1,setpts=0,tpad=stop_mode=clone:stop=75,trim=end_frame=75,/);
     const rev = build(spec({ clips: [videoClip({ id: 'c', sourceId: 's1', start: 0, sourceIn: 100, sourceOut: 175, reverse: true })] }));
     expect(rev.inputs[0]!.options).toEqual(['-ss', '3.316667', '-t', '2.6']);
     expect(chains(rev)[1]).toMatch(/^\[0:v\]trim=end_frame=75,reverse,setpts='if\(eq\(N,0\),0,max\(0,floor\(\(N\*1\+0\)\/1\)\)\)\*1\/30\/TB',fps=30\/1,tpad/);

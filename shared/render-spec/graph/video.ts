@@ -88,7 +88,8 @@ function videoSourceChain(ctx: VideoContext, layer: LayerPlan<VideoClip>, s: Sli
   const idx = g.addInput(source.id, openSource(source, { seekSeconds: lo > 0 ? seconds(lo - 0.5, srcFps) : null, durationSeconds: seconds(decoded + 3, srcFps), video: true }, target));
   const filters = [...videoNormalisation(source, target)];
   const step = sourceStep(source.fps, fps, clip.speed);
-  if (clip.freeze) filters.push('trim=end_frame=1', 'setpts=0', `fps=${rate(fps)}`);
+  // A freeze frame: the one frame, cloned by tpad below (fps would emit nothing for a lone frame).
+  if (clip.freeze) filters.push('trim=end_frame=1', 'setpts=0');
   else {
     if (clip.reverse) filters.push(`trim=end_frame=${decoded}`, 'reverse');
     const first = clip.reverse ? clip.sourceOut - 1 - hi : lo - clip.sourceIn;
