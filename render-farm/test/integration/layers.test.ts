@@ -11,7 +11,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clipSourceFrame, planLayers, visualLayers, type RenderSpec } from '@clipmaker/shared/render-spec';
+import { clipSourceFrame, planChunks, planLayers, visualLayers, type RenderSpec } from '@clipmaker/shared/render-spec';
+import { writeFile } from 'node:fs/promises';
 import { renderSpecToFile } from '../../src/render.ts';
 import { LocalDiskStorage } from '../../src/storage/index.ts';
 import { BANDS, decodeGrayFrames, ffmpeg, makeFrameIndexVideo, tempDir } from '../support/media.ts';
@@ -144,6 +145,33 @@ async function bandRms(file: string, hz: number, from: number, to: number): Prom
   const m = /RMS level dB:\s*(-?[\d.]+|-inf)/.exec(stderr.slice(stderr.lastIndexOf('Overall')));
   return m ? Number(m[1] === '-inf' ? -200 : m[1]) : NaN;
 }
+
+describe('chunked: GOP-aligned chunks stitched without re-encode', () => {
+  it('seams at 60, 120 and 180 (inside the dissolve, at the wipe, inside the reversed clip): the stitched render is the whole one; editing the wipe re-renders only its chunks', async () => {
+    const spec = layeredSpec();
+    const plan = planChunks(spec, { chunkFrames: 60 });
+    expect(plan.chunks.map((c) => [c.start, c.end])).toEqual([[0, 60], [60, 120], [120, 180], [180, 220]]);
+    const parts: string[] = [];
+    for (const c of plan.chunks) {
+      const out = join(dir, c.fileName);
+      await renderSpecToFile(spec, { storage, outPath: out, target: 'cpu', workDir: dir, range: { start: c.start, end: c.end }, audio: 'none' });
+      parts.push(out);
+    }
+    const list = join(dir, 'chunks.ffconcat');
+    await writeFile(list, plan.concatList(parts));
+    const stitched = join(dir, 'stitched.mp4');
+    await ffmpeg(['-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', stitched]);
+    const whole = join(dir, 'whole-video.mp4');
+    await renderSpecToFile(spec, { storage, outPath: whole, target: 'cpu', workDir: dir, audio: 'none' });
+    const [a, b] = [await decodeGrayFrames(stitched, W, H), await decodeGrayFrames(whole, W, H)];
+    expect(a).toHaveLength(220);
+    expect(a.flatMap((fr, i) => (Buffer.compare(Buffer.from(fr), Buffer.from(b[i]!)) === 0 ? [] : [i]))).toEqual([]);
+    const edited = layeredSpec();
+    const c3 = edited.clips.find((c) => c.id === 'c3')!;
+    c3.transition = { kind: 'wipe', direction: 'left', duration: 8 };
+    expect(planChunks(edited, { chunkFrames: 60 }).chunks.map((c, i) => c.hash === plan.chunks[i]!.hash)).toEqual([true, false, false, true]);
+  });
+});
 
 describe('sound', () => {
   function duckSpec(mode: 'sidechain' | 'automation', loudness: RenderSpec['output']['audio']['loudness'] = null): RenderSpec {
