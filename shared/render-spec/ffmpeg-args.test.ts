@@ -176,7 +176,10 @@ describe('layers, transitions and effects', () => {
     const text = textClip({ id: 'tx', trackId: 'v2', start: 0, duration: 30, text: hostile, style: { ...DEFAULT_TEXT_STYLE, fontFamily: 'Lora', boxColor: '#000000AA' }, box: { width: 0.8, height: 0.2 } });
     const c = build(spec({ clips: [videoClip({ id: 'c1', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 90 }), text] }), { audio: 'none' });
     expect(c.filterComplex).not.toContain('passwd');
-    expect(c.filterComplex).toContain("color=c=black@0:s=864x384:r=30/1,trim=end_frame=30,format=rgba,settb=1/30,setpts=N,subtitles=filename=/w/text-1.ass:fontsdir=/f:alpha=1");
+    // drawn over black twice: in colour and as a white matte that becomes the alpha
+    expect(c.filterComplex).toContain('color=c=black:s=864x384:r=30/1,trim=end_frame=30,format=rgba,settb=1/30,setpts=N,split[tcanvas');
+    expect(c.filterComplex).toMatch(/\[tcanvas\d+\]subtitles=filename=\/w\/text-1\.ass:fontsdir=\/f\[tpaint\d+\];\[tcover\d+\]subtitles=filename=\/w\/text-1-matte\.ass:fontsdir=\/f,format=gray\[talpha\d+\];\[tpaint\d+\]\[talpha\d+\]alphamerge,format=gbrap,unpremultiply=inplace=1/);
+    expect(c.files!.find((f) => f.path === '/w/text-1-matte.ass')!.contents).toContain('Style: Text,Lora,72,&H00FFFFFF,&H00FFFFFF,&H00FFFFFF,&H7FFFFFFF');
     const ass = c.files!.find((f) => f.path === '/w/text-1.ass')!.contents;
     expect(ass).toContain('PlayResX: 864');
     expect(ass).toContain("Dialogue: 1,0:00:00.00,0:00:00.98,Text,,0,0,0,,it's [v];movie=/etc/passwd:x,'");

@@ -26,10 +26,16 @@ function fontName(family: string): string {
   return family.replace(/[,\r\n\u0000-\u001f\u007f]/g, ' ').trim() || 'Inter';
 }
 
-function styleLine(name: string, s: TextStyle, box: boolean): string {
+/** The colour, or in a matte script the same transparency in white (what libass draws over black is then the coverage). */
+function colour(hex: string, matte: boolean): string {
+  const c = assColor(hex);
+  return matte ? `${c.slice(0, 4)}FFFFFF` : c;
+}
+
+function styleLine(name: string, s: TextStyle, box: boolean, matte: boolean): string {
   const fields = box
-    ? ['&HFF000000', '&HFF000000', assColor(s.boxColor ?? '#00000000'), assColor(s.boxColor ?? '#00000000'), 3, s.boxPadding, 0]
-    : [assColor(s.color), assColor(s.color), assColor(s.strokeColor), assColor(s.shadowColor), 1, s.strokeWidth, s.shadowDepth];
+    ? ['&HFF000000', '&HFF000000', colour(s.boxColor ?? '#00000000', matte), colour(s.boxColor ?? '#00000000', matte), 3, s.boxPadding, 0]
+    : [colour(s.color, matte), colour(s.color, matte), colour(s.strokeColor, matte), colour(s.shadowColor, matte), 1, s.strokeWidth, s.shadowDepth];
   const [primary, secondary, outline, back, borderStyle, outlineWidth, shadow] = fields;
   return [`Style: ${name}`, fontName(s.fontFamily), s.fontSize, primary, secondary, outline, back, s.bold ? -1 : 0, s.italic ? -1 : 0, 0, 0, 100, 100, 0, 0, borderStyle, outlineWidth, shadow, assAlignment(s), 0, 0, 0, 1].join(',');
 }
@@ -45,9 +51,11 @@ export function typedText(text: string, shown: number | null): string {
 
 /**
  * The script for a text layer of `frames` frames (layer time: frame 0 = the layer's first frame),
- * `charsAt(u)` the characters shown at u (null = all).
+ * `charsAt(u)` the characters shown at u (null = all). `matte`: the same layout with every colour
+ * white at its own transparency: drawn over black it is the layer's alpha (libass blends onto an
+ * opaque picture exactly; onto a transparent one ffmpeg's alpha is not the coverage).
  */
-export function buildTextLayerAss(clip: TextClip, box: { w: number; h: number }, fps: Fps, frames: number, charsAt: (u: number) => number | null): string {
+export function buildTextLayerAss(clip: TextClip, box: { w: number; h: number }, fps: Fps, frames: number, charsAt: (u: number) => number | null, matte = false): string {
   const events: string[] = [];
   const boxed = clip.style.boxColor !== null;
   if (clip.text.trim() !== '') {
@@ -74,8 +82,8 @@ export function buildTextLayerAss(clip: TextClip, box: { w: number; h: number },
     '',
     '[V4+ Styles]',
     FORMAT,
-    styleLine('Text', clip.style, false),
-    styleLine('Box', clip.style, true),
+    styleLine('Text', clip.style, false, matte),
+    styleLine('Box', clip.style, true, matte),
     '',
     '[Events]',
     'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text',

@@ -108,22 +108,27 @@ function imageSourceChain(ctx: VideoContext, layer: VisualLayer, s: Slice, size:
   return { input: `${idx}:v`, filters: ['format=rgba', ...size, `loop=loop=${s.count - 1}:size=1:start=0`, framePts(s.u0, ctx.spec.output.fps)] };
 }
 
-/** libass draws the clip's script onto a transparent canvas of its box. */
-function textSourceChain(ctx: VideoContext, layer: LayerPlan<TextClip>, s: Slice, geometry: LayerGeometry, n: number): { input: null; filters: string[] } {
+/**
+ * libass draws the clip's script onto a black canvas of its box, twice: in its colours (what it
+ * draws over black is colour x coverage) and as a white matte (the coverage itself), which becomes
+ * the alpha; unpremultiply then gives back the colours. Drawing straight onto a transparent canvas
+ * would leave ffmpeg's blended alpha, which is not the coverage for translucent boxes and edges.
+ */
+function textSourceChain(ctx: VideoContext, layer: LayerPlan<TextClip>, s: Slice, geometry: LayerGeometry, n: number): { input: string; filters: string[] } {
+  const { g } = ctx;
   const { fps } = ctx.spec.output;
   const { w, h } = geometry.natural;
   const frames = layer.end - layer.start;
-  const path = ctx.g.addFile(`text-${n}.ass`, buildTextLayerAss(layer.clip, { w, h }, fps, frames, (u) => visibleChars(layer, u)));
-  return {
-    input: null,
-    filters: [
-      `color=c=black@0:s=${w}x${h}:r=${rate(fps)}`,
-      `trim=end_frame=${s.count}`,
-      'format=rgba',
-      framePts(s.u0, fps),
-      `subtitles=filename=${escapeFilterValue(path)}:fontsdir=${escapeFilterValue(ctx.fontsDir)}:alpha=1`,
-    ],
-  };
+  const charsAt = (u: number) => visibleChars(layer, u);
+  const script = g.addFile(`text-${n}.ass`, buildTextLayerAss(layer.clip, { w, h }, fps, frames, charsAt));
+  const matte = g.addFile(`text-${n}-matte.ass`, buildTextLayerAss(layer.clip, { w, h }, fps, frames, charsAt, true));
+  const fonts = escapeFilterValue(ctx.fontsDir);
+  const [canvas, cover, paint, alpha, out] = ['tcanvas', 'tcover', 'tpaint', 'talpha', 'text'].map((p) => g.label(p)) as [string, string, string, string, string];
+  g.chains.push(`color=c=black:s=${w}x${h}:r=${rate(fps)},trim=end_frame=${s.count},format=rgba,${framePts(s.u0, fps)},split[${canvas}][${cover}]`);
+  g.chain([canvas], [`subtitles=filename=${escapeFilterValue(script)}:fontsdir=${fonts}`], paint);
+  g.chain([cover], [`subtitles=filename=${escapeFilterValue(matte)}:fontsdir=${fonts}`, 'format=gray'], alpha);
+  g.chain([paint, alpha], ['alphamerge', 'format=gbrap', 'unpremultiply=inplace=1'], out);
+  return { input: out, filters: [] };
 }
 
 // ---------- crop ----------
@@ -209,7 +214,8 @@ function animatedSizeChain(geometry: LayerGeometry, fps: Fps): string[] {
 function rotateChain(geometry: LayerGeometry, fps: Fps): string[] {
   if (!geometry.rotates) return [];
   const a = isConstant(geometry.angle) ? num(evaluate(geometry.angle, 0)) : `'${frameExpr(geometry.angle, fps)}'`;
-  return [`rotate=a=${a}:ow=${geometry.box.w}:oh=${geometry.box.h}:c=none:bilinear=1`];
+  // A transparent fill, not c=none: none leaves the pool buffer's old pixels (trails of earlier angles) outside the picture.
+  return [`rotate=a=${a}:ow=${geometry.box.w}:oh=${geometry.box.h}:c=black@0:bilinear=1`];
 }
 
 /** 8-bit steps: commands are sent only when a value really changes. */
@@ -295,7 +301,7 @@ function layerChain(ctx: VideoContext, layer: VisualLayer, n: number): { label: 
   const s = sliceOf(layer, range);
   const geometry = layerGeometry(layer, W, H);
   const sized = staticSize(geometry) ?? geometry.natural;
-  let src: { input: string | null; filters: string[] };
+  let src: { input: string; filters: string[] };
   let afterSource: string[];
   if (layer.clip.kind === 'video') {
     src = videoSourceChain(ctx, layer as LayerPlan<VideoClip>, s);
@@ -324,8 +330,7 @@ function layerChain(ctx: VideoContext, layer: VisualLayer, n: number): { label: 
     framePts(s.u0 + layer.start - range.start, fps),
   ];
   const label = g.label('layer');
-  // A generated source (text) starts the chain itself, without an input pad.
-  g.chain(src.input ? [src.input] : [], filters, label);
+  g.chain([src.input], filters, label);
   return { label, geometry };
 }
 
