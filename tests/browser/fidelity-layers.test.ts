@@ -87,7 +87,7 @@ describe('layered preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
     // Frame N shows N in binary: 12 horizontal bands (band 0 = top = bit 0). A 440 Hz tone.
     ffmpeg([
       '-f', 'lavfi', '-i', 'color=c=black:s=16x12:r=30:d=10', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=10',
-      '-vf', "geq=lum='255*mod(floor(N/pow(2\\,Y))\\,2)':cb=128:cr=128,scale=640:360:flags=neighbor,format=yuv420p",
+      '-vf', "geq=lum='255*mod(floor(N/pow(2\\,Y))\\,2)':cb=128:cr=128,scale=640:360:flags=neighbor,setsar=1,format=yuv420p",
       '-frames:v', '300', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-g', '10', '-c:a', 'aac', '-shortest', path.join(work, 'index.mp4'),
     ]);
     ffmpeg(['-f', 'lavfi', '-i', 'color=c=0x20A0FF:s=256x256,format=rgba,drawbox=x=32:y=32:w=192:h=192:color=0xFFCC00@1:t=fill', '-frames:v', '1', path.join(work, 'logo.png')]);
@@ -192,6 +192,7 @@ describe('layered preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
         results.push({ ...scores, decoded });
       }
       console.log('layered fidelity', JSON.stringify(results));
+      console.log('preview videos', JSON.stringify(await page.evaluate(() => (window as never as { __clipmakerPreview: { videos(): unknown } }).__clipmakerPreview.videos())));
       for (const res of results) {
         const f = res.frame as number;
         expect(res.wasmVsFarm, `frame ${f} wasm vs farm`).toBeGreaterThanOrEqual(0.97);

@@ -216,7 +216,7 @@ export class PixiStage {
       const visible = [...line.text].slice(0, Math.max(0, shown)).join('');
       shown -= [...line.text].length + line.consumed;
       if (visible.length === 0) continue;
-      const width = visible === line.text ? line.width : CanvasTextMetrics.measureText(visible, new TextStyle(layout.style)).width;
+      const width = visible === line.text ? line.width : CanvasTextMetrics.measureText(visible, new TextStyle({ ...layout.style, stroke: undefined, dropShadow: undefined })).width;
       if (s.boxColor) boxes.rect(line.x - s.boxPadding, line.top - s.boxPadding, width + 2 * s.boxPadding, layout.lineHeight + 2 * s.boxPadding).fill(s.boxColor);
       node.content.addChild(this.lineText(visible, layout.style, line, s.strokeWidth));
     }

@@ -92,6 +92,9 @@ export function layoutText(text: string, s: TextStyle, boxW: number, boxH: numbe
     style.dropShadow = { color: sh.rgb, alpha: sh.alpha, distance: s.shadowDepth * Math.SQRT2, angle: Math.PI / 4, blur: 0 };
   }
   void fill;
+  // Advance widths only, as libass aligns and boxes lines (canvas measuring would add the stroke and the shadow).
+  const plain: PixiTextStyle = { fontFamily: style.fontFamily, fontSize: style.fontSize, fontWeight: style.fontWeight, fontStyle: style.fontStyle, fill: style.fill, lineHeight: style.lineHeight };
+  const advance = (t: string) => measure(t, plain);
   const raw: { text: string; consumed: number }[] = [];
   const paragraphs = text.replace(/\r\n?/g, '\n').split('\n');
   paragraphs.forEach((para, pi) => {
@@ -99,7 +102,7 @@ export function layoutText(text: string, s: TextStyle, boxW: number, boxH: numbe
     let line = '';
     words.forEach((word, wi) => {
       const candidate = wi === 0 ? word : `${line} ${word}`;
-      if (wi > 0 && line !== '' && measure(candidate, style) > boxW) {
+      if (wi > 0 && line !== '' && advance(candidate) > boxW) {
         raw.push({ text: line, consumed: 1 });
         line = word;
       } else line = candidate;
@@ -111,7 +114,7 @@ export function layoutText(text: string, s: TextStyle, boxW: number, boxH: numbe
   const top0 = s.verticalAlign === 'top' ? 0 : s.verticalAlign === 'middle' ? (boxH - block) / 2 : boxH - block;
   const ascent = ascentOfLine(s.fontFamily) * lineHeight;
   const lines = raw.map((l, i) => {
-    const width = l.text === '' ? 0 : measure(l.text, style);
+    const width = l.text === '' ? 0 : advance(l.text);
     const x = s.align === 'left' ? 0 : s.align === 'center' ? (boxW - width) / 2 : boxW - width;
     const top = top0 + i * lineHeight;
     return { text: l.text, x, top, baseline: top + ascent, width, consumed: l.consumed };
