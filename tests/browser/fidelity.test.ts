@@ -94,7 +94,7 @@ describe('preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
       await expect.poll(() => page.locator('[data-testid=asset]').count()).toBe(1);
       expect(await page.textContent('[data-testid=asset]')).toContain('1024×512');
       await page.setInputFiles('[data-testid=upload]', path.join(work, 'src.mp4'));
-      await page.click('[data-testid=add-to-timeline]');
+      await page.locator('[data-testid=asset]', { hasText: 'src.mp4' }).locator('[data-testid=add-to-timeline]').click();
       await page.waitForSelector('[data-testid=timeline-clip]');
       const clipId = (await page.getAttribute('[data-testid=timeline-clip]', 'data-clip-id'))!;
 
@@ -113,12 +113,16 @@ describe('preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
       await page.waitForSelector('[data-testid=cue]');
       await page.fill('[data-testid=style-size]', '28');
       await page.press('[data-testid=style-size]', 'Enter');
-      await page.fill('[data-testid=overlay-text]', 'LOGO');
-      await page.click('[data-testid=add-text-overlay]');
-      await expect.poll(() => page.locator('[data-testid=overlay-row]').count()).toBe(1);
-      await page.selectOption('[data-testid=overlay-image]', { label: 'logo.png' });
-      await page.click('[data-testid=add-image-overlay]');
-      await expect.poll(() => page.locator('[data-testid=overlay-row]').count()).toBe(2);
+      // A text layer and the logo as an image layer (v1's overlays are clips on upper tracks now).
+      await page.selectOption('[data-testid=target-video-track]', 'v2');
+      await page.fill('[data-testid=text-draft]', 'LOGO');
+      await page.click('[data-testid=add-text]');
+      await expect.poll(() => page.locator('[data-testid=timeline-clip][data-clip-kind=text]').count()).toBe(1);
+      await page.click('[data-testid=add-video-track]');
+      await expect.poll(() => page.locator('[data-testid=target-video-track] option').count()).toBe(3);
+      await page.selectOption('[data-testid=target-video-track]', { label: 'Video 3' });
+      await page.locator('[data-testid=asset]', { hasText: 'logo.png' }).locator('[data-testid=add-to-timeline]').click();
+      await expect.poll(() => page.locator('[data-testid=timeline-clip][data-clip-kind=image]').count()).toBe(1);
       expect(await page.locator('[data-testid=edit-error]').count()).toBe(0);
 
       const threeWay = async (tag: string) => {
