@@ -110,7 +110,7 @@ describe('layers, transitions and effects', () => {
     ]);
     const g = chains(c);
     expect(g[1]).toContain('tpad=stop_mode=clone:stop=55,trim=end_frame=55');
-    expect(g[3]).toContain('sendcmd=filename=/w/layer-1.cmd,lutyuv@op1=y=val:u=val:v=val:a=val*0');
+    expect(g[3]).toContain("sendcmd=filename=/w/layer-1.cmd,lutyuv@op1=y=val:u=val:v=val:a=val*0:enable='between(t,-0.016667,0.316667)'");
     const cmd = c.files!.find((f) => f.path === '/w/layer-1.cmd')!.contents.split('\n');
     expect(cmd[0]).toBe('0.016667-0.05 [enter] lutyuv@op1 y val, lutyuv@op1 u val, lutyuv@op1 v val, lutyuv@op1 a val*0.101961;');
     expect(cmd).toHaveLength(11); // frames 1..9 of the window, full opacity after it, the trailing newline
@@ -121,7 +121,7 @@ describe('layers, transitions and effects', () => {
 
   it('wipe: the hidden part of the incoming clip is a transparent box, moved every frame', () => {
     const c = build(two({ kind: 'wipe', direction: 'right', duration: 10 }));
-    expect(chains(c)[3]).toContain("drawbox@wipe1=x=0:y=0:w=1080:h=1920:color=black@0:t=fill:replace=1:enable='between(n,0,9)'");
+    expect(chains(c)[3]).toContain("drawbox@wipe1=x=0:y=0:w=1080:h=1920:color=black@0:t=fill:replace=1:enable='between(t,-0.016667,0.316667)'");
     expect(c.files![0]!.contents).toContain('drawbox@wipe1 x 108, drawbox@wipe1 y 0, drawbox@wipe1 w 972, drawbox@wipe1 h 1920;');
   });
 

@@ -218,6 +218,11 @@ function rotateChain(geometry: LayerGeometry, fps: Fps): string[] {
   return [`rotate=a=${a}:ow=${geometry.box.w}:oh=${geometry.box.h}:c=black@0:bilinear=1`];
 }
 
+/** A timeline `enable` expression true on layer frames from..to (by timestamp, half a frame of margin). */
+function frameWindow(from: number, to: number, fps: Fps): string {
+  return `between(t,${num(seconds(from - 0.5, fps))},${num(seconds(to + 0.5, fps))})`;
+}
+
 /** 8-bit steps: commands are sent only when a value really changes. */
 const q8 = (v: number) => Math.round(v * 255) / 255;
 
@@ -248,6 +253,8 @@ function effectsChain(ctx: VideoContext, layer: VisualLayer, s: Slice, size: { w
   const boxName = `drawbox@wipe${n}`;
   const lines: string[] = [];
   let lutNeeded = false;
+  let lutFrom = -1;
+  let lutTo = -1;
   let wipeFrom = -1;
   let wipeTo = -1;
   let prevLut = '';
@@ -260,7 +267,11 @@ function effectsChain(ctx: VideoContext, layer: VisualLayer, s: Slice, size: { w
     const wipe = layerWipe(layer, u);
     const lut = lutValues(opacity, tint);
     const lutKey = JSON.stringify(lut);
-    if (q8(opacity) < 1 || tint) lutNeeded = true;
+    if (q8(opacity) < 1 || tint) {
+      lutNeeded = true;
+      if (lutFrom < 0) lutFrom = u;
+      lutTo = u;
+    }
     const cmds: string[] = [];
     if (u === s.u0) firstLut = lut;
     else if (lutKey !== prevLut) for (const c of ['y', 'u', 'v', 'a'] as const) cmds.push(`${lutName} ${c} ${lut[c]}`);
@@ -281,10 +292,11 @@ function effectsChain(ctx: VideoContext, layer: VisualLayer, s: Slice, size: { w
   if (lines.length > 0) filters.push(`sendcmd=filename=${escapeFilterValue(ctx.g.addFile(`layer-${n}.cmd`, `${lines.join('\n')}\n`))}`);
   if (firstBox) {
     const r = firstBox;
-    filters.push(`${boxName}=x=${r.x}:y=${r.y}:w=${r.w}:h=${r.h}:color=black@0:t=fill:replace=1:enable='between(n,${wipeFrom - s.u0},${wipeTo - s.u0})'`);
+    filters.push(`${boxName}=x=${r.x}:y=${r.y}:w=${r.w}:h=${r.h}:color=black@0:t=fill:replace=1:enable='${frameWindow(wipeFrom, wipeTo, fps)}'`);
   }
   // Commands only ever change a value that differs somewhere, so a lut command implies lutNeeded.
-  if (lutNeeded && firstLut) filters.push(`${lutName}=y=${firstLut.y}:u=${firstLut.u}:v=${firstLut.v}:a=${firstLut.a}`);
+  // Only on the frames that need it (a dissolve's window, not the whole clip after it).
+  if (lutNeeded && firstLut) filters.push(`${lutName}=y=${firstLut.y}:u=${firstLut.u}:v=${firstLut.v}:a=${firstLut.a}:enable='${frameWindow(lutFrom, lutTo, fps)}'`);
   return { filters, alpha: lutNeeded || !!firstBox };
 }
 
