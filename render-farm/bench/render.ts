@@ -86,8 +86,8 @@ async function handWritten(spec: RenderSpec, storageRoot: string): Promise<numbe
   const fonts = await bundledFontsDir();
   const crop = 'crop=w=608:h=1080:x=656:y=0:exact=1,scale=1080:1920:flags=bicubic,setsar=1,format=yuv420p';
   const graph = [
-    `[0:v]trim=start_frame=0:end_frame=615,setpts=PTS-STARTPTS,${crop}[a1]`,
-    `[1:v]trim=end_frame=630,setpts=PTS-STARTPTS,${crop}[a2]`,
+    `[0:v]trim=end_frame=615,setpts=PTS-STARTPTS,fps=${FPS},${crop}[a1]`,
+    `[1:v]trim=end_frame=630,setpts=PTS-STARTPTS,fps=${FPS},${crop}[a2]`,
     `[2:v]trim=end_frame=1260,setpts=(PTS-STARTPTS)/2,fps=${FPS},${crop}[a3]`,
     `[a1][a2]xfade=transition=fade:duration=1:offset=19.5[x1]`,
     `[x1][a3]xfade=transition=fade:duration=1:offset=39.5,trim=end_frame=${FRAMES}[x2]`,
