@@ -102,10 +102,11 @@ async function main() {
   (globalThis as { __clipmakerCollabConnections?: () => number }).__clipmakerCollabConnections = () => collab.engine.connectionCount();
   log.info({ port: collab.port }, 'collab-server listening');
 
-  const { startWorker, LocalDiskStorage } = await import('../render-farm/src/index.ts');
+  const { startWorker, LocalDiskStorage, S3Storage, s3OptionsFromEnv } = await import('../render-farm/src/index.ts');
+  const s3 = s3OptionsFromEnv(); // S3_BUCKET set: the app and the embedded worker both use the bucket
   const worker = await startWorker({
     redisUrl: process.env.REDIS_URL,
-    storage: new LocalDiskStorage(process.env.STORAGE_DIR),
+    storage: s3 ? new S3Storage(s3) : new LocalDiskStorage(process.env.STORAGE_DIR),
     concurrency: Number(process.env.WORKER_CONCURRENCY ?? 1),
     workerId: process.env.WORKER_ID ?? `${os.hostname()}-${process.pid}`,
     ...(process.env.QUEUE_PREFIX ? { prefix: process.env.QUEUE_PREFIX } : {}),

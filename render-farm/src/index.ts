@@ -5,7 +5,7 @@ export { renderSpecToFile, parseRenderSpec, referencedSources, bundledFontsDir, 
 export { makePoster, posterTimeSeconds, POSTER_MAX_WIDTH, THUMB_WIDTH, type PosterFiles } from './poster.ts';
 export { probeCapabilities, chooseTarget, type Capabilities, type EncoderCapability, type RenderTarget, type TargetChoice, type VideoCodec } from './capabilities.ts';
 export { run as runFfmpeg, probe as probeMedia, execTool, ffmpegBinary, ffprobeBinary, FfmpegError, MediaProbeError, FILTER_SCRIPT_THRESHOLD_BYTES, type RunOptions, type RunResult, type FfmpegProgress, type MediaInfo } from './ffmpeg/adapter.ts';
-export { LocalDiskStorage, defaultStorageDir, keyToPath, assertStorageKey, StorageKeyError, StorageNotFoundError, type Storage, type StorageStat, type LocalFile } from './storage/index.ts';
+export { LocalDiskStorage, defaultStorageDir, keyToPath, assertStorageKey, StorageKeyError, StorageNotFoundError, S3Storage, S3Error, s3OptionsFromEnv, type S3Options, type Storage, type StorageStat, type LocalFile } from './storage/index.ts';
 export { PermanentError, isPermanentError, RenderAbortedError } from './errors.ts';
 export { workerKey } from './heartbeat.ts';
 export { createLogger } from './logger.ts';

@@ -4,7 +4,8 @@
  *   QUEUE_PREFIX         bee-queue key prefix shared with the app, default clipmaker
  *   STORAGE_DIR          default $DATA_DIR/storage, DATA_DIR default <cwd>/.data
  *   S3_BUCKET            set to use S3-compatible storage instead: S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID,
- *                        S3_SECRET_ACCESS_KEY, S3_KEY_PREFIX, S3_VIRTUAL_HOSTED
+ *                        S3_SECRET_ACCESS_KEY, S3_KEY_PREFIX, S3_VIRTUAL_HOSTED, S3_MAX_ATTEMPTS, S3_CHECKSUMS
+ *                        (shared/storage; the app reads the same ones)
  *   WORKER_CONCURRENCY   default 1
  *   WORKER_ID            default <host>-<pid>
  *   RENDER_TARGET        auto | cpu | cuda, default auto

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { alignedChunkFrames, planChunks, sha256Hex, stableJson } from './chunks.ts';
 import { buildFfmpegCommand, commandToArgs } from './ffmpeg-args.ts';
@@ -32,6 +33,23 @@ describe('sha256Hex', () => {
     expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(sha256Hex('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')).toBe('248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1');
     expect(sha256Hex('é'.repeat(100))).toHaveLength(64);
+  });
+  it('agrees with node:crypto across the padding boundaries (55, 56, 64 bytes and multi-byte UTF-8)', () => {
+    for (let n = 0; n < 200; n++) {
+      const text = 'é'.repeat(n % 5) + 'x'.repeat(n);
+      expect(sha256Hex(text)).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
+    }
+  });
+  // Re-pinned for chunk format 3 (RenderSpec v2 slices); the hashing itself is pinned by the FIPS vectors above.
+  it('keeps the chunk cache keys stable (pinned values of chunk format 3)', () => {
+    const plan = planChunks(spec(), { chunkFrames: 300 });
+    expect(plan.chunks.map((c) => c.hash)).toEqual([
+      '48bbc8afcec32c4d43b05b6181df8778fb9b846a3bfd3993ab10d2816b1ed00f',
+      '5ed8d0a2f9445409b9fdb554154758147f9596bb59cf29d17289b42fb00cfd8f',
+      '2179af712d91313d22ad96b99347b813553358eda225adc48a7f0240a91764bd',
+      '48b1d070471ff4f9ca142f9417ecd6b55d7c2601700bf940a01d9613665770be',
+    ]);
+    expect(plan.audioHash).toBe('7f7ea6145bbe7d0e42f2b9e9c95d8c569b6bc16ad9dceda573d337398b5360a0');
   });
   it('stableJson ignores key order', () => {
     expect(stableJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe(stableJson({ a: [{ c: 3, d: 2 }], b: 1 }));

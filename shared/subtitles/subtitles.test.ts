@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseSrt, parseVtt, serializeSrt, serializeVtt, SubtitleParseError } from './formats.ts';
+import { SUBTITLE_CORPUS } from '../../tests/support/subtitle-corpus.ts';
+import { convertSubtitles, exportSubtitles, importSubtitles, importSubtitlesOrThrow, parseSubtitleFile, SubtitleParseError } from './formats.ts';
+import { parseWebVtt } from './webvtt.ts';
+import { parseAss } from './ass-file.ts';
 import { assColor, assTime, buildAss, escapeAssText } from './ass.ts';
 import { buildTextLayerAss } from './text-layer.ts';
 import { DEFAULT_SUBTITLE_STYLE, DEFAULT_TEXT_STYLE, RenderSpec } from '../render-spec/schema.ts';
@@ -7,99 +10,112 @@ import { DEFAULT_SUBTITLE_STYLE, DEFAULT_TEXT_STYLE, RenderSpec } from '../rende
 const fps30 = { num: 30, den: 1 };
 const ntsc = { num: 30000, den: 1001 };
 
-function parseError(fn: () => unknown): SubtitleParseError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SubtitleParseError) return err;
-    throw err;
+describe('the subtitle corpus', () => {
+  for (const c of SUBTITLE_CORPUS) {
+    it(c.name, () => {
+      const parsed = parseSubtitleFile(c.text, { fileName: c.fileName, outputHeight: 1080 });
+      expect(parsed.format).toBe(c.format);
+      const got = parsed.cues.map((q) => [q.startMs, q.endMs, q.runs.map((r) => r.text).join('')]).sort((x, y) => (x[0] as number) - (y[0] as number));
+      expect(got).toEqual([...c.cues].sort((x, y) => x[0] - y[0]));
+      const problems = parsed.warnings.filter((w) => !w.note).sort((x, y) => x.line - y.line);
+      expect(problems.map((w) => w.line)).toEqual(c.warnings.map((w) => w[0]));
+      problems.forEach((w, i) => expect(w.message).toMatch(c.warnings[i]![1]));
+    });
   }
-  throw new Error('expected a SubtitleParseError');
-}
+});
 
-describe('SRT', () => {
-  it('parses with BOM, CRLF, missing blank line, dot milliseconds and missing hours', () => {
-    const srt = '\uFEFF1\r\n00:00:01,000 --> 00:00:02,500\r\nHello\r\n<i>world</i>\r\n2\r\n00:03.000 --> 00:00:04,000 X1:10 X2:20\r\nNext\r\n';
-    expect(parseSrt(srt, fps30)).toEqual([
-      { start: 30, end: 75, text: 'Hello\nworld' },
-      { start: 90, end: 120, text: 'Next' },
-    ]);
-  });
-
-  it('takes the frame that contains each time (ms floor with a 1e-6 tolerance)', () => {
-    const srt = '1\n00:00:01,033 --> 00:00:01,034\na\n\n2\n00:00:00,034 --> 00:00:00,067\nb\n';
-    expect(parseSrt(srt, fps30)).toEqual([
+describe('timeline import', () => {
+  it('takes the frame that contains each SRT/WebVTT time (floor, 1e-6 tolerance), at least one frame long', () => {
+    const srt = '1\n00:00:01,033 --> 00:00:01,034\na\n\n2\n00:00:00,034 --> 00:00:00,067\nb\n\n3\n00:00:00,100 --> 00:00:00,200\nx\n';
+    expect(importSubtitles(srt, { fps: fps30 }).cues).toEqual([
       { start: 1, end: 2, text: 'b' },
+      { start: 3, end: 6, text: 'x' },
       { start: 30, end: 31, text: 'a' },
     ]);
-    // 0.1 s at 30 fps is exactly frame 3, even though 100 * 30 / 1000 is 2.9999999999999996 in floats.
-    expect(parseSrt('1\n00:00:00,100 --> 00:00:00,200\nx\n', fps30)).toEqual([{ start: 3, end: 6, text: 'x' }]);
   });
 
-  it('keeps a cue at least one frame long', () => {
-    expect(parseSrt('1\n00:00:01,000 --> 00:00:01,010\nflash\n', fps30)).toEqual([{ start: 30, end: 31, text: 'flash' }]);
+  it('ASS times round up to the first frame libass shows them on', () => {
+    const ass = '[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\nDialogue: 0,0:00:00.02,0:00:01.48,Default,,0,0,0,,x\n';
+    expect(importSubtitles(ass, { fps: fps30 }).cues).toEqual([{ start: 1, end: 45, text: 'x' }]);
   });
 
-  it('reports errors with a 1-based line number and a clear message', () => {
-    const bad = parseError(() => parseSrt('1\n00:00:01,000 --> nope\nx\n', fps30));
-    expect([bad.line, bad.message]).toEqual([2, 'line 2: "nope" is not a time like 00:00:01,500']);
-    expect(parseError(() => parseSrt('1\n00:00:01,000 --> 00:00:02,000\nx\n\nhello\nworld\n', fps30)).message).toBe(
-      'line 5: expected a cue number followed by a timing line "00:00:01,000 --> 00:00:02,000"',
-    );
-    expect(parseError(() => parseSrt('1\n00:00:02,000 --> 00:00:01,000\nx\n', fps30)).message).toBe('line 2: the cue ends before it starts');
-    expect(parseError(() => parseSrt('1\n00:61:00,000 --> 01:00:00,000\nx\n', fps30)).message).toBe('line 2: "00:61:00,000" has minutes or seconds above 59');
+  it('keeps styling and positions on the cues, with notes that the timeline flattens them', () => {
+    const r = importSubtitles('1\n00:00:01,000 --> 00:00:02,000\n{\\an8}<i>hi</i> there\n', { fps: fps30 });
+    expect(r.cues).toEqual([{ start: 30, end: 60, text: 'hi there', runs: [{ text: 'hi', italic: true }, { text: ' there' }], position: 'top' }]);
+    expect(r.warnings.map((w) => [w.line, w.note])).toEqual([
+      [2, true],
+      [2, true],
+    ]);
   });
 
-  it('serializes with ms rounded up so that parsing gives the same frames', () => {
-    const cues = [
-      { start: 1, end: 2, text: 'a' },
-      { start: 299, end: 1000, text: 'b\n\n\nc' },
-    ];
-    expect(serializeSrt(cues, ntsc)).toBe('1\n00:00:00,034 --> 00:00:00,067\na\n\n2\n00:00:09,977 --> 00:00:33,367\nb\nc\n');
+  it('maps the main ASS style onto ours, scaled from PlayResY to the output height', () => {
+    const c = SUBTITLE_CORPUS.find((x) => x.fileName === 'episode.ass')!;
+    const r = parseAss(c.text, { outputHeight: 1080 });
+    expect(r.styleName).toBe('Default');
+    expect(r.style).toEqual({ fontFamily: 'DejaVu Sans', fontSize: 72, color: '#FFFF00', outlineColor: '#101010', boxColor: '#0000007F', outlineWidth: 6, box: false, position: 'bottom', marginV: 90, bold: true });
+    const old = parseAss(SUBTITLE_CORPUS.find((x) => x.fileName === 'old.ssa')!.text, { outputHeight: 480 });
+    expect(old.style).toMatchObject({ fontSize: 32, color: '#FFFFFF', position: 'top', bold: true });
+    expect(old.warnings.find((w) => /Tahoma/.test(w.message))?.note).toBe(true);
   });
 
-  it('round-trips frames exactly at 24, 25, 29.97, 30 and 59.94 fps', () => {
-    const cues = Array.from({ length: 200 }, (_, i) => ({ start: i * 7 + 1, end: i * 7 + 4 + (i % 5), text: `cue ${i}` }));
-    for (const fps of [{ num: 24, den: 1 }, { num: 25, den: 1 }, ntsc, fps30, { num: 60000, den: 1001 }]) {
-      const sorted = [...cues].sort((a, b) => a.start - b.start);
-      expect(parseSrt(serializeSrt(cues, fps), fps)).toEqual(sorted);
-      expect(parseVtt(serializeVtt(cues, fps), fps)).toEqual(sorted);
-    }
+  it('maps a WebVTT ::cue rule onto our style and class colours onto runs', () => {
+    const c = SUBTITLE_CORPUS.find((x) => x.fileName === 'blocks.vtt')!;
+    const r = parseWebVtt(c.text);
+    expect(r.style).toEqual({ color: '#FFFF00', box: true, boxColor: '#00000099', fontFamily: 'DejaVu Sans' });
+    expect(r.cues[1]!.runs).toEqual([{ text: 'LOUD', color: '#FF8800' }]);
+    expect(r.cues[1]!.id).toBe('intro');
+  });
+
+  it('caps cue text at the timeline limit with a note', () => {
+    const r = importSubtitles(`1\n00:00:01,000 --> 00:00:02,000\n${'x'.repeat(2500)}\n`, { fps: fps30 });
+    expect(r.cues[0]!.text).toHaveLength(2000);
+    expect(r.warnings[0]!.message).toMatch(/2000 characters/);
+  });
+
+  it('importSubtitlesOrThrow names the first problem when nothing imports', () => {
+    expect(() => importSubtitlesOrThrow('1\n00:00:01,000 --> nope\nx\n', { fps: fps30 })).toThrow(SubtitleParseError);
+    expect(() => importSubtitlesOrThrow('WEBVTT\n\n00:01,000 --> 00:02.000\nx\n', { fps: fps30 })).toThrow(/line 3: cue skipped/);
   });
 });
 
-describe('WebVTT', () => {
-  it('parses optional hours, identifiers, settings, NOTE/STYLE blocks, voice and timestamp tags, entities', () => {
-    const vtt = [
-      'WEBVTT - title',
-      'Kind: captions',
-      '',
-      'NOTE a comment',
-      'spanning lines',
-      '',
-      'STYLE',
-      '::cue { color: red }',
-      '',
-      'intro',
-      '00:01.000 --> 00:02.000 align:start line:0',
-      '<v Bob>Tom &amp; Jerry &lt;3</v>',
-      '1:00:00.000 --> 1:00:01.000',
-      'karaoke <00:00:00.500>word',
-      '',
-    ].join('\r\n');
-    expect(parseVtt(vtt, fps30)).toEqual([
-      { start: 30, end: 60, text: 'Tom & Jerry <3' },
-      { start: 108000, end: 108030, text: 'karaoke word' },
-    ]);
+describe('export', () => {
+  it('SRT: ms rounded up so that reading back gives the same frames; structure-like text broken with a word joiner', () => {
+    const cues = [
+      { start: 1, end: 2, text: 'a' },
+      { start: 299, end: 1000, text: '2\n00:00:01,000 --> 00:00:02,000\n\n<i>x</i> {\\an8}' },
+    ];
+    expect(exportSubtitles('srt', cues, { fps: ntsc })).toBe(
+      '1\n00:00:00,034 --> 00:00:00,067\na\n\n2\n00:00:09,977 --> 00:00:33,367\n2\n00:00:01,000 --\u2060> 00:00:02,000\n\u2060\n<\u2060i>x<\u2060/i> {\u2060\\an8}\n',
+    );
   });
 
-  it('requires the header and reports bad timings by line', () => {
-    expect(parseError(() => parseVtt('00:01.000 --> 00:02.000\nx', fps30)).message).toBe('line 1: a WebVTT file starts with "WEBVTT"');
-    expect(parseError(() => parseVtt('WEBVTT\n\n00:01.000 --> 00:0x.000\nx', fps30)).line).toBe(3);
+  it('WebVTT: entities escaped, the project style in a STYLE block, the position as a cue setting', () => {
+    expect(exportSubtitles('vtt', [{ start: 30, end: 45, text: 'a < b & c --> d' }], { fps: fps30, style: { ...DEFAULT_SUBTITLE_STYLE, position: 'top', box: true } })).toBe(
+      'WEBVTT\n\nSTYLE\n::cue {\n  color: #FFFFFF;\n  font-family: "DejaVu Sans", sans-serif;\n  font-weight: bold;\n  background-color: rgba(0, 0, 0, 0.6);\n}\n\n00:00:01.000 --> 00:00:01.500 line:0\na &lt; b &amp; c --&gt; d\n',
+    );
   });
 
-  it('serializes with entities escaped', () => {
-    expect(serializeVtt([{ start: 30, end: 45, text: 'a < b & c --> d' }], fps30)).toBe('WEBVTT\n\n00:00:01.000 --> 00:00:01.500\na &lt; b &amp; c --&gt; d\n');
+  it('round-trips frames exactly at 24, 25, 29.97, 30 and 59.94 fps in all three formats', () => {
+    const cues = Array.from({ length: 200 }, (_, i) => ({ start: i * 7 + 1, end: i * 7 + 4 + (i % 5), text: `cue ${i}` }));
+    const sorted = [...cues].sort((a, b) => a.start - b.start);
+    for (const fps of [{ num: 24, den: 1 }, { num: 25, den: 1 }, ntsc, fps30, { num: 60000, den: 1001 }]) {
+      for (const format of ['srt', 'vtt', 'ass'] as const) {
+        const file = exportSubtitles(format, cues, { fps, style: DEFAULT_SUBTITLE_STYLE, width: 1080, height: 1920 });
+        expect(importSubtitles(file, { fps }).cues).toEqual(sorted);
+      }
+    }
+  });
+
+  it('conversions keep the styling each target can carry (VTT markup -> SRT tags -> ASS overrides)', () => {
+    const vtt = 'WEBVTT\n\n00:01.000 --> 00:02.000 line:0\n<i>it</i> <b>bold</b> <u>u</u> <c.yellow>yellow</c>\n';
+    const srt = convertSubtitles(vtt, 'srt').text;
+    expect(srt).toBe('1\n00:00:01,000 --> 00:00:02,000\n{\\an8}<i>it</i> <b>bold</b> <u>u</u> <font color="#FFFF00">yellow</font>\n');
+    const ass = convertSubtitles(srt, 'ass', { style: { ...DEFAULT_SUBTITLE_STYLE, bold: false }, width: 1080, height: 1920 }).text;
+    expect(ass).toContain('Dialogue: 0,0:00:01.00,0:00:02.00,Default,,0,0,0,,{\\an8}{\\i1}it{\\i0} {\\b1}bold{\\b0} {\\u1}u{\\u0} {\\c&H00FFFF&}yellow');
+    const back = parseSubtitleFile(ass, { outputHeight: 1920 });
+    expect(back.cues[0]!.runs).toEqual([{ text: 'it', italic: true }, { text: ' ' }, { text: 'bold', bold: true }, { text: ' ' }, { text: 'u', underline: true }, { text: ' ' }, { text: 'yellow', color: '#FFFF00' }]);
+    expect(back.cues[0]!.position).toBe('top');
+    expect(convertSubtitles(srt, 'vtt').text).toBe('WEBVTT\n\n00:00:01.000 --> 00:00:02.000 line:0\n<i>it</i> <b>bold</b> <u>u</u> <c.yellow>yellow</c>\n');
   });
 });
 

@@ -128,12 +128,14 @@ describe('timeline and preview interactions in Chromium', () => {
       await page.waitForFunction(() => (window as never as { __clipmakerPreview?: { ready(): boolean } }).__clipmakerPreview?.ready());
       await drag(page, '[data-testid=preview-canvas]', 0, 60);
       await poll(() => page.getAttribute('[data-testid=keyframe]', 'data-frame')).toBe('10');
-      // Subtitle import: a broken SRT is refused with its line number; a good WebVTT adds cues.
+      // Subtitle import: a broken SRT shows its skipped cue's line in the dialog; a good WebVTT adds cues.
       writeFileSync(path.join(work, 'bad.srt'), '1\n00:00:01,000 --> 00:00:0x,000\nHello\n');
       await page.setInputFiles('[data-testid=import-subtitles]', path.join(work, 'bad.srt'));
-      await poll(() => page.textContent('[data-testid=edit-error]')).toMatch(/line 2/);
+      await poll(() => page.textContent('[data-testid=subtitle-warning]')).toMatch(/line 2/);
+      await page.keyboard.press('Escape');
       writeFileSync(path.join(work, 'good.vtt'), 'WEBVTT\n\n00:00.000 --> 00:00.500\nFirst\n\n00:00.500 --> 00:01.000\nSecond\n');
       await page.setInputFiles('[data-testid=import-subtitles]', path.join(work, 'good.vtt'));
+      await page.click('[data-testid=subtitle-import-confirm]');
       await poll(() => page.locator('[data-testid=timeline-cue]').count()).toBe(2);
 
       // The wheel zooms the crop window (smaller rectangle, same keyframe).

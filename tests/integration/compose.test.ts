@@ -81,7 +81,7 @@ describe('docker files', () => {
   it('every variable the compose files interpolate is documented in .env.example', () => {
     const example = readFileSync(path.join(ROOT, '.env.example'), 'utf8');
     const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
-    for (const f of ['docker/compose.yaml', 'docker/compose.gpu.yaml']) {
+    for (const f of ['docker/compose.yaml', 'docker/compose.gpu.yaml', 'docker/compose.minio.yaml']) {
       const vars = [...readFileSync(path.join(ROOT, f), 'utf8').matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!);
       for (const v of vars) expect(documented.has(v), `${v} (${f}) is not in .env.example`).toBe(true);
     }

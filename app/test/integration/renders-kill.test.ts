@@ -9,12 +9,9 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as Y from 'yjs';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '@clipmaker/db';
-import { appendUpdate, loadDocumentState } from '@clipmaker/db/documents';
-import { addAsset, addClip } from '@clipmaker/shared/timeline';
 import { createTestDb, type TestDb } from '../../../tests/support/db.ts';
 import { TEST_REDIS_URL, uniquePrefix } from '../../../tests/support/redis.ts';
 import { ffmpeg } from '../../../tests/support/media.ts';
@@ -26,6 +23,7 @@ import { LocalStorage } from '../../src/lib/server/storage.ts';
 import { signUp } from '../../src/lib/server/services/accounts/index.ts';
 import { createProject } from '../../src/lib/server/services/projects.ts';
 import { cancelRender, createRender, handleRenderEvents, renderMinutes } from '../../src/lib/server/services/renders.ts';
+import { addVideoClip, waitForRenderDone } from './video-project.ts';
 
 interface RedisV3 {
   keys(pattern: string, cb: (err: Error | null, v: string[]) => void): void;
@@ -57,7 +55,7 @@ beforeAll(async () => {
   t = await createTestDb();
   dir = await mkdtemp(join(tmpdir(), 'cm-kill-'));
   const config = loadConfig({ ...process.env, STORAGE_DIR: join(dir, 'storage'), QUEUE_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL } as NodeJS.ProcessEnv);
-  ctx = { config, db: t.handle, storage: new LocalStorage(join(dir, 'storage')), renderEvents: new RenderEventBus() } as AppContext;
+  ctx = { config, db: t.handle, storage: new LocalStorage(join(dir, 'storage')), renderEvents: new RenderEventBus() } as Partial<AppContext> as AppContext;
   ctx.queue = new RenderQueueProducer(TEST_REDIS_URL, prefix, handleRenderEvents(ctx));
   await ctx.queue.ready();
   redis = (ctx.queue as unknown as { queues: Map<string, { client: RedisV3 }> }).queues.get('normal')!.client;
@@ -126,17 +124,7 @@ async function prepareProject(name: string) {
     await mkdir(join(dir, 'storage', 'media', project.id), { recursive: true });
     const seconds = 8;
     ffmpeg(['-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=30:duration=${seconds}`, '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '30', '-c:a', 'aac', '-shortest', join(dir, 'storage', key)]);
-    const [asset] = await t.handle.db
-      .insert(schema.assets)
-      .values({ orgId: org.id, projectId: project.id, kind: 'video', name: 'src.mp4', storageKey: key, bytes: 1, sha256: 'e'.repeat(64), width: 640, height: 360, fpsNum: 30, fpsDen: 1, durationUs: seconds * 1e6, durationFrames: seconds * 30, hasAudio: true })
-      .returning();
-    const doc = new Y.Doc();
-    Y.applyUpdate(doc, (await loadDocumentState(t.handle.db, project.id)).state);
-    const sv = Y.encodeStateVector(doc);
-    addAsset(doc, { id: asset!.id, key, kind: 'video', name: 'src.mp4', width: 640, height: 360, fps: { num: 30, den: 1 }, durationFrames: seconds * 30, durationUs: seconds * 1e6, hasAudio: true, sha256: asset!.sha256 });
-    addClip(doc, { assetId: asset!.id });
-    await appendUpdate(t.handle.db, project.id, Y.encodeStateAsUpdate(doc, sv), user.id);
-    doc.destroy();
+    await addVideoClip(t, { orgId: org.id, projectId: project.id, userId: user.id, key, bytes: 1, sha256: 'e'.repeat(64), width: 640, height: 360, seconds });
     return { user, org, project, seconds };
   }
 }
@@ -174,12 +162,7 @@ async function killMidRender(name: string, ids: string[], chunked = false): Prom
     workers.get(victim!)!.kill('SIGKILL');
     const survivor = ids.find((id) => id !== victim)!;
 
-    let row: typeof schema.renders.$inferSelect | undefined;
-    for (let i = 0; i < 1200; i++) {
-      [row] = await t.handle.db.select().from(schema.renders).where(eq(schema.renders.id, render.id));
-      if (row && ['succeeded', 'failed', 'cancelled'].includes(row.status)) break;
-      await sleep(100);
-    }
+    const row = await waitForRenderDone(t, render.id);
     expect(row?.status, row?.error ?? '').toBe('succeeded');
     expect(row!.workerId).toBe(survivor);
     const files = (await readdir(join(dir, 'storage', row!.outputPrefix))).sort();

@@ -46,7 +46,7 @@ beforeAll(async () => {
   t = await createTestDb();
   dir = await mkdtemp(join(tmpdir(), 'cm-renders-'));
   const config = loadConfig({ ...process.env, STORAGE_DIR: join(dir, 'storage'), QUEUE_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL } as NodeJS.ProcessEnv);
-  ctx = { config, db: t.handle, storage: new LocalStorage(join(dir, 'storage')), renderEvents: new RenderEventBus() } as AppContext;
+  ctx = { config, db: t.handle, storage: new LocalStorage(join(dir, 'storage')), renderEvents: new RenderEventBus() } as Partial<AppContext> as AppContext;
   ctx.queue = new RenderQueueProducer(TEST_REDIS_URL, prefix);
   await ctx.queue.ready();
   redis = (ctx.queue as unknown as { queues: Map<string, { client: RedisV3 }> }).queues.get('normal')!.client;

@@ -60,7 +60,7 @@ export async function createReviewFixture(): Promise<ReviewFixture> {
   const t = await createTestDb();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'cm-review-'));
   const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: uniquePrefix('review') });
-  const ctx = { config, db: t.handle, storage: new LocalStorage(config.storageDir), renderEvents: new RenderEventBus() } as AppContext;
+  const ctx = { config, db: t.handle, storage: new LocalStorage(config.storageDir), renderEvents: new RenderEventBus() } as Partial<AppContext> as AppContext;
   ctx.queue = new RenderQueueProducer(config.REDIS_URL, config.QUEUE_PREFIX);
   const db = t.handle.db;
   const mk = async (label: string) => {

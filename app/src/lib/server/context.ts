@@ -4,7 +4,7 @@
  */
 import { getDb, type DbHandle } from '@clipmaker/db';
 import { loadConfig, type AppConfig } from './config.ts';
-import { LocalStorage } from './storage.ts';
+import { createStorage, type AppStorage } from './storage.ts';
 import { RenderQueueProducer } from './queue.ts';
 import { RenderEventBus } from './render-events.ts';
 import { handleRenderEvents } from './services/renders.ts';
@@ -12,7 +12,7 @@ import { handleRenderEvents } from './services/renders.ts';
 export interface AppContext {
   config: AppConfig;
   db: DbHandle;
-  storage: LocalStorage;
+  storage: AppStorage;
   queue: RenderQueueProducer;
   renderEvents: RenderEventBus;
 }
@@ -28,7 +28,7 @@ export function getContext(): Promise<AppContext> {
 
 export async function createContext(config: AppConfig = loadConfig()): Promise<AppContext> {
   const db = await getDb();
-  const storage = new LocalStorage(config.storageDir);
+  const storage = createStorage(config.storageDir);
   const renderEvents = new RenderEventBus();
   const ctx = { config, db, storage, renderEvents } as AppContext;
   ctx.queue = new RenderQueueProducer(config.REDIS_URL, config.QUEUE_PREFIX, handleRenderEvents(ctx));

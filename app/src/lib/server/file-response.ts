@@ -1,10 +1,10 @@
 /** Streams a stored file with HTTP Range support (video players seek with it). */
 import { Readable } from 'node:stream';
-import type { LocalStorage } from './storage.ts';
+import type { AppStorage } from './storage.ts';
 
 const TYPES: Record<string, string> = { mp4: 'video/mp4', m4a: 'audio/mp4', mp3: 'audio/mpeg', wav: 'audio/wav', ogg: 'audio/ogg', webm: 'video/webm', mkv: 'video/x-matroska', jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', json: 'application/json' };
 
-export async function fileResponse(storage: LocalStorage, key: string, rangeHeader: string | null, downloadName?: string): Promise<Response> {
+export async function fileResponse(storage: AppStorage, key: string, rangeHeader: string | null, downloadName?: string): Promise<Response> {
   const st = await storage.stat(key);
   if (!st) return new Response('not found', { status: 404 });
   const type = TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream';
