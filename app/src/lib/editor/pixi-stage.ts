@@ -39,6 +39,9 @@ export class PixiStage {
   private layerHost = new Container();
   private nodes = new Map<string, LayerNode>();
   private videoTextures = new Map<HTMLVideoElement, Texture>();
+  /** Frames each video has presented (requestVideoFrameCallback) and the count last uploaded. */
+  private presented = new Map<HTMLVideoElement, number>();
+  private uploadedAt = new Map<HTMLVideoElement, number>();
   private subtitleBox = new Graphics();
   private subtitleText: Text | null = null;
   private subtitleKey = '';
@@ -151,7 +154,14 @@ export class PixiStage {
       const tex = this.textureFor(v);
       const src = tex.source as VideoSource;
       if (src.width !== v.videoWidth || src.height !== v.videoHeight) src.resize(v.videoWidth, v.videoHeight, 1);
-      src.update();
+      // Upload only a new picture (a 30 fps video shows each frame for two 60 Hz draws): the
+      // browser counts presented frames; paused (a seek may land before the count moves) and
+      // without requestVideoFrameCallback, upload every draw.
+      const presented = this.presented.get(v);
+      if (v.paused || presented === undefined || this.uploadedAt.get(v) !== presented) {
+        src.update();
+        if (presented !== undefined) this.uploadedAt.set(v, presented);
+      }
       // Crop rectangle in the asset's pixels; the decoded video normally has the same size.
       const sx = v.videoWidth / layer.source!.width;
       const sy = v.videoHeight / layer.source!.height;
@@ -241,6 +251,15 @@ export class PixiStage {
       source.autoUpdate = false;
       t = new Texture({ source, frame: new Rectangle(0, 0, Math.max(1, video.videoWidth), Math.max(1, video.videoHeight)) });
       this.videoTextures.set(video, t);
+      const v = video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: (now: number, meta: { presentedFrames: number }) => void) => number };
+      if (v.requestVideoFrameCallback) {
+        this.presented.set(video, -1);
+        const onFrame = (_: number, meta: { presentedFrames: number }) => {
+          this.presented.set(video, meta.presentedFrames);
+          v.requestVideoFrameCallback!(onFrame);
+        };
+        v.requestVideoFrameCallback(onFrame);
+      }
     }
     return t;
   }
