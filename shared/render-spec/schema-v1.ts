@@ -3,6 +3,8 @@
  * before v2 (queued or retried jobs, stored renders) can be read and migrated: see migrate.ts.
  * Nothing new is written in this format.
  *
+ * Sources, crop keyframes, subtitle style and cues are the same shapes as in v2.
+ *
  * The frozen, versioned description of one render. Compiled by the app from the SAVED Y.Doc,
  * consumed by the render farm (and by the browser preview). Everything the farm needs is here:
  * it never reads the database.
@@ -12,7 +14,7 @@
  */
 import { z } from 'zod';
 import { sourceFramesToTimeline } from './time.ts';
-import { Fps, StorageKey } from './schema.ts';
+import { Cue, CropKeyframe, Fps, Source, SubtitleStyle } from './schema.ts';
 
 export const RENDER_SPEC_V1 = 1 as const;
 
@@ -20,33 +22,11 @@ const Frame = z.number().int().min(0).max(10_000_000);
 const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
 const Color = z.string().regex(/^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$/, 'colour must be #RRGGBB or #RRGGBBAA');
 
-export const SourceV1 = z.object({
-  id: Id,
-  /** Where the farm reads it: a storage key, resolved by the worker's storage driver. */
-  key: StorageKey,
-  kind: z.enum(['video', 'audio', 'image']),
-  width: z.number().int().min(0).max(16384),
-  height: z.number().int().min(0).max(16384),
-  fps: Fps.nullable(),
-  /** Total frames at the source's fps (video); null for images/audio. */
-  durationFrames: Frame.nullable(),
-  /** Duration in microseconds (all kinds, 0 for images). */
-  durationUs: z.number().int().min(0),
-  hasAudio: z.boolean(),
-  /** Content hash (sha256 hex) of the original file, for content-addressed chunk caching. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
-});
-export type SourceV1 = z.infer<typeof SourceV1>;
+export const SourceV1 = Source;
+export type SourceV1 = Source;
 
-/** A crop rectangle in SOURCE pixels at a frame relative to the clip's timeline start. */
-export const CropKeyframeV1 = z.object({
-  frame: Frame,
-  x: z.number().int().min(0),
-  y: z.number().int().min(0),
-  w: z.number().int().min(2),
-  h: z.number().int().min(2),
-});
-export type CropKeyframeV1 = z.infer<typeof CropKeyframeV1>;
+export const CropKeyframeV1 = CropKeyframe;
+export type CropKeyframeV1 = CropKeyframe;
 
 export const ClipV1 = z.object({
   id: Id,
@@ -63,32 +43,11 @@ export const ClipV1 = z.object({
 });
 export type ClipV1 = z.infer<typeof ClipV1>;
 
-export const SubtitleStyleV1 = z.object({
-  /** Family name inside the bundled font file; the farm passes the font folder to libass. */
-  fontFamily: z.string().min(1).max(100),
-  /** Pixels at output height. */
-  fontSize: z.number().int().min(8).max(400),
-  color: Color,
-  outlineColor: Color,
-  outlineWidth: z.number().min(0).max(20),
-  box: z.boolean(),
-  boxColor: Color,
-  position: z.enum(['bottom', 'middle', 'top']),
-  /** Distance from the edge in output pixels. */
-  marginV: z.number().int().min(0).max(2000),
-  bold: z.boolean(),
-});
-export type SubtitleStyleV1 = z.infer<typeof SubtitleStyleV1>;
+export const SubtitleStyleV1 = SubtitleStyle;
+export type SubtitleStyleV1 = SubtitleStyle;
 
-export const CueV1 = z.object({
-  id: Id,
-  start: Frame,
-  /** Exclusive end frame. */
-  end: Frame,
-  /** Plain text, may contain newlines. Escaped for ASS by the subtitle writer, never spliced into a filter. */
-  text: z.string().max(2000),
-});
-export type CueV1 = z.infer<typeof CueV1>;
+export const CueV1 = Cue;
+export type CueV1 = Cue;
 
 const OverlayBase = z.object({
   id: Id,

@@ -13,22 +13,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, signUpWithProject } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
+import { ssim, within } from '../support/fidelity.ts';
+import { readFrameIndexIn } from '../../render-farm/test/support/media.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const W = 360;
 const H = 640;
 const FRAMES = [5, 14, 30, 44, 52, 66, 78, 88, 100, 112];
-const BANDS = 12;
 
-function ssim(a: string, b: string): number {
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-i', a, '-i', b, '-lavfi', '[0:v]format=yuv420p[x];[1:v]format=yuv420p[y];[x][y]ssim', '-f', 'null', '-'], { encoding: 'utf8' });
-  const m = /All:([\d.]+)/.exec(r.stderr);
-  if (r.status !== 0 || !m) throw new Error(`ssim failed: ${r.stderr.slice(-1500)}`);
-  return Number(m[1]);
-}
 
 /** A picture file (PNG) as 8-bit gray pixels at W x H. */
 function gray(file: string): Uint8Array {
@@ -37,19 +32,6 @@ function gray(file: string): Uint8Array {
   return new Uint8Array(r.stdout);
 }
 
-/** The frame number shown in a rectangle of the picture (binary, one band per bit, top = bit 0). */
-function indexIn(px: Uint8Array, r: { x: number; y: number; w: number; h: number }): number {
-  let index = 0;
-  for (let b = 0; b < BANDS; b++) {
-    const row = r.y + Math.floor(((b + 0.5) * r.h) / BANDS);
-    let sum = 0;
-    const x0 = r.x + Math.floor(r.w / 3);
-    const x1 = r.x + Math.floor((2 * r.w) / 3);
-    for (let x = x0; x < x1; x++) sum += px[row * W + x]!;
-    if (sum / (x1 - x0) > 128) index |= 1 << b;
-  }
-  return index;
-}
 
 /** The rule: B-roll 0-44 plays 0.., 45-84 plays 100.. at 0.5x, 85-114 plays 200.. at 2x; the PiP plays 150.. from frame 10. */
 function expectedMain(f: number): number | null {
@@ -62,14 +44,6 @@ const MAIN = { x: 0, y: 0, w: 96, h: H };
 /** The PiP: 0.4 of the frame (144 x 256) centred at 70 % / 25 %. */
 const PIP = { x: 180, y: 32, w: 144, h: 256 };
 
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 type Editor = { op(name: string, ...args: unknown[]): unknown; timeline(): { assets: { id: string; name: string }[]; tracks: { id: string; kind: string }[] } };
 
@@ -109,14 +83,7 @@ describe('layered preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     try {
-      await page.goto(`${app.url}/signup`);
-      await page.fill('input[name=name]', 'Lay Ers');
-      await page.fill('input[name=email]', 'layers@example.com');
-      await page.fill('input[name=password]', 'correct horse battery');
-      await page.click('button[type=submit]');
-      await page.waitForURL((url) => url.pathname === '/projects');
-      await page.fill('input[name=name]', 'Layers');
-      await page.click('text=Create project');
+      await signUpWithProject(page, app.url, { name: 'Lay Ers', email: 'layers@example.com' }, 'Layers');
       await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
       await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
       await page.selectOption('[data-testid=aspect]', 'custom');
@@ -187,7 +154,7 @@ describe('layered preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
         const scores = { frame: f, pixiVsFarm: ssim(pixi, farm), wasmVsFarm: ssim(wasm, farm), pixiVsWasm: ssim(pixi, wasm) };
         const decoded = Object.fromEntries(['pixi', 'wasm', 'farm'].map((k) => {
           const px = gray(path.join(work, `${k}-${f}.png`));
-          return [k, { main: indexIn(px, MAIN), pip: f >= 10 && f < 70 ? indexIn(px, PIP) : null }];
+          return [k, { main: readFrameIndexIn(px, W, MAIN), pip: f >= 10 && f < 70 ? readFrameIndexIn(px, W, PIP) : null }];
         }));
         results.push({ ...scores, decoded });
       }

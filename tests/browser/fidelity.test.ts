@@ -14,30 +14,12 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
+import { ssim, within } from '../support/fidelity.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const FRAME = 20;
 
-function ssim(a: string, b: string): number {
-  const r = spawnSync(
-    process.env.FFMPEG_PATH ?? 'ffmpeg',
-    ['-hide_banner', '-i', a, '-i', b, '-lavfi', '[0:v]format=yuv420p[x];[1:v]format=yuv420p[y];[x][y]ssim', '-f', 'null', '-'],
-    { encoding: 'utf8' },
-  );
-  const m = /All:([\d.]+)/.exec(r.stderr);
-  if (r.status !== 0 || !m) throw new Error(`ssim failed: ${r.stderr.slice(-1500)}`);
-  return Number(m[1]);
-}
 
-/** A step that must finish in time, so a hang fails with its name instead of the test timeout. */
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function frameOf(video: string, n: number, out: string): void {
   ffmpeg(['-i', video, '-vf', `select=eq(n\\,${n})`, '-frames:v', '1', out]);

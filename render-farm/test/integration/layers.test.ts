@@ -15,7 +15,7 @@ import { clipSourceFrame, planChunks, planLayers, visualLayers, type RenderSpec 
 import { writeFile } from 'node:fs/promises';
 import { renderSpecToFile } from '../../src/render.ts';
 import { LocalDiskStorage } from '../../src/storage/index.ts';
-import { BANDS, decodeGrayFrames, ffmpeg, makeFrameIndexVideo, tempDir } from '../support/media.ts';
+import { decodeGrayFrames, ffmpeg, makeFrameIndexVideo, readFrameIndexIn, tempDir } from '../support/media.ts';
 import { audioClip, audioSource, specOf, track, videoClip, videoSource } from '../support/spec.ts';
 
 const exec = promisify(execFile);
@@ -37,19 +37,6 @@ afterAll(async () => {
   await (await import('node:fs/promises')).rm(dir, { recursive: true, force: true });
 });
 
-/** The frame index shown inside a rectangle of a decoded gray frame (bands span the rectangle's height). */
-function indexIn(frame: Uint8Array, width: number, r: { x: number; y: number; w: number; h: number }): number {
-  let index = 0;
-  for (let b = 0; b < BANDS; b++) {
-    const row = r.y + Math.floor(((b + 0.5) * r.h) / BANDS);
-    let sum = 0;
-    const x0 = r.x + Math.floor(r.w / 3);
-    const x1 = r.x + Math.floor((2 * r.w) / 3);
-    for (let x = x0; x < x1; x++) sum += frame[row * width + x]!;
-    if (sum / (x1 - x0) > 128) index |= 1 << b;
-  }
-  return index;
-}
 
 const pipTransform = [{ frame: 0, easing: 'linear' as const, x: 0.8, y: 0.25, scaleX: 0.3, scaleY: 0.3, rotation: 0, opacity: 1, anchorX: 0.5, anchorY: 0.5 }];
 
@@ -106,20 +93,20 @@ describe('layered renders are frame-exact', () => {
     for (let f = 0; f < 220; f++) {
       if (skip.has(f)) continue;
       const want = expectedMain(spec, f)!;
-      const got = indexIn(full[f]!, W, left);
+      const got = readFrameIndexIn(full[f]!, W, left);
       if (got !== want) mismatches.push(`frame ${f}: ${got} != ${want}`);
     }
     expect(mismatches).toEqual([]);
     // spot checks of the rule itself: 0.5x repeats, 2x skips, reverse counts down, freeze holds
-    expect([70, 71, 72, 73].map((f) => indexIn(full[f]!, W, left))).toEqual([105, 105, 106, 106]);
-    expect([130, 131, 132].map((f) => indexIn(full[f]!, W, left))).toEqual([220, 222, 224]);
-    expect([170, 171, 172].map((f) => indexIn(full[f]!, W, left))).toEqual([49, 48, 47]);
-    expect(new Set([200, 210, 219].map((f) => indexIn(full[f]!, W, left)))).toEqual(new Set([250]));
+    expect([70, 71, 72, 73].map((f) => readFrameIndexIn(full[f]!, W, left))).toEqual([105, 105, 106, 106]);
+    expect([130, 131, 132].map((f) => readFrameIndexIn(full[f]!, W, left))).toEqual([220, 222, 224]);
+    expect([170, 171, 172].map((f) => readFrameIndexIn(full[f]!, W, left))).toEqual([49, 48, 47]);
+    expect(new Set([200, 210, 219].map((f) => readFrameIndexIn(full[f]!, W, left)))).toEqual(new Set([250]));
     // The PiP (0.3 of the frame, centred at 80 % / 25 %): its own source frames, 150 + k.
     const pip = { x: 256 - 48, y: 45 - 27, w: 96, h: 54 };
-    for (const f of [30, 45, 89]) expect(indexIn(full[f]!, W, pip)).toBe(150 + f - 30);
+    for (const f of [30, 45, 89]) expect(readFrameIndexIn(full[f]!, W, pip)).toBe(150 + f - 30);
     // Around the PiP the main picture goes on: its left part matches the main track.
-    expect(indexIn(full[45]!, W, left)).toBe(45);
+    expect(readFrameIndexIn(full[45]!, W, left)).toBe(45);
     // The dip reaches (video) black, luma 16, at the cut.
     const mean = (fr: Uint8Array) => fr.reduce((a, b) => a + b, 0) / fr.length;
     expect(mean(full[150]!)).toBeGreaterThan(35);
