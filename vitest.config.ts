@@ -21,7 +21,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['render-farm/test/integration/**/*.test.ts', 'collab-server/test/integration/**/*.test.ts', 'app/test/integration/**/*.test.ts', 'drizzle/test/**/*.test.ts', 'tests/integration/**/*.test.ts'],
+          include: ['render-farm/test/integration/**/*.test.ts', 'collab-server/test/integration/**/*.test.ts', 'app/test/integration/**/*.test.ts', 'drizzle/test/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/security/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
           environment: 'node',
           testTimeout: 120_000,

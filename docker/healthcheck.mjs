@@ -1,7 +1,8 @@
 // Container health checks without curl or redis-cli in the images (plain Node, no dependencies).
 //   node docker/healthcheck.mjs http <url>   healthy when the URL answers 2xx within 4 s
-//   node docker/healthcheck.mjs worker       healthy while this render worker's heartbeat key
-//                                            (${QUEUE_PREFIX}:workers:${WORKER_ID}) exists in Redis
+//   node docker/healthcheck.mjs worker       healthy while this render worker beats: its heartbeat
+//                                            hash (${QUEUE_PREFIX}:workers:${WORKER_ID}, shared/jobs
+//                                            workerKey) has a lastSeen no older than 3 of its intervals
 import net from 'node:net';
 import os from 'node:os';
 
@@ -12,7 +13,7 @@ function done(ok, why) {
   process.exit(ok ? 0 : 1);
 }
 
-/** One RESP command, one reply line (enough for AUTH, SELECT and EXISTS). */
+/** One RESP command, one reply line (enough for AUTH, SELECT and an EVAL answering an integer). */
 function redisCommands(url, commands) {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
@@ -52,9 +53,14 @@ if (mode === 'http') {
   const commands = [];
   if (u.password) commands.push(u.username ? ['AUTH', decodeURIComponent(u.username), decodeURIComponent(u.password)] : ['AUTH', decodeURIComponent(u.password)]);
   if (u.pathname.length > 1) commands.push(['SELECT', u.pathname.slice(1)]);
-  commands.push(['EXISTS', key]);
+  // The hash outlives a dead worker (its grace period), so judge the age of its last beat.
+  const fresh = `local b = redis.call('hmget', KEYS[1], 'lastSeen', 'intervalMs')
+if not b[1] then return 0 end
+local interval = tonumber(b[2]) or 5000
+return (tonumber(ARGV[1]) - tonumber(b[1]) <= 3 * interval) and 1 or 0`;
+  commands.push(['EVAL', fresh, '1', key, String(Date.now())]);
   redisCommands(url, commands).then(
-    (replies) => done(replies.at(-1) === ':1', `no heartbeat at ${key} (${replies.join(' | ')})`),
+    (replies) => done(replies.at(-1) === ':1', `no recent heartbeat at ${key} (${replies.join(' | ')})`),
     (err) => done(false, `redis: ${err.message}`),
   );
 } else {

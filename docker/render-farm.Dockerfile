@@ -55,7 +55,7 @@ COPY docker/healthcheck.mjs docker/render-farm-entrypoint.sh ./docker/
 RUN mkdir -p /data/storage /tmp/clipmaker-work && chown -R node:node /data /tmp/clipmaker-work
 USER node
 VOLUME ["/data"]
-# Healthy while this worker's heartbeat key (${QUEUE_PREFIX}:workers:${WORKER_ID}, TTL 30 s) exists.
+# Healthy while this worker beats (its heartbeat hash ${QUEUE_PREFIX}:workers:${WORKER_ID} has a recent lastSeen).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "docker/healthcheck.mjs", "worker"]
 # SIGTERM (tini -> entrypoint exec -> node): the worker finishes its running job within

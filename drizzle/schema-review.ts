@@ -2,7 +2,7 @@
  * Review and approval (issue 6): share links per render version, frame-accurate comments with
  * annotations, approval decisions, the audit log and in-app notifications.
  */
-import { bigserial, customType, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, customType, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 // Tables are only referenced lazily (inside .references callbacks): schema.ts re-exports this file,
 // so nothing from it may be used while this module is evaluated.
 import { projects, renders, users } from './schema.ts';
@@ -31,6 +31,8 @@ export const shareLinks = pgTable(
     tokenHash: bytea('token_hash').notNull().unique(),
     /** argon2id PHC string when the link has a password. */
     passwordHash: text('password_hash'),
+    /** Guests may download the render file (an attachment URL); otherwise they can only stream it. */
+    allowDownload: boolean('allow_download').notNull().default(false),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),

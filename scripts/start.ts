@@ -16,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { createDb, setDb } from '../drizzle/index.ts';
 import { migrate } from '../drizzle/migrate.ts';
+import { resolveSecrets } from '../app/src/lib/server/secrets.ts';
 
 const log = pino({ name: 'clipmaker' });
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -68,6 +69,9 @@ async function startEmbeddedRedis(): Promise<{ url: string; child: ChildProcess 
 }
 
 async function main() {
+  // Unset secrets are generated once (CSPRNG) and kept under $DATA_DIR/secrets (0600); production
+  // refuses missing or short ones. The app and the embedded collab engine read them from the env.
+  Object.assign(process.env, resolveSecrets(process.env, dataDir));
   const ffmpeg = process.env.FFMPEG_PATH ?? 'ffmpeg';
   if (spawnSync(ffmpeg, ['-hide_banner', '-version'], { stdio: 'ignore' }).status !== 0) {
     throw new Error(`ffmpeg not found (${ffmpeg}): install it (e.g. \`apt-get install ffmpeg\`) or set FFMPEG_PATH`);
@@ -86,14 +90,10 @@ async function main() {
   setDb(db);
   log.info({ kind: db.kind }, 'database ready');
 
-  const devSecret = 'clipmaker-dev-secret-change-me-in-production';
-  process.env.COLLAB_SECRET ??= devSecret;
-  process.env.SIGNING_SECRET ??= devSecret;
-
   const { startCollabServer } = await import('../collab-server/src/index.ts');
   const collab = await startCollabServer({
     db,
-    secret: process.env.COLLAB_SECRET,
+    secret: process.env.COLLAB_SECRET!,
     port: Number(process.env.COLLAB_PORT ?? 1234),
     host: process.env.COLLAB_HOST ?? '127.0.0.1',
   });

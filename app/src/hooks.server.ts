@@ -1,7 +1,11 @@
-import type { Handle, HandleServerError } from '@sveltejs/kit';
+import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
+import { building } from '$app/environment';
 import { getContext } from '$lib/server/context';
 import { logger } from '$lib/server/logger';
+import { bodyLimitFor, bufferBody, checkDeclaredLength } from '$lib/server/body-limit';
+import { internalErrorMessage, isAbortError, logUnexpected } from '$lib/server/http';
+import { NOT_FOUND_MESSAGE } from '$lib/server/services/errors';
 import { crossSiteRefusal, narrowConnectSrc } from '$lib/server/security';
 import { SESSION_COOKIE_NAME, blankSessionCookie, sessionCookie, validateSessionToken } from '$lib/server/auth/session';
 
@@ -46,7 +50,31 @@ const securityHeaders: Handle = async ({ event, resolve }) => {
   h.set('Referrer-Policy', 'same-origin');
   h.set('X-Frame-Options', 'DENY');
   h.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
+  // Behind TLS (ORIGIN is https://), browsers must never come back over plain http.
+  if (process.env.ORIGIN?.startsWith('https://')) h.set('Strict-Transport-Security', 'max-age=31536000');
   return response;
+};
+
+/**
+ * Body caps (body-limit.ts): 1 MiB unless the route says otherwise, enforced while reading and
+ * before anything parses the body; only streaming routes (uploads) get the raw stream.
+ */
+const bodyLimit: Handle = async ({ event, resolve }) => {
+  if (event.request.body === null) return resolve(event);
+  const limit = bodyLimitFor(event.route.id, (await getContext()).config);
+  const nodeReq = event.platform?.req; // adapter-node: for the lingering close of a refused body
+  if (limit.stream) return checkDeclaredLength(event.request, limit.bytes, nodeReq) ?? resolve(event);
+  let buffered: Request | Response;
+  try {
+    buffered = await bufferBody(event.request, limit.bytes, nodeReq);
+  } catch (err) {
+    if (!isAbortError(err)) throw err;
+    logger.debug({ route: event.route.id, method: event.request.method }, 'request aborted by the client');
+    return new Response(null, { status: 400, headers: { connection: 'close' } });
+  }
+  if (buffered instanceof Response) return buffered;
+  event.request = buffered;
+  return resolve(event);
 };
 
 /**
@@ -59,7 +87,14 @@ const crossSite: Handle = async ({ event, resolve }) => {
   return resolve(event);
 };
 
-export const handle = sequence(securityHeaders, crossSite, auth);
+export const handle = sequence(securityHeaders, crossSite, bodyLimit, auth);
+
+/** At server start: the context (and with it the render reconciler) exists before the first request. */
+export const init: ServerInit = async () => {
+  if (building) return;
+  // Not fatal: a database that is not up yet fails the first requests instead, which retry it.
+  await getContext().catch((err: unknown) => logger.error({ err }, 'server context not ready at start'));
+};
 
 /**
  * Production (`node app/build`): on SIGTERM adapter-node stops accepting, drains in-flight requests
@@ -72,17 +107,20 @@ process.once('sveltekit:shutdown', () => {
   const created = (globalThis as Record<symbol, Promise<Awaited<ReturnType<typeof getContext>>> | undefined>)[Symbol.for('clipmaker.app.context')];
   if (!created) return;
   void created
-    .then(async (ctx) => {
-      await ctx.queue.close().catch(() => {});
-      await ctx.db.close().catch(() => {});
-    })
+    .then((ctx) => ctx.close())
     .catch(() => {});
 });
 
-/** Unexpected errors: one pino JSON line with the route and an id; the user sees only the id. */
+/**
+ * Errors SvelteKit did not get as `error()`: one pino line with the route and an id (logUnexpected);
+ * the client sees only the id. Every 404 reads the same (missing route, missing or inaccessible id).
+ */
 export const handleError: HandleServerError = ({ error, event, status, message }) => {
-  if (status === 404) return { message };
-  const errorId = crypto.randomUUID();
-  logger.error({ err: error, errorId, method: event.request.method, path: event.url.pathname, status }, message);
-  return { message: `Internal error (${errorId})` };
+  if (status === 404) return { message: NOT_FOUND_MESSAGE };
+  if (isAbortError(error)) {
+    logger.debug({ route: event.route.id, method: event.request.method }, 'request aborted by the client');
+    return { message: 'aborted' };
+  }
+  if (status < 500) return { message };
+  return { message: internalErrorMessage(logUnexpected(error, { method: event.request.method, path: event.url.pathname, route: event.route.id, status })) };
 };

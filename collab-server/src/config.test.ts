@@ -1,9 +1,22 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEV_COLLAB_SECRET, loadCollabConfig } from './config.ts';
+import { loadCollabConfig } from './config.ts';
 
 describe('loadCollabConfig', () => {
-  it('has development defaults', () => {
-    expect(loadCollabConfig({})).toMatchObject({ port: 1234, host: '127.0.0.1', secret: DEV_COLLAB_SECRET, databaseUrl: undefined, compactEvery: 200 });
+  it('has development defaults, with the secret `pnpm start` keeps under DATA_DIR', () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'cm-collab-config-'));
+    try {
+      expect(() => loadCollabConfig({ DATA_DIR: dataDir })).toThrow(/COLLAB_SECRET is not set/);
+      mkdirSync(path.join(dataDir, 'secrets'));
+      writeFileSync(path.join(dataDir, 'secrets', 'COLLAB_SECRET'), 'g'.repeat(43) + '\n');
+      expect(loadCollabConfig({ DATA_DIR: dataDir })).toMatchObject({ port: 1234, host: '127.0.0.1', secret: 'g'.repeat(43), databaseUrl: undefined, compactEvery: 200 });
+      // Production never reads a file: the secret must be configured.
+      expect(() => loadCollabConfig({ DATA_DIR: dataDir, NODE_ENV: 'production' })).toThrow(/COLLAB_SECRET is required/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('reads the environment', () => {
@@ -13,7 +26,7 @@ describe('loadCollabConfig', () => {
 
   it('requires a real secret in production', () => {
     expect(() => loadCollabConfig({ NODE_ENV: 'production' })).toThrow(/COLLAB_SECRET/);
-    expect(() => loadCollabConfig({ NODE_ENV: 'production', COLLAB_SECRET: DEV_COLLAB_SECRET })).toThrow(/development default/);
+    expect(() => loadCollabConfig({ NODE_ENV: 'production', COLLAB_SECRET: 's'.repeat(31) })).toThrow(/32/);
     expect(() => loadCollabConfig({ COLLAB_SECRET: 'short' })).toThrow(/16/);
     expect(loadCollabConfig({ NODE_ENV: 'production', COLLAB_SECRET: 's'.repeat(40) }).secret).toBe('s'.repeat(40));
   });

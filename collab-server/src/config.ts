@@ -1,11 +1,23 @@
 /** Environment of the standalone collab-server process (main.ts). */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 
+/** Production refuses shorter secrets (the app applies the same rule). */
+export const PRODUCTION_SECRET_MIN_LENGTH = 32;
+
 /**
- * Development-only default, the same one the app and `pnpm start` use so that a local setup works
- * without configuration. Refused when NODE_ENV=production.
+ * No secret value lives in the source tree. Outside production an unset COLLAB_SECRET is read from
+ * $DATA_DIR/secrets/COLLAB_SECRET, the file `pnpm start` (or the app) generates with the CSPRNG, so
+ * `pnpm collab` next to a local app shares its secret; with neither, the process refuses to start.
  */
-export const DEV_COLLAB_SECRET = 'clipmaker-dev-secret-change-me-in-production';
+function secretFromDataDir(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return readFileSync(path.join(path.resolve(env.DATA_DIR || '.data'), 'secrets', 'COLLAB_SECRET'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const Env = z.object({
   NODE_ENV: z.string().optional(),
@@ -38,9 +50,9 @@ export interface CollabConfig {
 export function loadCollabConfig(env: NodeJS.ProcessEnv = process.env): CollabConfig {
   const e = Env.parse(env);
   const production = e.NODE_ENV === 'production';
-  const secret = e.COLLAB_SECRET || (production ? undefined : DEV_COLLAB_SECRET);
-  if (!secret) throw new Error('COLLAB_SECRET is required when NODE_ENV=production');
-  if (production && secret === DEV_COLLAB_SECRET) throw new Error('COLLAB_SECRET must not be the development default in production');
+  const secret = e.COLLAB_SECRET || (production ? undefined : secretFromDataDir(env));
+  if (!secret) throw new Error(production ? 'COLLAB_SECRET is required when NODE_ENV=production' : 'COLLAB_SECRET is not set and $DATA_DIR/secrets/COLLAB_SECRET does not exist: set it to the app\'s COLLAB_SECRET, or run `pnpm start` once');
+  if (production && secret.length < PRODUCTION_SECRET_MIN_LENGTH) throw new Error(`COLLAB_SECRET must be at least ${PRODUCTION_SECRET_MIN_LENGTH} characters in production`);
   if (secret.length < 16) throw new Error('COLLAB_SECRET must be at least 16 characters');
   return {
     port: e.COLLAB_PORT,

@@ -11,4 +11,4 @@ export {
 } from './engine.ts';
 export type { EngineEvents, EngineEventName, RejectReason } from './hooks.ts';
 export { createCollabMetrics, type CollabMetrics } from './metrics.ts';
-export { loadCollabConfig, DEV_COLLAB_SECRET, type CollabConfig } from './config.ts';
+export { loadCollabConfig, PRODUCTION_SECRET_MIN_LENGTH, type CollabConfig } from './config.ts';

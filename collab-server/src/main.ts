@@ -2,7 +2,7 @@
  * The standalone collab-server process (`pnpm collab`).
  *
  * Environment: COLLAB_PORT (1234), COLLAB_HOST (127.0.0.1), COLLAB_SECRET (required in production;
- * elsewhere defaults to the development secret shared with the app), DATABASE_URL (unset: embedded
+ * elsewhere read from $DATA_DIR/secrets/COLLAB_SECRET, which `pnpm start` generates), DATABASE_URL (unset: embedded
  * PGlite under $DATA_DIR, migrated here since no other process can reach it; with Postgres,
  * migrations are applied by `pnpm db:migrate` at deploy), COLLAB_COMPACT_EVERY,
  * COLLAB_MAX_MESSAGE_BYTES, COLLAB_UNLOAD_DELAY_MS, LOG_LEVEL. Logs are pino JSON on stdout.

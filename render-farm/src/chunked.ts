@@ -10,17 +10,19 @@
  * worker with concurrency 1 can coordinate and encode. If the coordinator dies, its render job
  * stalls and another worker re-runs it: pieces already in storage are reused, chunk jobs still
  * queued or running are adopted by id, failed ones are re-created. Every piece and the output are
- * written with an atomic put, so a duplicated encode never yields two outputs.
+ * written with an atomic put, so a duplicated encode never yields two outputs. A coordinator that
+ * has every piece but cannot stitch throws StitchError: the worker hands the render job to another
+ * worker, which only stitches. Redis going away while the coordinator waits is ridden out.
  */
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type BeeQueue from 'bee-queue';
-import { ChunkJobData, PERMANENT_ERROR_PREFIX, RenderResult, type RenderJobData, type RenderProgress } from '@clipmaker/shared/jobs';
+import { ChunkJobData, isRedisConnectionError, PERMANENT_ERROR_PREFIX, RenderResult, type RenderJobData, type RenderProgress } from '@clipmaker/shared/jobs';
 import { planChunks, type ChunkPlan } from '@clipmaker/shared/render-spec';
 import type { Logger } from 'pino';
 import { chooseTarget, type Capabilities, type RenderTarget } from './capabilities.ts';
-import { PermanentError, RenderAbortedError } from './errors.ts';
+import { isPermanentError, PermanentError, RenderAbortedError, StitchError } from './errors.ts';
 import { probe, run } from './ffmpeg/adapter.ts';
 import { makePoster } from './poster.ts';
 import { parseRenderSpec, renderSpecToFile } from './render.ts';
@@ -162,10 +164,16 @@ export async function runChunkedRender(data: RenderJobData, deps: CoordinatorDep
         p.done = true;
         continue;
       }
-      const job = await deps.chunkQueue.getJob(p.id);
-      if (!job) {
-        await ensureJob(deps.chunkQueue, p);
-      } else if (job.status === 'failed') {
+      let job: BeeQueue.Job<unknown> | null;
+      try {
+        job = await deps.chunkQueue.getJob(p.id);
+        if (!job) await ensureJob(deps.chunkQueue, p);
+      } catch (err) {
+        // Redis restarting: the pieces keep rendering; look again on the next round.
+        if (isRedisConnectionError(err)) break;
+        throw err;
+      }
+      if (job?.status === 'failed') {
         const message = String(job.options.stacktraces?.[0] ?? 'chunk failed').split('\n')[0]!.replace(/^Error: /, '');
         const what = p.data.kind === 'audio' ? 'audio' : `chunk ${p.data.chunk.index + 1}/${p.data.chunk.count}`;
         if (message.includes(PERMANENT_ERROR_PREFIX)) throw new PermanentError(`${what}: ${message.slice(message.indexOf(PERMANENT_ERROR_PREFIX) + PERMANENT_ERROR_PREFIX.length).trim()}`);
@@ -189,6 +197,27 @@ export async function runChunkedRender(data: RenderJobData, deps: CoordinatorDep
   }
 
   progress({ stage: 'stitching', percent: 96, fps: null, etaSeconds: null });
+  try {
+    return await stitch(data, deps, { spec, plan, pieces, started, reused, log, progress });
+  } catch (err) {
+    if (isPermanentError(err) || err instanceof RenderAbortedError || deps.signal?.aborted || (err instanceof Error && err.name === 'SupersededError')) throw err;
+    throw new StitchError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+}
+
+interface StitchInput {
+  spec: ReturnType<typeof parseRenderSpec>;
+  plan: ChunkPlan;
+  pieces: Piece[];
+  started: number;
+  reused: number;
+  log: Logger;
+  progress: (p: Omit<RenderProgress, 'renderId' | 'workerId'>) => void;
+}
+
+/** Every piece is in storage: concat -c copy + audio mux, poster, upload. */
+async function stitch(data: RenderJobData, deps: CoordinatorDeps, { spec, plan, pieces, started, reused, log, progress }: StitchInput): Promise<RenderResult> {
+  if (deps.workRoot) await mkdir(deps.workRoot, { recursive: true });
   const work = await mkdtemp(join(deps.workRoot ?? tmpdir(), `clipmaker-stitch-${data.renderId}-`));
   const files: LocalFile[] = [];
   try {

@@ -30,3 +30,15 @@ export class RenderAbortedError extends Error {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * A chunked render's coordinator had every piece but could not stitch, mux, poster or upload (a
+ * transient failure of this worker: disk, storage). The worker hands the render job to another
+ * worker, which reuses the cached pieces, instead of spending a retry here.
+ */
+export class StitchError extends Error {
+  override name = 'StitchError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`stitch failed: ${message}`, options);
+  }
+}

@@ -13,10 +13,12 @@
  *   STOP_TIMEOUT_MS      how long SIGTERM waits for a running render, default 120000
  *   STALL_INTERVAL_MS    stalled-job check period (a dead worker's job is re-queued within ~2x), default 10000
  *   BLOCKLIST_AFTER      transient failures of one job before this worker leaves it to others, default 2
+ *   HEARTBEAT_INTERVAL_MS  time between heartbeats (the admin shows a worker lost after 1.5 of them), default 5000
+ *   WORKER_GRACE_SECONDS   how long a dead worker stays listed (as lost) before it expires, default 600
  *   FFMPEG_PATH, FFPROBE_PATH, LOG_LEVEL
  */
 import { hostname } from 'node:os';
-import { QUEUE_PREFIX } from '@clipmaker/shared/jobs';
+import { HEARTBEAT_INTERVAL_MS, QUEUE_PREFIX, WORKER_GRACE_SECONDS } from '@clipmaker/shared/jobs';
 import { z } from 'zod';
 import { createLogger } from './logger.ts';
 import { LocalDiskStorage, S3Storage, defaultStorageDir, s3OptionsFromEnv } from './storage/index.ts';
@@ -32,6 +34,8 @@ const Env = z.object({
   STOP_TIMEOUT_MS: z.coerce.number().int().min(0).default(120_000),
   STALL_INTERVAL_MS: z.coerce.number().int().min(500).default(10_000),
   BLOCKLIST_AFTER: z.coerce.number().int().min(1).default(2),
+  HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(HEARTBEAT_INTERVAL_MS),
+  WORKER_GRACE_SECONDS: z.coerce.number().int().min(1).default(WORKER_GRACE_SECONDS),
 });
 
 async function main(): Promise<void> {
@@ -56,6 +60,8 @@ async function main(): Promise<void> {
     stopTimeoutMs: env.STOP_TIMEOUT_MS,
     stallIntervalMs: env.STALL_INTERVAL_MS,
     blocklistAfter: env.BLOCKLIST_AFTER,
+    heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,
+    workerGraceSeconds: env.WORKER_GRACE_SECONDS,
   });
   logger.info({ storage: storage instanceof LocalDiskStorage ? storage.root : `s3://${s3!.bucket}`, queues: worker.queues }, 'render worker ready');
 

@@ -10,21 +10,47 @@
  * - Permanent failures (invalid spec or payload, missing or non-media source) throw an Error whose
  *   message starts with PERMANENT_ERROR_PREFIX; the worker zeroes the job's remaining retries first,
  *   so bee-queue records it as failed at once ('failed' event, no 'retrying').
- * - Progress events carry RenderProgress; the 'succeeded' event carries RenderResult.
+ * - Progress events carry RenderProgress; the 'succeeded' event carries RenderResult, which is also
+ *   kept at renderResultKey for the app's reconciliation.
  * - A worker that dies mid-job stops refreshing its stall marker; another worker's stalled-job
- *   check (every stallIntervalMs) puts the job back in the waiting list.
+ *   check (every stallIntervalMs) puts the job back in the waiting list. Its ffmpeg dies with it
+ *   (parent-death signal) and the next sweep on this host removes its temp folder.
+ * - Jobs this worker will not run (blocklisted, drained/paused, stopping, a stitch it could not do)
+ *   are handed back to the front of their queue untouched (queue-runtime.ts).
+ * - Redis outages: every client reconnects (redisClientOptions) and has an 'error' listener; work in
+ *   progress carries on, finishing waits for Redis, bee-queue's scripts are reloaded on reconnect.
  */
 import { hostname } from 'node:os';
 import BeeQueue from 'bee-queue';
-import { cancelChannel, cancelledKey, CANCELLED_MESSAGE, QUEUE_PREFIX, RENDER_CHUNK_QUEUE, RENDER_QUEUES, RenderProgress, type RenderPriority, type RenderResult } from '@clipmaker/shared/jobs';
+import {
+  cancelChannel,
+  cancelledKey,
+  CANCELLED_MESSAGE,
+  HEARTBEAT_INTERVAL_MS,
+  QUEUE_PREFIX,
+  redisClientOptions,
+  RENDER_CHUNK_QUEUE,
+  RENDER_QUEUES,
+  RenderProgress,
+  renderResultKey,
+  WORKER_GRACE_SECONDS,
+  WorkerControl,
+  workerControlKey,
+  workerHealth,
+  workerKey,
+  workerRegistryKey,
+  type RenderPriority,
+} from '@clipmaker/shared/jobs';
 import { pino, type Logger } from 'pino';
 import { probeCapabilities, type Capabilities, type RenderTarget } from './capabilities.ts';
-import { errorMessage, isPermanentError, RenderAbortedError } from './errors.ts';
-import { startHeartbeat, workerKey, type Heartbeat, type HeartbeatRedis } from './heartbeat.ts';
+import { errorMessage, isPermanentError, RenderAbortedError, StitchError } from './errors.ts';
+import { startHeartbeat, type Heartbeat, type HeartbeatRedis } from './heartbeat.ts';
 import { GateClosedError, PriorityGate } from './priority-gate.ts';
 import { parseJobData, runRenderJob } from './render-job.ts';
 import { BLOCKLISTED_MESSAGE, JobBlocklist, type BlocklistRedis } from './blocklist.ts';
 import { runChunkedRender, runChunkJob } from './chunked.ts';
+import { fencedStorage, QueueRuntime, SupersededError, type Attempt } from './queue-runtime.ts';
+import { openWorkDir } from './workdir.ts';
 import type { Storage } from './storage/index.ts';
 
 export const PRIORITIES: readonly RenderPriority[] = ['high', 'normal', 'low'];
@@ -46,9 +72,11 @@ export interface WorkerOptions {
   priorities?: readonly RenderPriority[];
   /** A job whose worker has not refreshed it for this long is re-queued (default 10 s). */
   stallIntervalMs?: number;
+  /** Default HEARTBEAT_INTERVAL_MS (5 s); the attempt and cancel checks run as often. */
   heartbeatIntervalMs?: number;
-  heartbeatTtlSeconds?: number;
-  /** Parent of per-job work folders (default os.tmpdir()). */
+  /** How long this worker's last beat stays listed after it died (default WORKER_GRACE_SECONDS). */
+  workerGraceSeconds?: number;
+  /** Parent of this worker's temp folder (default os.tmpdir()). */
   workRoot?: string;
   target?: RenderTarget | 'auto';
   /** Skips the capability probe (tests, or a probe shared by several workers). */
@@ -61,6 +89,8 @@ export interface WorkerOptions {
   chunkQueueName?: string;
   /** Transient failures of one job on this worker before it leaves the job to others (default 2). */
   blocklistAfter?: number;
+  /** After handing a job back, how long this worker waits before taking one from that queue (default 1 s). */
+  handBackPauseMs?: number;
 }
 
 export interface RenderWorker {
@@ -68,7 +98,9 @@ export interface RenderWorker {
   readonly capabilities: Capabilities;
   /** Queue names consumed, best priority first. */
   readonly queues: string[];
-  /** Stops taking jobs, lets running renders finish (bounded), re-queues held ones, closes. */
+  /** This worker's temp folder (per-job folders inside). */
+  readonly workDir: string;
+  /** Stops taking jobs, lets running renders finish (bounded), hands held ones back, closes. */
   stop(): Promise<void>;
 }
 
@@ -77,14 +109,31 @@ interface RunningJob {
   queue: string;
   renderId: string | null;
   abort: AbortController;
+  attempt: Attempt;
   done: Promise<unknown>;
   cancelled: boolean;
 }
 
+/** What one attempt came to when it did not settle with a value or an error. */
+type HandedBack = { handedBack: 'control' | 'blocklist' | 'stitch' | 'stopping' | 'finished-elsewhere' };
+
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
-/** Message of the error that sends a job back to the queue when the worker stops before starting it. */
-export const NOT_STARTED_MESSAGE = 'worker stopping: job not started, re-queued';
+/** Logged when the worker stops before starting a job it held: the job went back to its queue. */
+export const NOT_STARTED_MESSAGE = 'worker stopping: job not started, handed back';
+
+type Cb<T> = (err: Error | null, v: T) => void;
+type RedisV3 = BlocklistRedis & {
+  exists(key: string, cb: Cb<number>): unknown;
+  get(key: string, cb: Cb<string | null>): unknown;
+  hmget(key: string, ...fieldsAndCb: unknown[]): unknown;
+  zrangebyscore(key: string, min: number | string, max: number | string, cb: Cb<string[]>): unknown;
+  subscribe(channel: string): unknown;
+  on(event: 'message', fn: (channel: string, message: string) => void): unknown;
+  on(event: 'error', fn: (err: Error) => void): unknown;
+  quit(cb?: Cb<unknown>): unknown;
+};
+const call = <T>(fn: (cb: Cb<T>) => unknown) => new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
 
 export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
   const workerId = opts.workerId ?? `${hostname()}-${process.pid}`;
@@ -94,13 +143,21 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
   const concurrency = opts.concurrency ?? 1;
   const stallInterval = opts.stallIntervalMs ?? 10_000;
   const progressInterval = opts.progressIntervalMs ?? 1000;
+  const heartbeatInterval = opts.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
+  // The hash must outlive a few beats, or a live worker would flicker out of the registry.
+  const graceSeconds = Math.max(opts.workerGraceSeconds ?? WORKER_GRACE_SECONDS, Math.ceil((3 * heartbeatInterval) / 1000));
+  const handBackPause = opts.handBackPauseMs ?? 1000;
+  const startedAt = Date.now();
 
   const capabilities = opts.capabilities ?? (await probeCapabilities());
   logger.info({ capabilities }, 'ffmpeg capabilities');
+  // Sweeps the folders that dead workers on this host left behind, before taking any job.
+  const workdir = await openWorkDir({ parent: opts.workRoot, workerId, logger });
 
   const gate = new PriorityGate(concurrency, priorities);
   const running = new Map<string, RunningJob>();
   let stopping = false;
+  let heartbeat: Heartbeat | null = null;
 
   const queueSpecs: { priority: RenderPriority | null; name: string }[] = [
     ...priorities.map((priority) => ({ priority, name: opts.queueNames?.[priority] ?? RENDER_QUEUES[priority] })),
@@ -110,7 +167,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
   const queues = queueSpecs.map(({ priority, name }) => {
     const queue = new BeeQueue<unknown>(name, {
       prefix,
-      redis: { url: opts.redisUrl ?? DEFAULT_REDIS_URL },
+      redis: redisClientOptions(opts.redisUrl ?? DEFAULT_REDIS_URL),
       isWorker: true,
       getEvents: false,
       sendEvents: true,
@@ -119,52 +176,64 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
       activateDelayedJobs: true,
       removeOnSuccess: false,
       removeOnFailure: false,
-    });
-    queue.on('error', (err) => logger.error({ err, queue: name }, 'queue error'));
+      // A blocking pop that failed (Redis away) is retried after this, doubling; reconnects are separate.
+      initialRedisFailureRetryDelay: 250,
+    } as BeeQueue.QueueSettings);
+    queue.on('error', (err) => logger.warn({ err: errorMessage(err), queue: name }, 'queue redis error'));
     queue.on('stalled', (jobId) => logger.warn({ jobId, queue: name }, 're-queued a stalled job'));
     return { priority, name, queue };
   });
+  // Waits for Redis however long it is away: a worker started before Redis simply waits.
   await Promise.all(queues.map((q) => q.queue.ready()));
+  const runtimes = new Map(
+    queues.map((q) => [q.name, new QueueRuntime(q.queue, q.name, prefix, logger, { onReconnect: () => q.priority === 'high' && logger.info('redis reconnected: scripts reloaded') })]),
+  );
   const chunkQueue = queues[queues.length - 1]!.queue;
 
-  type RedisV3 = BlocklistRedis & {
-    exists(key: string, cb: (err: Error | null, n: number) => void): unknown;
-    get(key: string, cb: (err: Error | null, v: string | null) => void): unknown;
-    keys(pattern: string, cb: (err: Error | null, keys: string[]) => void): unknown;
-    subscribe(channel: string): unknown;
-    on(event: 'message', fn: (channel: string, message: string) => void): unknown;
-    on(event: 'error', fn: (err: Error) => void): unknown;
-    quit(cb?: (err: Error | null) => void): unknown;
-  };
-  const baseClient = (queues[0]!.queue as unknown as { client: { duplicate(): RedisV3 } }).client;
+  const baseClient = runtimes.get(queues[0]!.name)!.client as unknown as { duplicate(): RedisV3 & HeartbeatRedis };
   const commands = baseClient.duplicate();
-  commands.on('error', (err) => logger.warn({ err }, 'redis command client error'));
+  commands.on('error', (err) => logger.warn({ err: errorMessage(err) }, 'redis command client error'));
   const blocklist = new JobBlocklist(commands, prefix, { maxFailures: opts.blocklistAfter ?? 2 });
-  const liveWorkerIds = () =>
-    new Promise<string[]>((resolve, reject) =>
-      commands.keys(workerKey(prefix, '*'), (err, keys) => (err ? reject(err) : resolve(keys.map((k) => k.slice(workerKey(prefix, '').length))))),
+  /** Other workers that are beating and consume `queueName`. */
+  const liveWorkersOn = async (queueName: string): Promise<string[]> => {
+    const now = Date.now();
+    const ids = await call<string[]>((cb) => commands.zrangebyscore(workerRegistryKey(prefix), now - graceSeconds * 1000, '+inf', cb));
+    const live: string[] = [];
+    for (const id of ids) {
+      const [queuesField, status, intervalMs, lastSeen] = await call<(string | null)[]>((cb) => commands.hmget(workerKey(prefix, id), 'queues', 'status', 'intervalMs', 'lastSeen', cb));
+      if (status !== 'running' || !(queuesField ?? '').split(',').includes(queueName)) continue;
+      if (workerHealth(Number(lastSeen), Number(intervalMs), now) === 'ok') live.push(id);
+    }
+    return live;
+  };
+  const isCancelled = (renderId: string) => call<number>((cb) => commands.exists(cancelledKey(prefix, renderId), cb)).then((n) => n > 0);
+  const controlFlag = () =>
+    call<string | null>((cb) => commands.get(workerControlKey(prefix, workerId), cb)).then(
+      (v) => WorkerControl.safeParse(v).data ?? null,
+      () => null,
     );
-  const isCancelled = (renderId: string) =>
-    new Promise<boolean>((resolve, reject) => commands.exists(cancelledKey(prefix, renderId), (err, n) => (err ? reject(err) : resolve(n > 0))));
-  // Cancel: the app publishes the render id; every job of that render running here stops at once.
-  const subscriber = baseClient.duplicate();
-  subscriber.on('error', (err) => logger.warn({ err }, 'cancel subscriber error'));
-  subscriber.on('message', (_channel, renderId) => {
+
+  const cancelRunning = (renderId: string, why: string) => {
     for (const j of running.values()) {
-      if (j.renderId !== renderId) continue;
+      if (j.renderId !== renderId || j.cancelled) continue;
       j.cancelled = true;
       j.abort.abort();
-      logger.info({ jobId: j.id, renderId }, 'render cancelled: ffmpeg aborted');
+      logger.info({ jobId: j.id, renderId, why }, 'render cancelled: ffmpeg aborted');
     }
-  });
+  };
+  // Cancel: the app publishes the render id; every job of that render running here stops at once.
+  const subscriber = baseClient.duplicate();
+  subscriber.on('error', (err) => logger.warn({ err: errorMessage(err) }, 'cancel subscriber error'));
+  subscriber.on('message', (_channel, renderId) => cancelRunning(renderId, 'cancel message'));
   subscriber.subscribe(cancelChannel(prefix));
 
-  const heartbeat: Heartbeat = startHeartbeat({
-    // Its own connection, so the beat and the final DEL do not race the queues' shutdown.
-    client: (queues[0]!.queue as unknown as { client: { duplicate(): HeartbeatRedis } }).client.duplicate(),
-    key: workerKey(prefix, workerId),
-    intervalMs: opts.heartbeatIntervalMs ?? 5000,
-    ttlSeconds: opts.heartbeatTtlSeconds ?? 30,
+  heartbeat = startHeartbeat({
+    // Its own connection, so the beat and the final removal do not race the queues' shutdown.
+    client: baseClient.duplicate(),
+    prefix,
+    workerId,
+    intervalMs: heartbeatInterval,
+    graceSeconds,
     fields: () => ({
       workerId,
       host: hostname(),
@@ -174,12 +243,49 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
       queues: queues.map((q) => q.name).join(','),
       capabilities: JSON.stringify(capabilities),
       currentJob: [...running.values()].map((j) => `${j.queue}:${j.id}${j.renderId ? `:${j.renderId}` : ''}`).join(','),
+      startedAt: String(startedAt),
     }),
-    onError: (err) => logger.warn({ err }, 'heartbeat failed'),
+    onError: (err) => logger.warn({ err: errorMessage(err) }, 'heartbeat failed'),
   });
   await heartbeat.beat();
 
-  const handle = async (queueName: string, queuePriority: RenderPriority | null, job: BeeQueue.Job<unknown>): Promise<unknown> => {
+  // Every beat: renew each running attempt (a superseded one stops) and catch a cancel whose
+  // message was lost while the subscriber reconnected.
+  let watching = false;
+  const watch = setInterval(() => {
+    if (watching || running.size === 0) return;
+    watching = true;
+    void (async () => {
+      for (const j of [...running.values()]) {
+        if (!(await j.attempt.renew().catch(() => true))) {
+          logger.warn({ jobId: j.id, queue: j.queue }, 'another attempt holds this job now: stopping this one');
+          j.abort.abort();
+        } else if (j.renderId && (await isCancelled(j.renderId).catch(() => false))) cancelRunning(j.renderId, 'cancel flag');
+      }
+    })().finally(() => (watching = false));
+  }, heartbeatInterval);
+  watch.unref();
+
+  const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, stopping ? 0 : ms));
+
+  const handle = async (rt: QueueRuntime, queuePriority: RenderPriority | null, job: BeeQueue.Job<unknown>): Promise<unknown> => {
+    const queueName = rt.name;
+    const attempt = await rt.claim(job);
+    if (!attempt) {
+      logger.info({ jobId: job.id, queue: queueName }, 'job already finished by an earlier attempt: dropped');
+      return { handedBack: 'finished-elsewhere' } satisfies HandedBack;
+    }
+    const outcome = await runAttempt(rt, queuePriority, job, attempt);
+    if (outcome && typeof outcome === 'object' && 'handedBack' in outcome) {
+      // Let an idle worker draw the job first; a drained or paused worker waits until resumed.
+      if ((outcome as HandedBack).handedBack === 'control') while (!stopping && (await controlFlag())) await pause(1000);
+      else await pause(handBackPause);
+    }
+    return outcome;
+  };
+
+  const runAttempt = async (rt: QueueRuntime, queuePriority: RenderPriority | null, job: BeeQueue.Job<unknown>, attempt: Attempt): Promise<unknown> => {
+    const queueName = rt.name;
     const isChunk = queuePriority === null;
     const rawPriority = (job.data as { priority?: unknown })?.priority;
     const priority: RenderPriority = queuePriority ?? (rawPriority === 'high' || rawPriority === 'low' ? rawPriority : 'normal');
@@ -192,19 +298,21 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
         coordinator = false; // runRenderJob reports the payload error
       }
     }
-    const renderIdOf = typeof (job.data as { renderId?: unknown })?.renderId === 'string' ? (job.data as { renderId: string }).renderId : null;
-    if (await blocklist.shouldSkip(queueName, job.id, workerId, () => liveWorkerIds()).catch(() => false)) {
-      job.options.retries = (Number(job.options.retries) || 0) + 1;
-      logger.warn({ jobId: job.id, queue: queueName }, 'blocklisted for this job: leaving it to another worker');
-      throw new Error(BLOCKLISTED_MESSAGE);
+    const renderId = typeof (job.data as { renderId?: unknown })?.renderId === 'string' ? (job.data as { renderId: string }).renderId : null;
+    const jobLog = logger.child({ jobId: job.id, queue: queueName, renderId });
+    // Farm admin drain/pause: start nothing new here.
+    const control = await controlFlag();
+    if (control) {
+      await attempt.handBack();
+      jobLog.info({ control }, `worker ${control === 'drain' ? 'draining' : 'paused'}: job handed back to the queue`);
+      return { handedBack: 'control' } satisfies HandedBack;
     }
-    // Farm admin drain/pause (app services/admin.ts sets `${prefix}:workers:${id}:control`): start nothing new here.
-    const control = await new Promise<string | null>((resolve) => commands.get(`${workerKey(prefix, workerId)}:control`, (err, v) => resolve(err ? null : v)));
-    if (control === 'drain' || control === 'pause') {
-      job.options.retries = (Number(job.options.retries) || 0) + 1; // handed back: no attempt lost
-      throw new Error(`worker ${control === 'drain' ? 'draining' : 'paused'}: job handed back to the queue`);
+    if (await blocklist.shouldSkip(queueName, job.id, workerId, () => liveWorkersOn(queueName)).catch(() => false)) {
+      await attempt.handBack();
+      jobLog.warn(BLOCKLISTED_MESSAGE);
+      return { handedBack: 'blocklist' } satisfies HandedBack;
     }
-    if (renderIdOf && (await isCancelled(renderIdOf).catch(() => false))) {
+    if (renderId && (await isCancelled(renderId).catch(() => false))) {
       job.options.retries = 0;
       throw new Error(CANCELLED_MESSAGE);
     }
@@ -213,14 +321,14 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
       release = coordinator ? () => {} : await gate.acquire(priority);
     } catch (err) {
       if (err instanceof GateClosedError) {
-        // Taken from Redis but never started: give the attempt back so only the delay is lost.
-        job.options.retries = (Number(job.options.retries) || 0) + 1;
-        throw new Error(NOT_STARTED_MESSAGE);
+        // Taken from Redis but never started: back to the queue, nothing used up.
+        await attempt.handBack();
+        jobLog.info(NOT_STARTED_MESSAGE);
+        return { handedBack: 'stopping' } satisfies HandedBack;
       }
       throw err;
     }
-    const renderId = typeof (job.data as { renderId?: unknown })?.renderId === 'string' ? (job.data as { renderId: string }).renderId : null;
-    const jobLog = logger.child({ jobId: job.id, queue: queueName, renderId });
+    if (!isChunk && renderId) attempt.resultKey = renderResultKey(prefix, renderId);
     const abort = new AbortController();
     // bee-queue enforces job.timeout() by rejecting the handler's promise; it cannot stop ffmpeg.
     const timeoutMs = Number(job.options.timeout) || 0;
@@ -233,21 +341,30 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
       lastStage = p.stage;
       lastProgressAt = now;
       const parsed = RenderProgress.safeParse(p);
-      if (parsed.success) Promise.resolve(job.reportProgress(parsed.data)).catch((err: unknown) => jobLog.warn({ err }, 'progress report failed'));
+      if (parsed.success) Promise.resolve(job.reportProgress(parsed.data)).catch((err: unknown) => jobLog.warn({ err: errorMessage(err) }, 'progress report failed'));
     };
-    const deps = { storage: opts.storage, capabilities, workerId, logger: jobLog, target: opts.target, workRoot: opts.workRoot, signal: abort.signal, onProgress };
-    const done: Promise<unknown> = isChunk
-      ? runChunkJob(job.data, { ...deps, onProgress: undefined })
-      : coordinator
-        ? runChunkedRender(parseJobData(job.data), { ...deps, chunkQueue })
-        : runRenderJob(job.data, deps);
-    const entry: RunningJob = { id: job.id, queue: queueName, renderId, abort, done, cancelled: false };
+    let jobDir: string | null = null;
+    const done: Promise<unknown> = (async () => {
+      // A coordinator only needs a folder to stitch, once every piece is in: it makes it then.
+      jobDir = coordinator ? workdir.jobDirPath(`job-${job.id}`) : await workdir.jobDir(`${isChunk ? 'chunk' : 'job'}-${job.id}`);
+      // Only the attempt that still holds the job may publish anything.
+      const deps = { storage: fencedStorage(opts.storage, attempt), capabilities, workerId, logger: jobLog, target: opts.target, workRoot: jobDir, signal: abort.signal, onProgress };
+      if (isChunk) return runChunkJob(job.data, { ...deps, onProgress: undefined });
+      if (coordinator) return runChunkedRender(parseJobData(job.data), { ...deps, chunkQueue });
+      return runRenderJob(job.data, deps);
+    })();
+    const entry: RunningJob = { id: job.id, queue: queueName, renderId, abort, attempt, done, cancelled: false };
     running.set(job.id, entry);
-    heartbeat.beat().catch(() => {});
+    heartbeat?.beat().catch(() => {});
     jobLog.info({ attempt: (job.options.stacktraces?.length ?? 0) + 1, retriesLeft: job.options.retries }, 'job started');
     try {
       return await done;
     } catch (err) {
+      if (attempt.outcome === 'superseded' || err instanceof SupersededError) {
+        attempt.outcome = 'superseded';
+        jobLog.warn('attempt superseded: nothing published, the job is not finished from here');
+        throw err;
+      }
       if (entry.cancelled) {
         job.options.retries = 0;
         jobLog.info('job cancelled');
@@ -255,10 +372,19 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
       }
       if (!isPermanentError(err) && !(err instanceof RenderAbortedError)) {
         const n = await blocklist.recordFailure(queueName, job.id, workerId).catch(() => 0);
-        if (n >= (opts.blocklistAfter ?? 2)) jobLog.warn({ failures: n }, 'this worker is now blocklisted for the job');
+        if (n >= blocklist.maxFailures) jobLog.warn({ failures: n }, 'this worker is now blocklisted for the job');
+      }
+      if (err instanceof StitchError) {
+        // Every piece is cached: another worker stitches in seconds, so do not spend a retry here.
+        await blocklist.block(queueName, job.id, workerId).catch(() => {});
+        if (await blocklist.someoneElseCan(queueName, job.id, workerId, () => liveWorkersOn(queueName)).catch(() => false)) {
+          await attempt.handBack();
+          jobLog.warn({ reason: err.message }, 'could not stitch here: render handed to another worker (its pieces are cached)');
+          return { handedBack: 'stitch' } satisfies HandedBack;
+        }
       }
       if (isPermanentError(err)) {
-        job.options.retries = 0; // bee-queue reads this when it records the failure: no retry
+        job.options.retries = 0; // the finish reads this: no retry
         jobLog.error({ reason: errorMessage(err) }, 'job failed permanently');
       } else if (err instanceof RenderAbortedError) {
         const why = stopping ? 'worker stopping' : `job timeout of ${timeoutMs} ms reached`;
@@ -272,18 +398,21 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
       if (timeoutTimer) clearTimeout(timeoutTimer);
       running.delete(job.id);
       release();
-      heartbeat.beat().catch(() => {});
+      if (jobDir) await workdir.releaseJobDir(jobDir).catch((err: unknown) => jobLog.warn({ err: errorMessage(err) }, 'could not remove the job folder'));
+      await workdir.sweep().catch(() => []);
+      heartbeat?.beat().catch(() => {});
     }
   };
 
   for (const { queue, name, priority } of queues) {
+    const rt = runtimes.get(name)!;
     // Each queue may hold up to `concurrency` jobs; the gate lets `concurrency` of them run in total.
-    queue.process(concurrency, (job: BeeQueue.Job<unknown>) => handle(name, priority, job));
+    queue.process(concurrency, (job: BeeQueue.Job<unknown>) => handle(rt, priority, job));
     queue.checkStalledJobs(stallInterval, (err) => {
-      if (err) logger.warn({ err, queue: name }, 'stalled-job check failed');
+      if (err) logger.warn({ err: errorMessage(err), queue: name }, 'stalled-job check failed');
     });
   }
-  logger.info({ queues: queues.map((q) => q.name), prefix, concurrency }, 'worker started');
+  logger.info({ queues: queues.map((q) => q.name), prefix, concurrency, workDir: workdir.root }, 'worker started');
 
   let stopped: Promise<void> | null = null;
   const stop = () =>
@@ -293,7 +422,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
       logger.info({ running: running.size, timeoutMs }, 'worker stopping');
       // Closing a bee-queue stops its blocking pop at once (no new jobs), then waits for its active
       // handlers; the gate makes held-but-not-started handlers settle right away.
-      const closing = queues.map((q) => q.queue.close(timeoutMs + 10_000).catch((err: unknown) => logger.warn({ err, queue: q.name }, 'queue close timed out')));
+      const closing = queues.map((q) => q.queue.close(timeoutMs + 10_000).catch((err: unknown) => logger.warn({ err: errorMessage(err), queue: q.name }, 'queue close timed out')));
       gate.close();
       const settled = Promise.allSettled([...running.values()].map((j) => j.done));
       const timedOut = await Promise.race([settled.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
@@ -302,12 +431,14 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
         for (const j of running.values()) j.abort.abort();
         await settled;
       }
-      await heartbeat.stop().catch(() => {});
+      clearInterval(watch);
+      await heartbeat?.stop().catch(() => {});
       await Promise.all(closing);
       subscriber.quit();
       commands.quit();
+      await workdir.close().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'could not remove the worker temp folder'));
       logger.info('worker stopped');
     })());
 
-  return { workerId, capabilities, queues: queues.map((q) => q.name), stop };
+  return { workerId, capabilities, queues: queues.map((q) => q.name), workDir: workdir.root, stop };
 }

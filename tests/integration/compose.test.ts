@@ -60,7 +60,7 @@ describe.skipIf(!cli)('docker compose files', () => {
     for (const s of ['postgres', 'redis', 'app', 'collab-server', 'render-farm']) expect(services[s]!.healthcheck?.test.length, s).toBeGreaterThan(0);
     expect(services.postgres!.healthcheck!.test.join(' ')).toContain('pg_isready');
     expect(services.redis!.healthcheck!.test).toContain('ping');
-    expect(services.app!.healthcheck!.test.join(' ')).toContain('/api/health');
+    expect(services.app!.healthcheck!.test.join(' ')).toContain('/readyz');
     expect(services['collab-server']!.healthcheck!.test.join(' ')).toContain('/health');
     expect(services.app!.environment).toMatchObject({ NODE_ENV: 'production', SIGNING_SECRET: secrets.SIGNING_SECRET, COLLAB_SECRET: secrets.COLLAB_SECRET });
     expect(services['render-farm']!.build!.dockerfile).toBe('docker/render-farm.Dockerfile');
@@ -108,7 +108,7 @@ describe('docker files', () => {
     expect([...read].filter((v) => !documented.has(v)).sort()).toEqual([]);
   });
 
-  it('docker/healthcheck.mjs: http mode follows the status, worker mode follows the heartbeat key in Redis', async () => {
+  it('docker/healthcheck.mjs: http mode follows the status, worker mode follows the age of the heartbeat in Redis', async () => {
     const check = (args: string[], env: Record<string, string> = {}) =>
       new Promise<number | null>((resolve) => spawn(process.execPath, [path.join(ROOT, 'docker/healthcheck.mjs'), ...args], { env: { ...process.env, ...env }, stdio: 'ignore' }).once('exit', resolve));
     let status = 200;
@@ -135,6 +135,13 @@ describe('docker files', () => {
     }
     // A stopped worker deletes its heartbeat: unhealthy at once.
     expect(await check(['worker'], env)).toBe(1);
+    // A killed one leaves its last beat (kept for the admin's grace period): unhealthy once it is old.
+    const key = `${prefix}:workers:health-check-worker`;
+    spawnSync('redis-cli', ['-u', TEST_REDIS_URL, 'HSET', key, 'lastSeen', String(Date.now() - 60_000), 'intervalMs', '5000']);
+    expect(await check(['worker'], env)).toBe(1);
+    spawnSync('redis-cli', ['-u', TEST_REDIS_URL, 'HSET', key, 'lastSeen', String(Date.now())]);
+    expect(await check(['worker'], env)).toBe(0);
+    spawnSync('redis-cli', ['-u', TEST_REDIS_URL, 'DEL', key]);
   });
 
   it('Dockerfiles are multi-stage and copy only paths that exist in the build context', () => {

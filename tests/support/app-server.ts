@@ -26,6 +26,9 @@ export async function freePort(): Promise<number> {
 
 export interface RunningApp {
   url: string;
+  /** The launcher process (it serves the app, the collab engine and the worker itself). */
+  pid: number;
+  collabUrl: string;
   dataDir: string;
   db: TestDb;
   logs: () => string;
@@ -36,8 +39,16 @@ export interface RunningApp {
  * `embedded: true` runs the defaults a new user gets: no DATABASE_URL (PGlite under the data dir) and
  * no REDIS_URL (redis-server from PATH, data under the data dir).
  */
-export async function startApp(extraEnv: Record<string, string> = {}, opts: { embedded?: boolean } = {}): Promise<RunningApp> {
-  const db = await createTestDb();
+export interface StartOptions {
+  embedded?: boolean;
+  /** Share a database (left to its owner to dispose). */
+  db?: TestDb;
+  /** Run the launcher under this command (e.g. strace …); `pid` is then the wrapper's. */
+  wrap?: string[];
+}
+
+export async function startApp(extraEnv: Record<string, string> = {}, opts: StartOptions = {}): Promise<RunningApp> {
+  const db = opts.db ?? (await createTestDb());
   const dataDir = mkdtempSync(path.join(tmpdir(), 'cm-app-'));
   const port = await freePort();
   const collabPort = await freePort();
@@ -59,7 +70,9 @@ export async function startApp(extraEnv: Record<string, string> = {}, opts: { em
     delete env.DATABASE_URL;
     delete env.REDIS_URL;
   }
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [process.execPath, '--import', 'tsx', 'scripts/start.ts'];
+  const [cmd, ...args] = [...(opts.wrap ?? []), ...argv];
+  const child: ChildProcess = spawn(cmd!, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
@@ -80,6 +93,8 @@ export async function startApp(extraEnv: Record<string, string> = {}, opts: { em
   }
   return {
     url,
+    pid: child.pid!,
+    collabUrl: String(env.COLLAB_PUBLIC_URL),
     dataDir,
     db,
     logs: () => output,
@@ -97,7 +112,7 @@ export async function startApp(extraEnv: Record<string, string> = {}, opts: { em
           });
         });
       }
-      await db.dispose();
+      if (!opts.db) await db.dispose();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -4,7 +4,7 @@ import { eq } from 'drizzle-orm';
 import { schema } from '@clipmaker/db';
 import { createTestDb, type TestDb } from '../../../tests/support/db.ts';
 import { findInviteByTokenHash, insertMembership, markInviteAccepted, type Queryable } from '../../src/lib/server/repositories/accounts.ts';
-import { AccessError, AccountError } from '../../src/lib/server/services/accounts/errors.ts';
+import { ServiceError } from '../../src/lib/server/services/errors.ts';
 import { INVITE_TTL_MS, acceptInvite, createInvite, hashInviteToken } from '../../src/lib/server/services/accounts/invites.ts';
 import { createOrg, getMembership, listMyOrgs, requireOrgRole } from '../../src/lib/server/services/accounts/orgs.ts';
 import { requireProjectRole } from '../../src/lib/server/services/accounts/project-access.ts';
@@ -32,13 +32,13 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 }
 async function accountCode(p: Promise<unknown>): Promise<string> {
   const e = await rejection(p);
-  expect(e).toBeInstanceOf(AccountError);
-  return (e as AccountError).code;
+  expect(e).toBeInstanceOf(ServiceError);
+  return (e as ServiceError).code;
 }
 async function accessCode(p: Promise<unknown>): Promise<string> {
   const e = await rejection(p);
-  expect(e).toBeInstanceOf(AccessError);
-  return (e as AccessError).code;
+  expect(e).toBeInstanceOf(ServiceError);
+  return (e as ServiceError).code;
 }
 
 let n = 0;
@@ -119,7 +119,7 @@ describe('invites', () => {
     const results = await Promise.allSettled([acceptInvite(db, token, invitee.id), acceptInvite(db, token, invitee.id)]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-    expect((failed.reason as AccountError).code).toBe('invite-used');
+    expect((failed.reason as ServiceError).code).toBe('invite-used');
   });
 
   it('consuming an invite is a conditional update: only the first caller wins', async () => {
@@ -185,8 +185,8 @@ describe('requireProjectRole', () => {
           return 'ok' as const;
         },
         (e: unknown) => {
-          expect(e).toBeInstanceOf(AccessError);
-          return (e as AccessError).code;
+          expect(e).toBeInstanceOf(ServiceError);
+          return (e as ServiceError).code;
         },
       );
       expect([w, outcome]).toEqual([w, expected[w]]);
@@ -196,11 +196,11 @@ describe('requireProjectRole', () => {
   it('a missing project looks exactly like an outsider', async () => {
     const missing = await rejection(requireProjectRole(db, users.owner, '00000000-0000-4000-8000-000000000000', VIEW_ROLES));
     const hidden = await rejection(requireProjectRole(db, users.outsider, projectId, VIEW_ROLES));
-    expect(missing).toBeInstanceOf(AccessError);
-    expect(hidden).toBeInstanceOf(AccessError);
-    expect([(missing as AccessError).code, (missing as AccessError).message]).toEqual([
-      (hidden as AccessError).code,
-      (hidden as AccessError).message,
+    expect(missing).toBeInstanceOf(ServiceError);
+    expect(hidden).toBeInstanceOf(ServiceError);
+    expect([(missing as ServiceError).code, (missing as ServiceError).message]).toEqual([
+      (hidden as ServiceError).code,
+      (hidden as ServiceError).message,
     ]);
     expect(await accessCode(requireProjectRole(db, users.owner, 'not-a-uuid', VIEW_ROLES))).toBe('not-found');
   });

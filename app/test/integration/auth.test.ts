@@ -11,9 +11,11 @@ import {
   rotateSession,
   validateSessionToken,
 } from '../../src/lib/server/auth/session.ts';
-import { AccountError } from '../../src/lib/server/services/accounts/errors.ts';
-import { LoginRateLimiter } from '../../src/lib/server/services/accounts/rate-limit.ts';
-import { logIn, signUp } from '../../src/lib/server/services/accounts/users.ts';
+import { Redis } from 'ioredis';
+import { ServiceError as AccountError } from '../../src/lib/server/services/errors.ts';
+import { Throttles } from '../../src/lib/server/throttle.ts';
+import { SIGN_UP_REFUSED, logIn, signUp, signUpOrLogIn } from '../../src/lib/server/services/accounts/users.ts';
+import { TEST_REDIS_URL, uniquePrefix } from '../../../tests/support/redis.ts';
 import { listMyOrgs } from '../../src/lib/server/services/accounts/orgs.ts';
 import type { Queryable } from '../../src/lib/server/repositories/accounts.ts';
 
@@ -22,11 +24,14 @@ const DAY = 24 * 60 * 60 * 1000;
 let t: TestDb;
 let db: Queryable;
 
+let redis: Redis;
 beforeAll(async () => {
   t = await createTestDb();
   db = t.handle.db;
+  redis = new Redis(TEST_REDIS_URL);
 });
 afterAll(async () => {
+  redis?.disconnect();
   await t?.dispose();
 });
 
@@ -60,7 +65,7 @@ describe('sign-up', () => {
     const e = await accountError(signUp(db, { email: 'ADA@example.com', name: 'Other', password: 'another pass' }));
     expect(e.code).toBe('email-taken');
     expect(e.message).toBe('An account with this email already exists.');
-    expect(e.httpStatus).toBe(409);
+    expect(e.status).toBe(409);
     expect((await db.select().from(schema.orgs)).length).toBe(orgsBefore);
   });
 
@@ -90,7 +95,7 @@ describe('log-in', () => {
     for (const e of [wrong, unknown]) {
       expect(e.code).toBe('invalid-credentials');
       expect(e.message).toBe('Incorrect email or password.');
-      expect(e.httpStatus).toBe(401);
+      expect(e.status).toBe(401);
     }
     const empty = await accountError(logIn(db, { email: '', password: '' }));
     expect(empty.code).toBe('invalid-credentials');
@@ -109,24 +114,35 @@ describe('log-in', () => {
     expect(unknown).toBeGreaterThan(known * 0.5);
   });
 
-  it('rate-limits per email and IP, and a success resets the count', async () => {
-    let now = 0;
-    const limiter = new LoginRateLimiter({ maxAttempts: 3, now: () => now });
-    const rateLimit = { limiter, ip: '203.0.113.7' };
+  it('rate-limits per email and address in Redis, and a success resets the count', async () => {
+    const throttles = new Throttles(redis, uniquePrefix('auth'), { login: { points: 3, windowSeconds: 60, message: 'Too many log-in attempts. Try again later.' } } as never);
+    const throttle = { throttles, address: '203.0.113.7' };
     for (let i = 0; i < 2; i++) {
-      expect((await accountError(logIn(db, { email: 'grace@example.com', password: 'nope-nope' }, { rateLimit }))).code).toBe('invalid-credentials');
+      expect((await accountError(logIn(db, { email: 'grace@example.com', password: 'nope-nope' }, { throttle }))).code).toBe('invalid-credentials');
     }
-    await logIn(db, { email: 'grace@example.com', password: 'hopper-1906' }, { rateLimit });
+    await logIn(db, { email: 'grace@example.com', password: 'hopper-1906' }, { throttle });
     for (let i = 0; i < 3; i++) {
-      await accountError(logIn(db, { email: 'GRACE@example.com', password: 'nope-nope' }, { rateLimit }));
+      await accountError(logIn(db, { email: 'GRACE@example.com', password: 'nope-nope' }, { throttle }));
     }
-    const limited = await accountError(logIn(db, { email: 'grace@example.com', password: 'hopper-1906' }, { rateLimit }));
+    const limited = await accountError(logIn(db, { email: 'grace@example.com', password: 'hopper-1906' }, { throttle }));
     expect(limited.code).toBe('rate-limited');
-    expect(limited.details.retryAfterSeconds).toBe(15 * 60);
-    // Another IP is counted apart.
-    await logIn(db, { email: 'grace@example.com', password: 'hopper-1906' }, { rateLimit: { limiter, ip: '198.51.100.1' } });
-    now += 15 * 60 * 1000;
-    await logIn(db, { email: 'grace@example.com', password: 'hopper-1906' }, { rateLimit });
+    expect(limited.details.retryAfterSeconds).toBeGreaterThan(50);
+    expect(limited.details.retryAfterSeconds).toBeLessThanOrEqual(60);
+    // Another address is counted apart.
+    await logIn(db, { email: 'grace@example.com', password: 'hopper-1906' }, { throttle: { throttles, address: '198.51.100.1' } });
+  });
+});
+
+describe('sign-up form (signUpOrLogIn)', () => {
+  it('never says an email is taken: the owner\'s password logs in, any other gets the log-in-like refusal', async () => {
+    const created = await signUpOrLogIn(db, { email: 'hedy@example.com', name: 'Hedy', password: 'frequency-hop' });
+    expect(created.created).toBe(true);
+    const again = await signUpOrLogIn(db, { email: 'HEDY@example.com', name: 'Someone', password: 'frequency-hop' });
+    expect(again).toEqual({ user: created.user, created: false });
+    const other = await accountError(signUpOrLogIn(db, { email: 'hedy@example.com', name: 'Mallory', password: 'guessing-123' }));
+    expect(other.code).toBe('invalid-credentials');
+    expect(other.message).toBe(SIGN_UP_REFUSED);
+    expect(other.message).not.toMatch(/exist/i);
   });
 });
 

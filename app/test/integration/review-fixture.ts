@@ -11,7 +11,9 @@ import { schema } from '@clipmaker/db';
 import { DEFAULT_SUBTITLE_STYLE, RenderSpec, RenderSpecV1, migrateSpecV1 } from '@clipmaker/shared/render-spec';
 import { createTestDb, type TestDb } from '../../../tests/support/db.ts';
 import { TEST_REDIS_URL, uniquePrefix } from '../../../tests/support/redis.ts';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/lib/server/config.ts';
+import { Throttles } from '../../src/lib/server/throttle.ts';
 import type { AppContext } from '../../src/lib/server/context.ts';
 import { RenderEventBus } from '../../src/lib/server/render-events.ts';
 import { RenderQueueProducer } from '../../src/lib/server/queue.ts';
@@ -63,6 +65,8 @@ export async function createReviewFixture(): Promise<ReviewFixture> {
   const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: uniquePrefix('review') });
   const ctx = { config, db: t.handle, storage: new LocalStorage(config.storageDir), renderEvents: new RenderEventBus() } as Partial<AppContext> as AppContext;
   ctx.queue = new RenderQueueProducer(config.REDIS_URL, config.QUEUE_PREFIX);
+  ctx.redis = new Redis(config.REDIS_URL);
+  ctx.throttles = new Throttles(ctx.redis, config.QUEUE_PREFIX!);
   const db = t.handle.db;
   const mk = async (label: string) => {
     n += 1;
@@ -113,6 +117,7 @@ export async function createReviewFixture(): Promise<ReviewFixture> {
     async dispose() {
       await closeAdmin(ctx);
       await ctx.queue.close();
+      ctx.redis.disconnect();
       await t.dispose();
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -1,20 +1,21 @@
 /**
  * Farm admin drain/pause end to end: the admin service writes the control flag, a real render worker
- * (render-farm) hands new jobs back while it is set (no attempt lost) and renders them once cleared.
+ * (render-farm) hands new jobs back while it is set (untouched: no attempt, no backoff, no event) and
+ * takes none until it is cleared, then renders them.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import BeeQueue from 'bee-queue';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { RENDER_QUEUES } from '@clipmaker/shared/jobs';
+import { RENDER_QUEUES, workerControlKey, workerKey } from '@clipmaker/shared/jobs';
 import { TEST_REDIS_URL, uniquePrefix } from '../../../tests/support/redis.ts';
 import { LocalDiskStorage } from '../../../render-farm/src/storage/index.ts';
 import { startWorker, type RenderWorker } from '../../../render-farm/src/worker.ts';
 import { makeFrameIndexVideo, tempDir } from '../../../render-farm/test/support/media.ts';
 import { frameIndexSpec } from '../../../render-farm/test/support/spec.ts';
 import type { AppContext } from '../../src/lib/server/context.ts';
-import { closeAdmin, listWorkers, setWorkerControl } from '../../src/lib/server/services/admin.ts';
+import { closeAdmin, setWorkerControl } from '../../src/lib/server/services/admin.ts';
 
 const prefix = uniquePrefix('control');
 const workerId = 'control-worker';
@@ -40,23 +41,28 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-it('a paused worker hands jobs back; resumed, it renders them', async () => {
+it('a paused worker hands jobs back untouched and takes none; resumed, it renders them', async () => {
   await setWorkerControl(ctx, workerId, 'pause');
   const renderId = crypto.randomUUID();
   const retrying: string[] = [];
   const outcome = new Promise<string>((resolve) => {
-    producer.on('job retrying', (id, err) => {
-      if (id !== renderId) return;
-      retrying.push(err.message);
-      if (retrying.length === 1) void setWorkerControl(ctx, workerId, null);
-    });
+    producer.on('job retrying', (id, err) => id === renderId && retrying.push(err.message));
     producer.on('job succeeded', (id) => id === renderId && resolve('succeeded'));
     producer.on('job failed', (id, err) => id === renderId && resolve(`failed: ${err.message}`));
   });
   await producer.createJob({ renderId, specKey: 'spec.json', outputPrefix: `renders/${renderId}`, chunk: { index: 0, count: 1 }, attempt: 0 }).setId(renderId).retries(1).backoff('fixed', 200).save();
+  // The paused worker drew it, handed it back and waits: the job sits in waiting, untouched.
+  const client = (producer as unknown as { client: Record<string, (...a: unknown[]) => void> }).client;
+  const cmd = <T>(name: string, ...args: unknown[]) => new Promise<T>((resolve, reject) => client[name]!.call(client, ...args, (err: Error | null, v: T) => (err ? reject(err) : resolve(v))));
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(await cmd<string[]>('lrange', `${prefix}:${RENDER_QUEUES.normal}:waiting`, 0, -1)).toEqual([renderId]);
+  expect(await cmd<string | null>('get', workerControlKey(prefix, workerId))).toBe('pause');
+  expect((await cmd<Record<string, string>>('hgetall', workerKey(prefix, workerId))).currentJob).toBe('');
+
+  await setWorkerControl(ctx, workerId, null);
   expect(await outcome).toBe('succeeded');
-  expect(retrying[0]).toMatch(/paused: job handed back/);
-  // The heartbeat lists it; the flag is gone.
-  const workers = await listWorkers(ctx).catch(() => null);
-  if (workers) expect(workers.find((w) => w.id === workerId)?.control ?? null).toBeNull();
+  expect(retrying).toEqual([]);
+  const stored = JSON.parse((await cmd<string>('hget', `${prefix}:${RENDER_QUEUES.normal}:jobs`, renderId))) as { options: { retries: number } };
+  expect(stored.options.retries).toBe(1);
+  expect(await cmd<string | null>('get', workerControlKey(prefix, workerId))).toBeNull();
 });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import BeeQueue from 'bee-queue';
 import { eq } from 'drizzle-orm';
 import { schema } from '@clipmaker/db';
+import { workerKey, workerRegistryKey } from '@clipmaker/shared/jobs';
 import { createReviewFixture, type ReviewFixture } from './review-fixture.ts';
 import {
   AddCommentInput,
@@ -57,8 +58,8 @@ describe('comments are tied to the timeline item of their frame', () => {
 
   it('annotation shapes are validated; viewers cannot comment; outsiders see nothing', async () => {
     expect(AddCommentInput.safeParse({ renderId: f.renderId, frame: 1, text: 'x', annotation: { shapes: [{ kind: 'rect', color: '#ff0000', from: { x: 2, y: 0 }, to: { x: 0, y: 0 } }] } }).success).toBe(false);
-    await expect(addComment(f.ctx, asUser('viewer'), { renderId: f.renderId, frame: 1, text: 'hi' })).rejects.toMatchObject({ name: 'AccessError', code: 'forbidden' });
-    await expect(listComments(f.ctx, asUser('outsider'), f.renderId)).rejects.toMatchObject({ name: 'AccessError', code: 'not-found' });
+    await expect(addComment(f.ctx, asUser('viewer'), { renderId: f.renderId, frame: 1, text: 'hi' })).rejects.toMatchObject({ name: 'ServiceError', code: 'forbidden' });
+    await expect(listComments(f.ctx, asUser('outsider'), f.renderId)).rejects.toMatchObject({ name: 'ServiceError', code: 'not-found' });
     await expect(addComment(f.ctx, asUser('owner'), { renderId: f.renderId, frame: 60, text: 'past the end' })).rejects.toMatchObject({ code: 'bad-request' });
   });
 });
@@ -115,32 +116,32 @@ describe('share links', () => {
 });
 
 describe('farm admin', () => {
-  it('lists a beating worker, marks it dead after its key lapses, and stores drain/pause flags', async () => {
+  it('lists a beating worker, shows it lost 1.5 beats after its last one, drops it when its grace period ends, and stores drain/pause flags', async () => {
     const prefix = f.ctx.config.QUEUE_PREFIX!;
     const q = new BeeQueue('admin-test', { prefix, redis: { url: f.ctx.config.REDIS_URL }, isWorker: false, getEvents: false });
     await q.ready();
     const client = (q as unknown as { client: Record<string, (...a: unknown[]) => void> }).client;
     const cmd = (name: string, ...args: unknown[]) => new Promise<unknown>((resolve, reject) => client[name]!.call(client, ...args, (err: Error | null, v: unknown) => (err ? reject(err) : resolve(v))));
-    const redis = {
-      hSet: (key: string, fields: Record<string, string>) => cmd('hset', key, ...Object.entries(fields).flat()),
-      expire: (key: string, s: number) => cmd('expire', key, s),
-      get: (key: string) => cmd('get', key),
-      del: (key: string) => cmd('del', key),
-    };
     try {
+      // What a worker's beat writes (render-farm/src/heartbeat.ts), interval 5 s.
       const caps = { ffmpegVersion: '5.1.9', encoders: { libx264: { listed: true, opened: true, error: null }, h264_nvenc: { listed: true, opened: false, error: 'no' } }, targets: ['cpu'], cudaDevice: false };
-      await redis.hSet(`${prefix}:workers:w1`, { workerId: 'w1', host: 'gpu-01', status: 'running', capabilities: JSON.stringify(caps), currentJob: `render-normal:1:${f.renderId}`, lastSeen: String(Date.now()) });
-      await redis.expire(`${prefix}:workers:w1`, 30);
-      let [w] = await listWorkers(f.ctx);
-      expect(w).toMatchObject({ id: 'w1', host: 'gpu-01', encoders: ['libx264'], ffmpegVersion: '5.1.9', health: 'ok', currentJob: `render-normal:1:${f.renderId}` });
+      const lastSeen = Date.now();
+      await cmd('hset', workerKey(prefix, 'w1'), ...Object.entries({ workerId: 'w1', host: 'gpu-01', status: 'running', capabilities: JSON.stringify(caps), currentJob: `render-normal:1:${f.renderId}`, lastSeen: String(lastSeen), intervalMs: '5000' }).flat());
+      await cmd('expire', workerKey(prefix, 'w1'), 600);
+      await cmd('zadd', workerRegistryKey(prefix), lastSeen, 'w1');
+      let [w] = await listWorkers(f.ctx, lastSeen + 1000);
+      expect(w).toMatchObject({ id: 'w1', host: 'gpu-01', encoders: ['libx264'], ffmpegVersion: '5.1.9', health: 'ok', heartbeatIntervalMs: 5000, currentJob: `render-normal:1:${f.renderId}` });
       await setWorkerControl(f.ctx, 'w1', 'drain');
-      expect(await redis.get(workerControlKey(prefix, 'w1'))).toBe('drain');
-      // The key expires: the worker is still listed, now dead.
-      await redis.del(`${prefix}:workers:w1`);
-      [w] = await listWorkers(f.ctx);
-      expect(w).toMatchObject({ id: 'w1', health: 'dead', control: 'drain' });
+      expect(await cmd('get', workerControlKey(prefix, 'w1'))).toBe('drain');
+      // Killed right after that beat: lost within two beats (here 7.6 s after it), still listed.
+      [w] = await listWorkers(f.ctx, lastSeen + 7600);
+      expect(w).toMatchObject({ id: 'w1', health: 'lost', control: 'drain' });
+      // The grace period ends: its hash expires and it leaves the list (and the registry).
+      await cmd('del', workerKey(prefix, 'w1'));
+      expect(await listWorkers(f.ctx)).toEqual([]);
+      expect(await cmd('zscore', workerRegistryKey(prefix), 'w1')).toBeNull();
       await setWorkerControl(f.ctx, 'w1', null);
-      expect(await redis.get(workerControlKey(prefix, 'w1'))).toBeNull();
+      expect(await cmd('get', workerControlKey(prefix, 'w1'))).toBeNull();
     } finally {
       await q.close();
     }

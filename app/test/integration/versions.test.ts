@@ -22,7 +22,7 @@ let projectId: string;
 async function failure(p: Promise<unknown>): Promise<string> {
   return p.then(
     () => 'resolved',
-    (e: unknown) => (e instanceof ServiceError ? e.code : e instanceof Error && e.name === 'AccessError' ? `access:${(e as { code?: string }).code}` : String(e)),
+    (e: unknown) => (e instanceof ServiceError ? e.code : String(e)),
   );
 }
 
@@ -81,10 +81,10 @@ describe('named versions', () => {
   });
 
   it('viewers cannot name versions; outsiders see nothing; unknown or foreign ids are not found', async () => {
-    expect(await failure(createVersion(ctx, viewer.id, { projectId, name: 'Nope', stateVector: null }))).toBe('access:forbidden');
-    expect(await failure(listVersions(ctx, outsider.id, projectId))).toBe('access:not-found');
+    expect(await failure(createVersion(ctx, viewer.id, { projectId, name: 'Nope', stateVector: null }))).toBe('forbidden');
+    expect(await failure(listVersions(ctx, outsider.id, projectId))).toBe('not-found');
     const [v] = await listVersions(ctx, owner.id, projectId);
-    expect(await failure(getVersion(ctx, outsider.id, projectId, v!.id))).toBe('access:not-found');
+    expect(await failure(getVersion(ctx, outsider.id, projectId, v!.id))).toBe('not-found');
     expect(await failure(getVersion(ctx, owner.id, projectId, crypto.randomUUID()))).toBe('not-found');
     const other = (await createProject(ctx, owner.id, { name: 'Other' })).id;
     expect(await failure(getVersion(ctx, owner.id, other, v!.id))).toBe('not-found');

@@ -5,11 +5,13 @@
  * The argument list itself is built by the pure builder in @clipmaker/shared/render-spec; this file
  * only maps that FfmpegCommand onto a process, reports progress, aborts and explains failures.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { accessSync, constants } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ffmpeg from 'fluent-ffmpeg';
 import type { FfmpegCommand } from '@clipmaker/shared/render-spec';
 import { FFPROBE_ARGS, interpretFfprobe, MediaProbeError, type MediaInfo } from '@clipmaker/shared/media';
@@ -63,8 +65,30 @@ export class FfmpegError extends Error {
 }
 
 /**
+ * What the adapter spawns for ffmpeg: ffmpeg-pdeathsig.sh (beside this file) where util-linux setpriv
+ * can arm PR_SET_PDEATHSIG, so the kernel kills ffmpeg when the worker dies, kill -9 included;
+ * plain ffmpeg elsewhere (the exit hook below and the work-folder sweep then cover what they can).
+ * The argument list is the same either way.
+ */
+const PDEATHSIG_GUARD = fileURLToPath(new URL('./ffmpeg-pdeathsig.sh', import.meta.url));
+let guardUsable: boolean | null = null;
+export function ffmpegSpawnPath(): { path: string; parentDeathSignal: boolean } {
+  if (guardUsable === null) {
+    try {
+      accessSync(PDEATHSIG_GUARD, constants.X_OK);
+      guardUsable = spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' }).status === 0;
+    } catch {
+      guardUsable = false;
+    }
+  }
+  if (!guardUsable) return { path: ffmpegBinary(), parentDeathSignal: false };
+  process.env.CLIPMAKER_FFMPEG_PARENT = String(process.pid);
+  return { path: PDEATHSIG_GUARD, parentDeathSignal: true };
+}
+
+/**
  * ffmpeg processes still running. A child outlives its parent on Linux, so when the worker exits
- * (crash included, short of SIGKILL) they are killed with it instead of rendering on as orphans.
+ * (crash included; SIGKILL is the parent-death signal's job) they are killed with it.
  */
 const liveProcesses = new Set<{ kill(signal: NodeJS.Signals): boolean }>();
 let exitHookInstalled = false;
@@ -106,7 +130,7 @@ export async function run(command: FfmpegCommand, options: RunOptions = {}): Pro
   }
 
   const cmd = ffmpeg();
-  cmd.setFfmpegPath(ffmpegBinary());
+  cmd.setFfmpegPath(ffmpegSpawnPath().path);
   // fluent-ffmpeg places its "global" slot after the inputs; ffmpeg applies true global options
   // wherever they stand, but per-file options such as -threads would attach to the wrong file.
   // Prefixing the first input keeps the builder's order exactly.

@@ -1,6 +1,6 @@
 /**
  * Graceful stop against real Redis and ffmpeg: a running render is waited for (bounded), a render
- * past the bound is aborted and retried, a job held but never started gets its attempt back.
+ * past the bound is aborted and retried, a job held but never started goes back to its queue untouched.
  */
 import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
@@ -12,13 +12,14 @@ import { RENDER_QUEUES, RenderProgress, type RenderPriority } from '@clipmaker/s
 import { TEST_REDIS_URL, uniquePrefix } from '../../../tests/support/redis.ts';
 import { probeCapabilities, type Capabilities } from '../../src/capabilities.ts';
 import { LocalDiskStorage } from '../../src/storage/index.ts';
-import { NOT_STARTED_MESSAGE, startWorker, type WorkerOptions } from '../../src/worker.ts';
+import { startWorker, type WorkerOptions } from '../../src/worker.ts';
 import { makeFrameIndexVideo, tempDir } from '../support/media.ts';
 import { frameIndexSpec } from '../support/spec.ts';
 
 interface RedisV3 {
   hget(key: string, field: string, cb: (err: Error | null, res: string | null) => void): void;
   keys(pattern: string, cb: (err: Error | null, res: string[]) => void): void;
+  lrange(key: string, start: number, stop: number, cb: (err: Error | null, res: string[]) => void): void;
   del(keys: string[], cb: (err: Error | null) => void): void;
 }
 
@@ -57,10 +58,10 @@ afterAll(async () => {
 });
 
 /** The job as stored in Redis (a producer's getJob may answer from its own event-updated cache). */
-async function storedOptions(priority: RenderPriority, jobId: string): Promise<{ retries: number; stacktraces: string[] }> {
+async function storedOptions(priority: RenderPriority, jobId: string): Promise<{ retries: number; stacktraces: string[]; backoff: { delay: number } }> {
   const redis = (producers.get('normal') as unknown as { client: RedisV3 }).client;
   const raw = await new Promise<string | null>((resolve, reject) => redis.hget(`${prefix}:${RENDER_QUEUES[priority]}:jobs`, jobId, (e, r) => (e ? reject(e) : resolve(r))));
-  return (JSON.parse(raw!) as { options: { retries: number; stacktraces: string[] } }).options;
+  return (JSON.parse(raw!) as { options: { retries: number; stacktraces: string[]; backoff: { delay: number } } }).options;
 }
 
 function worker(extra: Partial<WorkerOptions>) {
@@ -96,7 +97,7 @@ describe('worker stop', () => {
     expect(await storage.exists(`renders/${t.renderId}/output.mp4`)).toBe(true);
   });
 
-  it('aborts a render past the bound and gives a held, unstarted job its attempt back', async () => {
+  it('aborts a render past the bound and hands a held, unstarted job back untouched', async () => {
     const w = await worker({ workerId: 'stop-abort', stopTimeoutMs: 300, concurrency: 1 });
     const running = track('normal', 'slow.json');
     await running.job.save();
@@ -111,8 +112,12 @@ describe('worker stop', () => {
     await w.stop();
     expect(Date.now() - started).toBeLessThan(8000);
     expect(await running.settled).toEqual({ event: 'retrying', message: 'render aborted: worker stopping' });
-    expect(await held.settled).toEqual({ event: 'retrying', message: NOT_STARTED_MESSAGE });
-    expect((await storedOptions('low', held.job.id)).retries).toBe(3);
+    // The held job is waiting again: no attempt used, no backoff grown, no event.
+    const redis = (producers.get('low') as unknown as { client: RedisV3 }).client;
+    const waiting = await new Promise<string[]>((r) => redis.lrange(`${prefix}:${RENDER_QUEUES.low}:waiting`, 0, -1, (_e, v) => r(v ?? [])));
+    expect(waiting).toEqual([held.job.id]);
+    expect(await storedOptions('low', held.job.id)).toMatchObject({ retries: 3, stacktraces: [], backoff: { delay: 2000 } });
+    expect(await Promise.race([held.settled, new Promise((r) => setTimeout(() => r('no event'), 500))])).toBe('no event');
     expect((await storedOptions('normal', running.job.id)).retries).toBe(2);
   });
 });

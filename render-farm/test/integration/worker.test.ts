@@ -3,17 +3,17 @@
  * enqueues (bee-queue, retries(3), exponential backoff), isolated by a unique key prefix.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import BeeQueue from 'bee-queue';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PERMANENT_ERROR_PREFIX, RENDER_QUEUES, RenderProgress, RenderResult } from '@clipmaker/shared/jobs';
+import { PERMANENT_ERROR_PREFIX, RENDER_QUEUES, RenderProgress, RenderResult, renderResultKey, WORKER_GRACE_SECONDS, workerKey, workerRegistryKey } from '@clipmaker/shared/jobs';
 import { TEST_REDIS_URL, uniquePrefix } from '../../../tests/support/redis.ts';
 import { LocalDiskStorage } from '../../src/storage/index.ts';
 import { startWorker, type RenderWorker } from '../../src/worker.ts';
-import { workerKey } from '../../src/heartbeat.ts';
 import { makeFrameIndexVideo, probeStreams, tempDir } from '../support/media.ts';
 import { frameIndexSpec } from '../support/spec.ts';
 
@@ -21,6 +21,8 @@ interface RedisV3 {
   hget(key: string, field: string, cb: (err: Error | null, res: string | null) => void): void;
   hgetall(key: string, cb: (err: Error | null, res: Record<string, string> | null) => void): void;
   ttl(key: string, cb: (err: Error | null, res: number) => void): void;
+  get(key: string, cb: (err: Error | null, res: string | null) => void): void;
+  zscore(key: string, member: string, cb: (err: Error | null, res: string | null) => void): void;
   keys(pattern: string, cb: (err: Error | null, res: string[]) => void): void;
   del(keys: string[], cb: (err: Error | null) => void): void;
 }
@@ -103,15 +105,20 @@ describe('render worker', () => {
     expect(beat).toMatchObject({ workerId, status: 'running' });
     expect(JSON.parse(beat!.capabilities!).targets).toContain('cpu');
     expect(Date.now() - Number(beat!.lastSeen)).toBeLessThan(5000);
+    expect(beat!.intervalMs).toBe('500');
+    // The hash outlives a dead worker for the grace period; the registry has its last beat.
     const ttl = await call<number>((cb) => redis.ttl(workerKey(prefix, workerId), cb));
     expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(30);
+    expect(ttl).toBeLessThanOrEqual(WORKER_GRACE_SECONDS);
+    expect(Number(await call<string | null>((cb) => redis.zscore(workerRegistryKey(prefix), workerId, cb)))).toBeGreaterThan(Date.now() - 5000);
 
     const done = await outcome;
     expect(done.status).toBe('succeeded');
     const result = RenderResult.parse(done.value);
     expect(result).toMatchObject({ renderId, outputKey: `renders/${renderId}/output.mp4`, posterKey: `renders/${renderId}/poster.jpg`, thumbKey: `renders/${renderId}/thumb.jpg`, workerId, encoder: 'libx264' });
     expect(result.ffmpegArgs).toContain('-filter_complex');
+    // Stored with the success, for an app that missed the event.
+    expect(RenderResult.parse(JSON.parse((await call<string | null>((cb) => redis.get(renderResultKey(prefix, renderId), cb)))!))).toEqual(result);
 
     const stages = done.progress.map((p) => RenderProgress.parse(p).stage);
     expect(stages[0]).toBe('probing');
@@ -154,9 +161,13 @@ describe('render worker', () => {
     expect(done.retrying).toEqual([]);
   });
 
-  it('stops gracefully and removes its heartbeat', async () => {
+  it('stops gracefully, removes its heartbeat and registry entry and its temp folder', async () => {
+    const folder = worker.workDir;
+    expect(existsSync(folder)).toBe(true);
     await worker.stop();
     const beat = await call<Record<string, string> | null>((cb) => redis.hgetall(workerKey(prefix, workerId), cb));
     expect(beat).toBeNull();
+    expect(await call<string | null>((cb) => redis.zscore(workerRegistryKey(prefix), workerId, cb))).toBeNull();
+    expect(existsSync(folder)).toBe(false);
   });
 });

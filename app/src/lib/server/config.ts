@@ -1,11 +1,11 @@
 /**
  * Server configuration from the environment, validated once. Defaults are the embedded ones that
- * `pnpm start` uses on a fresh machine; production sets every secret explicitly.
+ * `pnpm start` uses on a fresh machine; production sets every secret explicitly (secrets.ts: outside
+ * production an unset secret is generated once under DATA_DIR, never taken from the source tree).
  */
 import { z } from 'zod';
 import path from 'node:path';
-
-const DEV_SECRET = 'clipmaker-dev-secret-change-me-in-production';
+import { resolveSecrets } from './secrets.ts';
 
 const Env = z.object({
   NODE_ENV: z.string().default('development'),
@@ -15,24 +15,24 @@ const Env = z.object({
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).optional(),
   COLLAB_PUBLIC_URL: z.string().default('ws://127.0.0.1:1234'),
-  COLLAB_SECRET: z.string().min(16).default(DEV_SECRET),
-  /** Signs download links. */
-  SIGNING_SECRET: z.string().min(16).default(DEV_SECRET),
   FFPROBE_PATH: z.string().default('ffprobe'),
   FFMPEG_PATH: z.string().default('ffmpeg'),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024 * 1024),
   MAX_UPLOAD_DURATION_SECONDS: z.coerce.number().positive().default(60 * 60),
+  /** How often render rows are repaired from the queue's own state (also at start and after a Redis reconnect). */
+  RENDER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(200).default(30_000),
+  /** A queued render whose job the queue does not have is re-queued once it is this old. */
+  RENDER_LOST_JOB_SECONDS: z.coerce.number().min(1).default(60),
 });
 
 export type AppConfig = ReturnType<typeof loadConfig>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const e = Env.parse(env);
-  if (e.NODE_ENV === 'production' && (e.COLLAB_SECRET === DEV_SECRET || e.SIGNING_SECRET === DEV_SECRET)) {
-    throw new Error('COLLAB_SECRET and SIGNING_SECRET must be set in production');
-  }
   return {
     ...e,
+    /** COLLAB_SECRET signs collab tokens; SIGNING_SECRET signs media URLs and share-link proofs. */
+    ...resolveSecrets(env, e.DATA_DIR),
     storageDir: path.resolve(e.STORAGE_DIR ?? path.join(e.DATA_DIR, 'storage')),
     isProduction: e.NODE_ENV === 'production',
   };

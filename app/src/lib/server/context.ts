@@ -1,13 +1,18 @@
 /**
- * The process-wide server context: config, database, storage, queue producer and the render event
- * bus. Created once on first use; `pnpm start` composes the same handles in one process.
+ * The process-wide server context: config, database, storage, queue producer, the render event
+ * bus, a Redis client and the throttles on it. Created once, when the server starts (hooks.server.ts
+ * init) or on first use; `pnpm start` composes the same handles in one process.
  */
+import { Redis } from 'ioredis';
+import { QUEUE_PREFIX } from '@clipmaker/shared/jobs';
 import { getDb, type DbHandle } from '@clipmaker/db';
 import { loadConfig, type AppConfig } from './config.ts';
 import { createStorage, type AppStorage } from './storage.ts';
 import { RenderQueueProducer } from './queue.ts';
 import { RenderEventBus } from './render-events.ts';
-import { handleRenderEvents } from './services/renders.ts';
+import { handleRenderEvents, startRenderReconciler, type RenderReconciler } from './services/renders.ts';
+import { Throttles } from './throttle.ts';
+import { HealthMonitor } from './health.ts';
 
 export interface AppContext {
   config: AppConfig;
@@ -15,6 +20,15 @@ export interface AppContext {
   storage: AppStorage;
   queue: RenderQueueProducer;
   renderEvents: RenderEventBus;
+  /** ioredis on REDIS_URL: fails fast while Redis is down (no offline queue), never crashes the app. */
+  redis: Redis;
+  throttles: Throttles;
+  /** Cached readiness (health.ts); ffmpeg/ffprobe are probed once, when the context is created. */
+  health: HealthMonitor;
+  /** Repairs render rows from the queue's state; started by createContext (absent in hand-built test contexts). */
+  reconciler?: RenderReconciler;
+  /** Stops the reconciler, closes the queue, Redis and the database (shutdown). */
+  close(): Promise<void>;
 }
 
 const KEY = Symbol.for('clipmaker.app.context');
@@ -22,7 +36,10 @@ type G = typeof globalThis & { [KEY]?: Promise<AppContext> };
 
 export function getContext(): Promise<AppContext> {
   const g = globalThis as G;
-  g[KEY] ??= createContext();
+  g[KEY] ??= createContext().catch((err: unknown) => {
+    delete g[KEY]; // the next caller tries again
+    throw err;
+  });
   return g[KEY];
 }
 
@@ -30,7 +47,21 @@ export async function createContext(config: AppConfig = loadConfig()): Promise<A
   const db = await getDb();
   const storage = createStorage(config.storageDir);
   const renderEvents = new RenderEventBus();
-  const ctx = { config, db, storage, renderEvents } as AppContext;
+  // commandTimeout: a stuck Redis never holds a request (throttles fall back to their in-memory insurance).
+  const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 2_000 });
+  redis.on('error', () => {}); // reconnects on its own; health checks report it
+  const throttles = new Throttles(redis, config.QUEUE_PREFIX ?? QUEUE_PREFIX);
+  const ctx = { config, db, storage, renderEvents, redis, throttles } as AppContext;
   ctx.queue = new RenderQueueProducer(config.REDIS_URL, config.QUEUE_PREFIX, handleRenderEvents(ctx));
+  ctx.health = new HealthMonitor(ctx);
+  // At start, periodically and after every Redis reconnect: no render stays "rendering" after its job ended.
+  ctx.reconciler = startRenderReconciler(ctx);
+  ctx.close = async () => {
+    ctx.reconciler?.stop();
+    await ctx.reconciler?.idle();
+    await ctx.queue.close().catch(() => {});
+    redis.disconnect();
+    await db.close().catch(() => {});
+  };
   return ctx;
 }

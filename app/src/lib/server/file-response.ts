@@ -1,12 +1,13 @@
-/** Streams a stored file with HTTP Range support (video players seek with it). */
+/** Streams a stored file with HTTP Range support (video players seek with it); ServiceError not-found when missing. */
 import { Readable } from 'node:stream';
 import type { AppStorage } from './storage.ts';
+import { ServiceError } from './services/errors.ts';
 
 const TYPES: Record<string, string> = { mp4: 'video/mp4', m4a: 'audio/mp4', mp3: 'audio/mpeg', wav: 'audio/wav', ogg: 'audio/ogg', webm: 'video/webm', mkv: 'video/x-matroska', jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', json: 'application/json' };
 
 export async function fileResponse(storage: AppStorage, key: string, rangeHeader: string | null, downloadName?: string): Promise<Response> {
   const st = await storage.stat(key);
-  if (!st) return new Response('not found', { status: 404 });
+  if (!st) throw new ServiceError('not-found');
   const type = TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream';
   const headers = new Headers({ 'content-type': type, 'accept-ranges': 'bytes', 'cache-control': 'private, max-age=300' });
   if (downloadName) headers.set('content-disposition', `attachment; filename="${downloadName.replace(/[^A-Za-z0-9._-]/g, '_')}"`);

@@ -12,6 +12,7 @@ export function getLogger(): Logger {
 
 export const logger = {
   child: (bindings: Record<string, unknown>) => getLogger().child(bindings),
+  debug: (obj: object, msg?: string) => getLogger().debug(obj, msg),
   info: (obj: object, msg?: string) => getLogger().info(obj, msg),
   warn: (obj: object, msg?: string) => getLogger().warn(obj, msg),
   error: (obj: object, msg?: string) => getLogger().error(obj, msg),

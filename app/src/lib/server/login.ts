@@ -1,10 +1,7 @@
-/** Glue shared by the log-in and sign-up actions: one limiter per process, session rotation. */
+/** Glue shared by the log-in and sign-up actions: session rotation. */
 import type { Cookies } from '@sveltejs/kit';
-import { LoginRateLimiter } from './services/accounts/index.ts';
 import { rotateSession, sessionCookie } from './auth/session.ts';
 import type { AppContext } from './context.ts';
-
-export const loginLimiter = new LoginRateLimiter();
 
 /** A new session on every log-in; the previous one (if any) is deleted: no session fixation. */
 export async function startSession(ctx: AppContext, cookies: Cookies, url: URL, userId: string, previousSessionId: string | null): Promise<void> {

@@ -23,7 +23,7 @@ function admin(locals: App.Locals) {
   try {
     requireFarmAdmin(locals.user);
   } catch {
-    error(404, 'Not found');
+    error(404, 'Not found.');
   }
   return locals.user!;
 }

@@ -1,26 +1,26 @@
-import { fail, redirect } from '@sveltejs/kit';
+import { redirect } from '@sveltejs/kit';
 import { getContext } from '$lib/server/context';
-import { AccountError, logIn } from '$lib/server/services/accounts';
-import { loginLimiter, startSession } from '$lib/server/login';
+import { logIn } from '$lib/server/services/accounts';
+import { startSession } from '$lib/server/login';
+import { actionFailure, clientAddress, safeRedirectPath } from '$lib/server/http';
 import type { Actions, PageServerLoad } from './$types';
 
-export const load: PageServerLoad = ({ locals }) => {
-  if (locals.user) redirect(303, '/projects');
+export const load: PageServerLoad = ({ locals, url }) => {
+  if (locals.user) redirect(303, safeRedirectPath(url.searchParams.get('next')));
 };
 
 export const actions: Actions = {
-  default: async ({ request, cookies, url, locals, getClientAddress }) => {
+  default: async (event) => {
+    const { request, cookies, url, locals } = event;
     const form = await request.formData();
     const email = String(form.get('email') ?? '');
     const ctx = await getContext();
     try {
-      const user = await logIn(ctx.db.db, { email, password: String(form.get('password') ?? '') }, { rateLimit: { limiter: loginLimiter, ip: getClientAddress() } });
+      const user = await logIn(ctx.db.db, { email, password: String(form.get('password') ?? '') }, { throttle: { throttles: ctx.throttles, address: clientAddress(event) } });
       await startSession(ctx, cookies, url, user.id, locals.session?.id ?? null);
     } catch (err) {
-      if (err instanceof AccountError) return fail(err.httpStatus, { email, message: err.message });
-      throw err;
+      return actionFailure(err, { email });
     }
-    const next = url.searchParams.get('next');
-    redirect(303, next && next.startsWith('/') && !next.startsWith('//') ? next : '/projects');
+    redirect(303, safeRedirectPath(url.searchParams.get('next')));
   },
 };

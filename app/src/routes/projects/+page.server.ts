@@ -1,8 +1,7 @@
-import { fail, redirect } from '@sveltejs/kit';
-import { ZodError } from 'zod';
+import { redirect } from '@sveltejs/kit';
 import { getContext } from '$lib/server/context';
 import { createProject, listProjects } from '$lib/server/services/projects';
-import { ServiceError } from '$lib/server/services/errors';
+import { actionFailure } from '$lib/server/http';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ locals }) => {
@@ -23,9 +22,7 @@ export const actions: Actions = {
       });
       id = project.id;
     } catch (err) {
-      if (err instanceof ZodError) return fail(400, { message: err.issues[0]?.message ?? 'invalid project' });
-      if (err instanceof ServiceError) return fail(403, { message: err.message });
-      throw err;
+      return actionFailure(err, {});
     }
     redirect(303, `/projects/${id}`);
   },

@@ -1,7 +1,8 @@
-import { fail, redirect } from '@sveltejs/kit';
+import { redirect } from '@sveltejs/kit';
 import { getContext } from '$lib/server/context';
-import { AccountError, signUp } from '$lib/server/services/accounts';
+import { signUpOrLogIn } from '$lib/server/services/accounts';
 import { startSession } from '$lib/server/login';
+import { actionFailure, clientAddress } from '$lib/server/http';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = ({ locals }) => {
@@ -9,16 +10,17 @@ export const load: PageServerLoad = ({ locals }) => {
 };
 
 export const actions: Actions = {
-  default: async ({ request, cookies, url, locals }) => {
+  /** Never says whether the email has an account (services/accounts/users.ts signUpOrLogIn). */
+  default: async (event) => {
+    const { request, cookies, url, locals } = event;
     const form = await request.formData();
     const values = { email: String(form.get('email') ?? ''), name: String(form.get('name') ?? '') };
     const ctx = await getContext();
     try {
-      const { user } = await signUp(ctx.db.db, { ...values, password: String(form.get('password') ?? '') });
+      const { user } = await signUpOrLogIn(ctx.db.db, { ...values, password: String(form.get('password') ?? '') }, { throttle: { throttles: ctx.throttles, address: clientAddress(event) } });
       await startSession(ctx, cookies, url, user.id, locals.session?.id ?? null);
     } catch (err) {
-      if (err instanceof AccountError) return fail(err.httpStatus, { ...values, message: err.message, fieldErrors: err.details.fieldErrors ?? {} });
-      throw err;
+      return actionFailure(err, values);
     }
     redirect(303, '/projects');
   },

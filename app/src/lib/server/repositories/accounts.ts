@@ -5,7 +5,7 @@
  * Every function takes a `Queryable` — the root database or a transaction — so services can compose
  * several calls in one transaction.
  */
-import { and, asc, eq, gt, isNull } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { schema, type Schema } from '@clipmaker/db';
 
@@ -35,6 +35,20 @@ export const publicUserColumns = {
   name: users.name,
   isFarmAdmin: users.isFarmAdmin,
 } as const;
+
+/**
+ * A query built once per root database handle (drizzle prepares its SQL), for the hot paths that run
+ * on every request; inside a transaction (short-lived) it is built on the spot.
+ */
+export function preparedPerHandle<Q>(build: (db: Queryable) => Q): (db: Queryable) => Q {
+  const byHandle = new WeakMap<Queryable, Q>();
+  return (db) => {
+    if ('rollback' in db) return build(db);
+    let q = byHandle.get(db);
+    if (!q) byHandle.set(db, (q = build(db)));
+    return q;
+  };
+}
 
 /** Runs `fn` in a transaction on the root database (nested calls use a savepoint). */
 export function inTransaction<T>(db: Queryable, fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -138,17 +152,24 @@ export async function markInviteAccepted(db: Queryable, inviteId: string, now: D
 // ---- projects (access checks only) ----
 
 /** The project and the user's role in its org; role null when the user is not a member. */
+/** Every project-scoped call runs it: prepared once per handle. */
+const projectWithRoleQuery = preparedPerHandle((db) =>
+  db
+    .select({ project: projects, role: memberships.role })
+    .from(projects)
+    .leftJoin(memberships, and(eq(memberships.orgId, projects.orgId), eq(memberships.userId, sql.placeholder('userId'))))
+    .where(eq(projects.id, sql.placeholder('projectId')))
+    .limit(1)
+    .prepare('find_project_with_role'),
+);
+
 export async function findProjectWithRole(
   db: Queryable,
   userId: string,
   projectId: string,
 ): Promise<{ project: ProjectRow; role: MemberRole | null } | null> {
-  const rows = await db
-    .select({ project: projects, role: memberships.role })
-    .from(projects)
-    .leftJoin(memberships, and(eq(memberships.orgId, projects.orgId), eq(memberships.userId, userId)))
-    .where(eq(projects.id, projectId))
-    .limit(1);
+  const query = projectWithRoleQuery(db);
+  const rows = await query.execute({ userId, projectId });
   const row = rows[0];
   return row ? { project: row.project, role: row.role } : null;
 }

@@ -1,7 +1,7 @@
 /** Session rows (see auth/session.ts for the token design). Only this file touches `sessions`. */
-import { and, eq, ne } from 'drizzle-orm';
+import { and, eq, ne, sql } from 'drizzle-orm';
 import { schema } from '@clipmaker/db';
-import { publicUserColumns, type PublicUser, type Queryable } from './accounts.ts';
+import { preparedPerHandle, publicUserColumns, type PublicUser, type Queryable } from './accounts.ts';
 
 const { sessions, users } = schema;
 
@@ -15,17 +15,24 @@ export async function insertSession(
   return rows[0]!;
 }
 
+/** Every request with a session cookie runs it: prepared once per handle. */
+const sessionWithUserQuery = preparedPerHandle((db) =>
+  db
+    .select({ session: sessions, user: publicUserColumns })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(eq(sessions.id, sql.placeholder('sessionId')))
+    .limit(1)
+    .prepare('find_session_with_user'),
+);
+
 /** The session and its user in one round trip. */
 export async function findSessionWithUser(
   db: Queryable,
   sessionId: string,
 ): Promise<{ session: SessionRow; user: PublicUser } | null> {
-  const rows = await db
-    .select({ session: sessions, user: publicUserColumns })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(eq(sessions.id, sessionId))
-    .limit(1);
+  const query = sessionWithUserQuery(db);
+  const rows = await query.execute({ sessionId });
   return rows[0] ?? null;
 }
 

@@ -11,7 +11,20 @@
 import BeeQueue from 'bee-queue';
 import { and, desc, eq, gte, inArray, sql, type SQL } from 'drizzle-orm';
 import { schema } from '@clipmaker/db';
-import { QUEUE_PREFIX, RENDER_QUEUES, RenderJobData, cancelledKey, type RenderPriority } from '@clipmaker/shared/jobs';
+import {
+  QUEUE_PREFIX,
+  RENDER_QUEUES,
+  RenderJobData,
+  cancelledKey,
+  redisClientOptions,
+  workerControlKey,
+  workerHealth,
+  workerKey,
+  workerRegistryKey,
+  WorkerControl as WorkerControlSchema,
+  type RenderPriority,
+  type WorkerHealth,
+} from '@clipmaker/shared/jobs';
 import { buildFfmpegCommand, commandToArgs, safeParseAnyRenderSpec, type RenderSpec } from '@clipmaker/shared/render-spec';
 import type { AppContext } from '../context.ts';
 import { ServiceError } from './errors.ts';
@@ -29,23 +42,18 @@ export function requireFarmAdmin(user: AdminUser | null | undefined): asserts us
   if (!user?.isFarmAdmin) throw new ServiceError('not-found', 'not found');
 }
 
-/** The heartbeat TTL the workers use (render-farm/src/worker.ts heartbeatTtlSeconds default). */
-export const HEARTBEAT_TTL_SECONDS = 30;
-/** Beats come every 5 s: three missed beats make a worker "late". */
-export const HEARTBEAT_LATE_SECONDS = 15;
-
 export const PRIORITIES = Object.keys(RENDER_QUEUES) as RenderPriority[];
-export const WorkerControl = ['drain', 'pause'] as const;
+export const WorkerControl = WorkerControlSchema.options;
 export type WorkerControl = (typeof WorkerControl)[number];
+export { workerControlKey };
 
 // ---------------------------------------------------------------- Redis access
 
 /** node-redis v3 (the client bee-queue holds), promisified for the few commands used here. */
 interface RedisV3 {
-  scan(...args: unknown[]): void;
   hgetall(key: string, cb: (err: Error | null, v: Record<string, string> | null) => void): void;
-  hset(...args: unknown[]): void;
-  hdel(...args: unknown[]): void;
+  zrange(...args: unknown[]): void;
+  zrem(...args: unknown[]): void;
   get(key: string, cb: (err: Error | null, v: string | null) => void): void;
   set(...args: unknown[]): void;
   del(key: string, cb: (err: Error | null, v: unknown) => void): void;
@@ -70,7 +78,7 @@ async function adminQueues(ctx: AppContext): Promise<AdminQueues> {
     const prefix = prefixOf(ctx);
     const queues = new Map<RenderPriority, BeeQueue<unknown>>();
     for (const p of PRIORITIES) {
-      const q = new BeeQueue<unknown>(RENDER_QUEUES[p], { prefix, redis: { url: ctx.config.REDIS_URL }, isWorker: false, getEvents: false, sendEvents: false });
+      const q = new BeeQueue<unknown>(RENDER_QUEUES[p], { prefix, redis: redisClientOptions(ctx.config.REDIS_URL), isWorker: false, getEvents: false, sendEvents: false, storeJobs: false });
       q.on('error', () => {});
       queues.set(p, q);
     }
@@ -85,22 +93,6 @@ async function adminQueues(ctx: AppContext): Promise<AdminQueues> {
 function call<T>(fn: (cb: (err: Error | null, v: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
 }
-
-async function scanKeys(r: RedisV3, pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await call<[string, string[]]>((cb) => r.scan(cursor, 'MATCH', pattern, 'COUNT', 200, cb));
-    keys.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
-  return keys;
-}
-
-export function workerControlKey(prefix: string, workerId: string): string {
-  return `${prefix}:workers:${workerId}:control`;
-}
-const knownWorkersKey = (prefix: string) => `${prefix}:admin:known-workers`;
 
 // ---------------------------------------------------------------- workers
 
@@ -117,8 +109,10 @@ export interface WorkerRow {
   heartbeatAgeSeconds: number;
   currentJob: string | null;
   control: WorkerControl | null;
-  /** ok: beating; late: beats missed; dead: key expired (it was seen before). */
-  health: 'ok' | 'late' | 'dead';
+  /** ok: beating; lost: its last beat is 1.5 of its intervals old (killed, hung or cut off from Redis). */
+  health: WorkerHealth;
+  /** The worker's own beat interval. */
+  heartbeatIntervalMs: number;
   jobsLastHour: number;
   failuresLast24h: number;
 }
@@ -132,20 +126,21 @@ interface Caps {
   gpu?: string;
 }
 
+/**
+ * The workers in the registry (workerRegistryKey): live ones, and dead ones until their last beat's
+ * grace period ends (their hash expires, and they are dropped from the registry here or by any beat).
+ */
 export async function listWorkers(ctx: AppContext, now = Date.now()): Promise<WorkerRow[]> {
   const a = await adminQueues(ctx);
-  const keys = (await scanKeys(a.redis, `${a.prefix}:workers:*`)).filter((k) => !k.endsWith(':control'));
-  const live = new Map<string, Record<string, string>>();
-  for (const key of keys) {
-    const h = await call<Record<string, string> | null>((cb) => a.redis.hgetall(key, cb));
-    if (!h) continue;
-    const id = h.workerId ?? key.slice(`${a.prefix}:workers:`.length);
-    live.set(id, h);
-    // Remembered without a TTL, so a worker whose heartbeat key expired still shows (red).
-    await call((cb) => a.redis.hset(knownWorkersKey(a.prefix), id, JSON.stringify(h), cb));
+  const registry = workerRegistryKey(a.prefix);
+  const registered = await call<string[]>((cb) => a.redis.zrange(registry, 0, -1, cb));
+  const beats = new Map<string, Record<string, string>>();
+  for (const id of registered) {
+    const h = await call<Record<string, string> | null>((cb) => a.redis.hgetall(workerKey(a.prefix, id), cb));
+    if (h) beats.set(id, h);
+    else await call((cb) => a.redis.zrem(registry, id, cb)); // grace period over: expired
   }
-  const known = (await call<Record<string, string> | null>((cb) => a.redis.hgetall(knownWorkersKey(a.prefix), cb))) ?? {};
-  const ids = new Set([...Object.keys(known), ...live.keys()]);
+  const ids = new Set(beats.keys());
   const since1h = new Date(now - 3600_000);
   const since24h = new Date(now - 24 * 3600_000);
   const stats = ids.size
@@ -162,9 +157,10 @@ export async function listWorkers(ctx: AppContext, now = Date.now()): Promise<Wo
   const statsBy = new Map(stats.map((s) => [s.workerId, s]));
   const rows: WorkerRow[] = [];
   for (const id of ids) {
-    const h = live.get(id) ?? safeJson<Record<string, string>>(known[id]) ?? {};
+    const h = beats.get(id)!;
     const caps = safeJson<Caps>(h.capabilities) ?? {};
     const lastSeen = Number(h.lastSeen) || 0;
+    const intervalMs = Number(h.intervalMs) || 0;
     const age = Math.max(0, Math.round((now - lastSeen) / 1000));
     const control = await call<string | null>((cb) => a.redis.get(workerControlKey(a.prefix, id), cb));
     const s = statsBy.get(id);
@@ -183,7 +179,8 @@ export async function listWorkers(ctx: AppContext, now = Date.now()): Promise<Wo
       heartbeatAgeSeconds: age,
       currentJob: h.currentJob || null,
       control: control === 'drain' || control === 'pause' ? control : null,
-      health: !live.has(id) || age > HEARTBEAT_TTL_SECONDS ? 'dead' : age > HEARTBEAT_LATE_SECONDS ? 'late' : 'ok',
+      health: workerHealth(lastSeen, intervalMs, now),
+      heartbeatIntervalMs: intervalMs,
       jobsLastHour: Number(s?.done ?? 0),
       failuresLast24h: Number(s?.failed ?? 0),
     });
@@ -202,10 +199,11 @@ export async function setWorkerControl(ctx: AppContext, workerId: string, contro
   else await call((cb) => a.redis.del(key, cb));
 }
 
-/** Drops a dead worker from the list. */
+/** Drops a lost worker from the list before its grace period ends (a live one re-registers at its next beat). */
 export async function forgetWorker(ctx: AppContext, workerId: string): Promise<void> {
   const a = await adminQueues(ctx);
-  await call((cb) => a.redis.hdel(knownWorkersKey(a.prefix), workerId, cb));
+  await call((cb) => a.redis.zrem(workerRegistryKey(a.prefix), workerId, cb));
+  await call((cb) => a.redis.del(workerKey(a.prefix, workerId), cb));
 }
 
 // ---------------------------------------------------------------- queues and jobs

@@ -7,10 +7,10 @@ import * as Y from 'yjs';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { schema, type Db } from '@clipmaker/db';
 import { loadDocumentState } from '@clipmaker/db/documents';
-import { compileRenderSpec, RenderSpec, type Source } from '@clipmaker/shared/render-spec';
-import type { RenderPriority } from '@clipmaker/shared/jobs';
+import { compileRenderSpec, migrateRenderSpec, RenderSpec, type Source } from '@clipmaker/shared/render-spec';
+import type { RenderPriority, RenderResult } from '@clipmaker/shared/jobs';
 import type { AppContext } from '../context.ts';
-import type { QueueEvents } from '../queue.ts';
+import { QueueUnavailableError, type QueueEvents } from '../queue.ts';
 import type { RenderUpdate } from '../render-events.ts';
 import { signedFileUrl } from '../signing.ts';
 import { requireProjectRole } from './accounts/index.ts';
@@ -114,46 +114,71 @@ export async function createRender(ctx: AppContext, userId: string, input: Creat
   const minutes = renderMinutes(spec);
   const priority = input.priority ?? 'normal';
 
-  const render = await db.transaction(async (tx) => {
-    if (!(await debitRenderMinutes(tx, project.orgId, minutes))) throw new ServiceError('quota-exceeded', `this render needs ${minutes} render minute(s) and your team has fewer left`);
-    const [{ next }] = (await tx
-      .select({ next: sql<number>`coalesce(max(${renders.version}), 0) + 1` })
-      .from(renders)
-      .where(eq(renders.projectId, project.id))) as [{ next: number }];
-    const id = crypto.randomUUID();
-    const prefix = `renders/${id}`;
-    const [row] = await tx
-      .insert(renders)
-      .values({
-        id,
-        projectId: project.id,
-        orgId: project.orgId,
-        version: Number(next),
-        priority,
-        specKey: `${prefix}/spec.json`,
-        outputPrefix: prefix,
-        durationFrames: spec.output.durationFrames,
-        chargedMinutes: minutes,
-        createdBy: userId,
-      })
-      .returning();
-    return row!;
-  });
+  // The frozen spec is stored before the row exists, so every row has its spec: a row whose job
+  // never reached the queue (the app died right after the insert) is re-queued by the reconciler.
+  const id = crypto.randomUUID();
+  const prefix = `renders/${id}`;
+  await ctx.storage.putBytes(`${prefix}/spec.json`, JSON.stringify(spec));
+  const render = await db
+    .transaction(async (tx) => {
+      if (!(await debitRenderMinutes(tx, project.orgId, minutes))) throw new ServiceError('quota-exceeded', `this render needs ${minutes} render minute(s) and your team has fewer left`);
+      const [{ next }] = (await tx
+        .select({ next: sql<number>`coalesce(max(${renders.version}), 0) + 1` })
+        .from(renders)
+        .where(eq(renders.projectId, project.id))) as [{ next: number }];
+      const [row] = await tx
+        .insert(renders)
+        .values({
+          id,
+          projectId: project.id,
+          orgId: project.orgId,
+          version: Number(next),
+          priority,
+          specKey: `${prefix}/spec.json`,
+          outputPrefix: prefix,
+          durationFrames: spec.output.durationFrames,
+          chargedMinutes: minutes,
+          createdBy: userId,
+        })
+        .returning();
+      return row!;
+    })
+    .catch(async (err: unknown) => {
+      await ctx.storage.deletePrefix(prefix).catch(() => {});
+      throw err;
+    });
 
   try {
-    await ctx.storage.putBytes(render.specKey, JSON.stringify(spec));
-    await ctx.queue.enqueue({ renderId: render.id, specKey: render.specKey, outputPrefix: render.outputPrefix, chunk: { index: 0, count: 1 }, attempt: 0, chunking: chunkingFor(spec), priority }, priority);
+    await enqueueRender(ctx, render, spec);
   } catch (err) {
     await failRender(ctx, render.id, `could not be queued: ${err instanceof Error ? err.message : String(err)}`);
+    // The job may exist anyway (the connection dropped mid-command): make the farm skip it.
+    if (!(err instanceof QueueUnavailableError)) await ctx.queue.cancel(render.id).catch(() => {});
     throw new ServiceError('precondition-failed', 'the render queue is unavailable; nothing was charged');
   }
   return toView(ctx, render);
 }
 
+/**
+ * The one way a render row becomes a queue job (submit, and the reconciler's re-queue of a job the
+ * queue lost): the row's frozen spec decides chunking, the row its priority. Idempotent: the job id
+ * is the render id, and bee-queue refuses a second job with the same id.
+ */
+export async function enqueueRender(ctx: AppContext, row: Pick<RenderRow, 'id' | 'specKey' | 'outputPrefix' | 'priority'>, spec: RenderSpec): Promise<void> {
+  const priority = row.priority as RenderPriority;
+  await ctx.queue.enqueue({ renderId: row.id, specKey: row.specKey, outputPrefix: row.outputPrefix, chunk: { index: 0, count: 1 }, attempt: 0, chunking: chunkingFor(spec), priority }, priority);
+}
+
 type RenderRow = typeof renders.$inferSelect;
 
-export function toView(ctx: AppContext, r: RenderRow) {
+/**
+ * A render as its viewers see it. Members' media URLs live an hour; a guest's (`link`) carry the share
+ * link's id, are re-checked against it on every request (revoked or expired: refused at once), and
+ * include a download URL only when the link allows downloads.
+ */
+export function toView(ctx: AppContext, r: RenderRow, link?: { id: string; allowDownload: boolean }) {
   const secret = ctx.config.SIGNING_SECRET;
+  const url = (key: string | null, download?: string) => (r.status === 'succeeded' && key ? signedFileUrl(secret, key, { linkId: link?.id, download }) : null);
   return {
     id: r.id,
     projectId: r.projectId,
@@ -169,10 +194,10 @@ export function toView(ctx: AppContext, r: RenderRow) {
     durationFrames: r.durationFrames,
     createdAt: r.createdAt.toISOString(),
     finishedAt: r.finishedAt?.toISOString() ?? null,
-    downloadUrl: r.status === 'succeeded' && r.outputKey ? signedFileUrl(secret, r.outputKey, 3600, Date.now(), `render-v${r.version}.mp4`) : null,
-    videoUrl: r.status === 'succeeded' && r.outputKey ? signedFileUrl(secret, r.outputKey, 3600) : null,
-    posterUrl: r.status === 'succeeded' && r.posterKey ? signedFileUrl(secret, r.posterKey, 3600) : null,
-    thumbUrl: r.status === 'succeeded' && r.thumbKey ? signedFileUrl(secret, r.thumbKey, 3600) : null,
+    downloadUrl: !link || link.allowDownload ? url(r.outputKey, `render-v${r.version}.mp4`) : null,
+    videoUrl: url(r.outputKey),
+    posterUrl: url(r.posterKey),
+    thumbUrl: url(r.thumbKey),
   };
 }
 export type RenderView = ReturnType<typeof toView>;
@@ -230,7 +255,10 @@ function updateOf(r: RenderRow): RenderUpdate {
   return { renderId: r.id, status: r.status, stage: r.stage, percent: r.progress, fps: r.fps, etaSeconds: r.etaSeconds, error: r.error };
 }
 
-/** Marks a render failed and refunds its charge exactly once (charged_minutes is zeroed atomically). */
+/**
+ * Marks a render failed and refunds its charge exactly once (charged_minutes is zeroed atomically).
+ * Returns the updated row, or null when the render was already finished (nothing changed).
+ */
 export async function failRender(ctx: AppContext, renderId: string, message: string, status: 'failed' | 'cancelled' = 'failed') {
   const db = ctx.db.db;
   const row = await db.transaction(async (tx) => {
@@ -246,6 +274,18 @@ export async function failRender(ctx: AppContext, renderId: string, message: str
     return after!;
   });
   if (row) ctx.renderEvents.publish(updateOf(row));
+  return row;
+}
+
+/** Marks a live render succeeded with its outputs (idempotent: a finished row is left alone). */
+export async function succeedRender(ctx: AppContext, r: RenderResult): Promise<boolean> {
+  const [row] = await ctx.db.db
+    .update(renders)
+    .set({ status: 'succeeded', stage: 'done', progress: 100, etaSeconds: 0, outputKey: r.outputKey, posterKey: r.posterKey, thumbKey: r.thumbKey, bytes: r.bytes, encoder: r.encoder, workerId: r.workerId, finishedAt: new Date(), error: null })
+    .where(and(eq(renders.id, r.renderId), inArray(renders.status, ['queued', 'rendering'])))
+    .returning();
+  if (row) ctx.renderEvents.publish(updateOf(row));
+  return row !== undefined;
 }
 
 /** Queue events -> DB rows -> subscribed pages. Updates are idempotent: any app instance may apply them. */
@@ -263,19 +303,169 @@ export function handleRenderEvents(ctx: AppContext): QueueEvents {
         .catch(log);
     },
     onSucceeded(r) {
-      void db()
-        .update(renders)
-        .set({ status: 'succeeded', stage: 'done', progress: 100, etaSeconds: 0, outputKey: r.outputKey, posterKey: r.posterKey, thumbKey: r.thumbKey, bytes: r.bytes, encoder: r.encoder, workerId: r.workerId, finishedAt: new Date(), error: null })
-        .where(and(eq(renders.id, r.renderId), inArray(renders.status, ['queued', 'rendering'])))
-        .returning()
-        .then(([row]) => row && ctx.renderEvents.publish(updateOf(row)))
-        .catch(log);
+      void succeedRender(ctx, r).catch(log);
     },
     onFailed(renderId, message) {
       void failRender(ctx, renderId, message).catch(log);
     },
     onRetrying(renderId, message) {
       ctx.renderEvents.publish({ renderId, status: 'rendering', stage: 'retrying', percent: 0, fps: null, etaSeconds: null, error: message });
+    },
+    onReconnected() {
+      // Events published while Redis was away are gone: repair from the queue's own state.
+      ctx.reconciler?.trigger();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- reconciliation
+
+export interface ReconcileReport {
+  /** False when Redis was not connected: nothing was looked at. */
+  ran: boolean;
+  checked: number;
+  succeeded: number;
+  failed: number;
+  requeued: number;
+  recancelled: number;
+}
+
+export interface ReconcileOptions {
+  /** A live row with no job at all is re-queued once it is this old (default RENDER_LOST_JOB_SECONDS, 60 s). */
+  lostAfterMs?: number;
+  now?: number;
+  /** Rows looked at per pass (oldest first). */
+  limit?: number;
+}
+
+/**
+ * Repairs render rows from the queue's durable state, whatever was down when a job ended (this app,
+ * its pub/sub connection, Redis):
+ *  - job succeeded -> the row gets its outputs (stored RenderResult; else the output files);
+ *  - job failed -> failed and refunded exactly once (failRender);
+ *  - no job at all (Redis lost it, or the app died between insert and enqueue) -> re-queued from the
+ *    frozen spec through enqueueRender, or succeeded if its output is already in storage;
+ *  - a cancelled row whose job is still live -> the cancel is sent again (it may have been lost).
+ * Every step is idempotent, so any number of app instances may run it at once.
+ */
+export async function reconcileRenders(ctx: AppContext, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
+  const report: ReconcileReport = { ran: false, checked: 0, succeeded: 0, failed: 0, requeued: 0, recancelled: 0 };
+  if (!ctx.queue.connected) return report;
+  report.ran = true;
+  const now = opts.now ?? Date.now();
+  const lostAfterMs = opts.lostAfterMs ?? ctx.config.RENDER_LOST_JOB_SECONDS * 1000;
+  const db = ctx.db.db;
+  const live = await db
+    .select()
+    .from(renders)
+    .where(inArray(renders.status, ['queued', 'rendering']))
+    .orderBy(renders.createdAt)
+    .limit(opts.limit ?? 500);
+  for (const row of live) {
+    report.checked += 1;
+    const job = await ctx.queue.jobRecord(row.id);
+    if (job?.status === 'succeeded') {
+      const result = (await ctx.queue.renderResult(row.id)) ?? (await resultFromStorage(ctx, row));
+      if (result) {
+        if (await succeedRender(ctx, result)) report.succeeded += 1;
+      } else if (await failRenderIfLive(ctx, row.id, 'the render finished but its output is missing')) report.failed += 1;
+    } else if (job?.status === 'failed') {
+      if (await failRenderIfLive(ctx, row.id, job.lastError ?? 'the render failed')) report.failed += 1;
+    } else if (!job && now - row.createdAt.getTime() > lostAfterMs) {
+      const stored = await resultFromStorage(ctx, row);
+      if (stored) {
+        if (await succeedRender(ctx, stored)) report.succeeded += 1;
+        continue;
+      }
+      let spec: RenderSpec | null = null;
+      try {
+        spec = RenderSpec.parse(migrateRenderSpec(JSON.parse(Buffer.from(await ctx.storage.getBytes(row.specKey)).toString('utf8'))));
+      } catch {
+        spec = null;
+      }
+      if (!spec) {
+        if (await failRenderIfLive(ctx, row.id, 'the render was never queued and its spec is missing; nothing was charged, render it again')) report.failed += 1;
+        continue;
+      }
+      await enqueueRender(ctx, row, spec);
+      report.requeued += 1;
+      console.warn(`[renders] re-queued render ${row.id}: the queue had lost its job`);
+    }
+  }
+  const recentlyCancelled = await db
+    .select({ id: renders.id })
+    .from(renders)
+    .where(and(eq(renders.status, 'cancelled'), sql`${renders.finishedAt} > ${new Date(now - 86_400_000).toISOString()}::timestamptz`))
+    .orderBy(desc(renders.finishedAt))
+    .limit(200);
+  for (const { id } of recentlyCancelled) {
+    const job = await ctx.queue.jobRecord(id);
+    if (job && job.status !== 'succeeded' && job.status !== 'failed') {
+      await ctx.queue.cancel(id);
+      report.recancelled += 1;
+    }
+  }
+  return report;
+}
+
+async function failRenderIfLive(ctx: AppContext, renderId: string, message: string): Promise<boolean> {
+  return (await failRender(ctx, renderId, message)) !== null;
+}
+
+/** A RenderResult rebuilt from the output files, for a succeeded job whose stored result expired. */
+async function resultFromStorage(ctx: AppContext, row: RenderRow): Promise<RenderResult | null> {
+  const keys = { outputKey: `${row.outputPrefix}/output.mp4`, posterKey: `${row.outputPrefix}/poster.jpg`, thumbKey: `${row.outputPrefix}/thumb.jpg` };
+  const [output, poster, thumb] = await Promise.all([ctx.storage.stat(keys.outputKey), ctx.storage.stat(keys.posterKey), ctx.storage.stat(keys.thumbKey)]);
+  if (!output || !poster || !thumb) return null;
+  return { renderId: row.id, ...keys, durationMs: 0, bytes: output.size, workerId: row.workerId ?? 'unknown', encoder: row.encoder ?? 'unknown', ffmpegArgs: [] };
+}
+
+export interface RenderReconciler {
+  /** Runs a pass soon (coalesced with one already running). */
+  trigger(): void;
+  /** The pass in flight, if any. */
+  idle(): Promise<void>;
+  stop(): void;
+}
+
+/** Reconciles now, every `intervalMs` (RENDER_RECONCILE_INTERVAL_MS, default 30 s), and on trigger(). */
+export function startRenderReconciler(ctx: AppContext, opts: { intervalMs?: number; lostAfterMs?: number } = {}): RenderReconciler {
+  let running: Promise<void> | null = null;
+  let again = false;
+  let stopped = false;
+  const pass = (): void => {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = (async () => {
+      try {
+        await ctx.queue.ready();
+        const r = await reconcileRenders(ctx, { lostAfterMs: opts.lostAfterMs });
+        if (r.succeeded + r.failed + r.requeued + r.recancelled > 0) console.warn('[renders] reconciled render rows from the queue', r);
+      } catch (err) {
+        console.error('[renders] reconciliation failed', err instanceof Error ? err.message : err);
+      }
+    })().finally(() => {
+      running = null;
+      if (again) {
+        again = false;
+        pass();
+      }
+    });
+  };
+  const timer = setInterval(pass, opts.intervalMs ?? ctx.config.RENDER_RECONCILE_INTERVAL_MS);
+  timer.unref();
+  pass();
+  return {
+    trigger: pass,
+    idle: async () => {
+      while (running) await running;
+    },
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
     },
   };
 }

@@ -41,6 +41,8 @@ export const CreateShareLinkInput = z.object({
   password: z.string().min(4).max(256).optional(),
   /** null/absent: never expires. */
   expiresInHours: z.number().int().min(1).max(24 * 365).nullish(),
+  /** Guests may download the render file, not only stream it. Default: no. */
+  allowDownload: z.boolean().default(false),
 });
 
 async function renderWithRole(ctx: AppContext, userId: string, renderId: string, roles: readonly (typeof VIEW_ROLES)[number][]) {
@@ -50,7 +52,7 @@ async function renderWithRole(ctx: AppContext, userId: string, renderId: string,
   return { render, project, role };
 }
 
-export async function createShareLink(ctx: AppContext, user: { id: string; name: string }, input: z.infer<typeof CreateShareLinkInput>) {
+export async function createShareLink(ctx: AppContext, user: { id: string; name: string }, input: z.input<typeof CreateShareLinkInput>) {
   const { render, project } = await renderWithRole(ctx, user.id, input.renderId, EDIT_ROLES);
   if (render.status !== 'succeeded') throw new ServiceError('precondition-failed', 'only a finished render can be shared');
   const token = randomBytes(24).toString('base64url');
@@ -61,16 +63,17 @@ export async function createShareLink(ctx: AppContext, user: { id: string; name:
       projectId: render.projectId,
       tokenHash: hashShareToken(token),
       passwordHash: input.password ? await hashPassword(input.password) : null,
+      allowDownload: input.allowDownload ?? false,
       expiresAt: input.expiresInHours ? new Date(Date.now() + input.expiresInHours * 3600_000) : null,
       createdBy: user.id,
     })
     .returning();
-  await audit(ctx.db.db, { orgId: project.orgId, projectId: project.id, actorUserId: user.id, actorName: user.name, action: 'share_link.create', targetType: 'render', targetId: render.id, details: { linkId: link!.id, version: render.version, password: !!input.password, expiresAt: link!.expiresAt?.toISOString() ?? null } });
+  await audit(ctx.db.db, { orgId: project.orgId, projectId: project.id, actorUserId: user.id, actorName: user.name, action: 'share_link.create', targetType: 'render', targetId: render.id, details: { linkId: link!.id, version: render.version, password: !!input.password, allowDownload: link!.allowDownload, expiresAt: link!.expiresAt?.toISOString() ?? null } });
   return { ...linkView(link!), token, path: `/review/${token}` };
 }
 
 function linkView(l: typeof shareLinks.$inferSelect) {
-  return { id: l.id, renderId: l.renderId, hasPassword: l.passwordHash !== null, expiresAt: l.expiresAt?.toISOString() ?? null, revokedAt: l.revokedAt?.toISOString() ?? null, createdAt: l.createdAt.toISOString() };
+  return { id: l.id, renderId: l.renderId, hasPassword: l.passwordHash !== null, allowDownload: l.allowDownload, expiresAt: l.expiresAt?.toISOString() ?? null, revokedAt: l.revokedAt?.toISOString() ?? null, createdAt: l.createdAt.toISOString() };
 }
 
 export async function listShareLinks(ctx: AppContext, userId: string, renderId: string) {
@@ -87,12 +90,33 @@ export async function revokeShareLink(ctx: AppContext, user: { id: string; name:
   await audit(ctx.db.db, { orgId: project.orgId, projectId: project.id, actorUserId: user.id, actorName: user.name, action: 'share_link.revoke', targetType: 'render', targetId: link.renderId, details: { linkId } });
 }
 
+function isLive(link: typeof shareLinks.$inferSelect | undefined, now: Date): link is typeof shareLinks.$inferSelect {
+  return !!link && !link.revokedAt && !(link.expiresAt && link.expiresAt <= now);
+}
+
 /** The link behind a token if it is live; the same not-found for unknown, revoked and expired. */
 export async function findLiveLink(ctx: AppContext, token: string, now = new Date()) {
-  if (!/^[A-Za-z0-9_-]{16,64}$/.test(token)) throw new ServiceError('not-found', 'this review link does not exist or has expired');
+  if (!/^[A-Za-z0-9_-]{16,64}$/.test(token)) throw new ServiceError('not-found');
   const [link] = await ctx.db.db.select().from(shareLinks).where(eq(shareLinks.tokenHash, hashShareToken(token)));
-  if (!link || link.revokedAt || (link.expiresAt && link.expiresAt <= now)) throw new ServiceError('not-found', 'this review link does not exist or has expired');
+  if (!isLive(link, now)) throw new ServiceError('not-found');
   return link;
+}
+
+/**
+ * May a media URL minted for share link `linkId` still serve `key`? Only while the link is live, only
+ * files of the link's render, and a download only when the link allows it. Checked on every request
+ * by /api/files, so revoking a link stops its URLs at once.
+ */
+export async function linkMayServe(ctx: AppContext, linkId: string, key: string, download: boolean, now = new Date()): Promise<boolean> {
+  if (!/^[0-9a-f-]{36}$/.test(linkId)) return false;
+  const [row] = await ctx.db.db
+    .select({ link: shareLinks, outputKey: renders.outputKey, posterKey: renders.posterKey, thumbKey: renders.thumbKey })
+    .from(shareLinks)
+    .innerJoin(renders, eq(renders.id, shareLinks.renderId))
+    .where(eq(shareLinks.id, linkId));
+  if (!row || !isLive(row.link, now)) return false;
+  if (download && !row.link.allowDownload) return false;
+  return key === row.outputKey || key === row.posterKey || key === row.thumbKey;
 }
 
 export async function checkLinkPassword(link: { passwordHash: string | null }, password: string): Promise<boolean> {
@@ -121,9 +145,9 @@ export async function guestView(ctx: AppContext, linkId: string) {
     .where(eq(renders.id, link.renderId));
   if (!row) throw new ServiceError('not-found', 'not found');
   const spec = await loadSpec(ctx, row.render.specKey);
-  const v = toView(ctx, row.render);
+  const v = toView(ctx, row.render, link);
   return {
-    render: { id: v.id, version: v.version, videoUrl: v.videoUrl, posterUrl: v.posterUrl, durationFrames: v.durationFrames, width: spec?.output.width ?? null, height: spec?.output.height ?? null },
+    render: { id: v.id, version: v.version, videoUrl: v.videoUrl, posterUrl: v.posterUrl, downloadUrl: v.downloadUrl, durationFrames: v.durationFrames, width: spec?.output.width ?? null, height: spec?.output.height ?? null },
     projectName: row.projectName,
     fps: spec ? spec.output.fps : { num: row.fpsNum, den: row.fpsDen },
     approval: await currentApproval(ctx, link.renderId),

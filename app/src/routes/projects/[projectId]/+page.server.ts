@@ -1,8 +1,9 @@
-import { error, redirect } from '@sveltejs/kit';
+import { redirect } from '@sveltejs/kit';
 import { COLLAB_TOKEN_TTL_SECONDS, signCollabToken } from '@clipmaker/shared/collab';
 import { getContext } from '$lib/server/context';
 import { openProject } from '$lib/server/services/projects';
 import { listRenders } from '$lib/server/services/renders';
+import { pageError } from '$lib/server/http';
 import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ locals, params }) => {
@@ -12,8 +13,7 @@ export const load: PageServerLoad = async ({ locals, params }) => {
   try {
     opened = await openProject(ctx, locals.user.id, params.projectId);
   } catch (err) {
-    if (err instanceof Error && err.name === 'AccessError') error(404, 'project not found');
-    throw err;
+    pageError(err);
   }
   const token = await signCollabToken(
     { sub: locals.user.id, name: locals.user.name, projectId: opened.project.id, role: opened.role, exp: Math.floor(Date.now() / 1000) + COLLAB_TOKEN_TTL_SECONDS },

@@ -4,16 +4,13 @@
  * comment on. Every action re-checks the link, its password proof and the name.
  */
 import { error, fail, type Cookies } from '@sveltejs/kit';
-import { ZodError } from 'zod';
 import { getContext } from '$lib/server/context';
-import { LoginRateLimiter } from '$lib/server/services/accounts';
 import { ServiceError } from '$lib/server/services/errors';
+import { actionFailure, clientAddress } from '$lib/server/http';
 import { APPROVAL_STATES, AddCommentInput, GuestName, addComment, checkLinkPass, checkLinkPassword, decide, findLiveLink, guestView, linkPass, setResolved, type Reviewer } from '$lib/server/services/review';
 import type { Actions, PageServerLoad } from './$types';
 
 const PASS_COOKIE = 'cm_review_pass';
-/** Password guesses per (link, IP): 10 per 15 minutes, like log-in (in-memory, per process). */
-const passwordLimiter = new LoginRateLimiter();
 const NAME_COOKIE = 'cm_review_name';
 
 function cookieOpts(token: string, url: URL) {
@@ -58,21 +55,21 @@ async function guest(token: string, cookies: Cookies) {
   return { ctx, who, why: null };
 }
 
-function failed(err: unknown) {
-  if (err instanceof ZodError) return fail(400, { message: err.issues[0]?.message ?? 'invalid input' });
-  if (err instanceof ServiceError) return fail(err.code === 'not-found' ? 404 : 400, { message: err.message });
-  throw err;
-}
 
 export const actions: Actions = {
-  password: async ({ params, request, cookies, url, getClientAddress }) => {
+  /** Password guesses per (link, client address): 10 per 15 minutes, shared by every app process. */
+  password: async (event) => {
+    const { params, request, cookies, url } = event;
     const { ctx, link } = await liveLink(params.token);
     const password = String((await request.formData()).get('password') ?? '');
-    const key = LoginRateLimiter.key(link.id, getClientAddress());
-    const decision = passwordLimiter.hit(key);
-    if (!decision.allowed) return fail(429, { message: `Too many attempts; try again in ${Math.ceil(decision.retryAfterMs / 60_000)} min.` });
+    const address = clientAddress(event);
+    try {
+      await ctx.throttles.hit('sharePassword', link.id, address);
+    } catch (err) {
+      return actionFailure(err, {});
+    }
     if (!(await checkLinkPassword(link, password))) return fail(403, { message: 'Wrong password.' });
-    passwordLimiter.reset(key);
+    await ctx.throttles.reset('sharePassword', link.id, address);
     cookies.set(PASS_COOKIE, linkPass(ctx.config.SIGNING_SECRET, link.id), cookieOpts(params.token, url));
     return { message: null };
   },
@@ -84,11 +81,13 @@ export const actions: Actions = {
     cookies.set(NAME_COOKIE, parsed.data, cookieOpts(params.token, url));
     return { message: null };
   },
-  comment: async ({ params, request, cookies }) => {
+  comment: async (event) => {
+    const { params, request, cookies } = event;
     const { ctx, who, why } = await guest(params.token, cookies);
     if (!who) return fail(403, { message: why });
     const f = await request.formData();
     try {
+      await ctx.throttles.hit('comment', 'guest', who.kind === 'guest' ? who.linkId : '', clientAddress(event));
       const annotation = f.get('annotation') ? JSON.parse(String(f.get('annotation'))) : null;
       const input = AddCommentInput.parse({
         renderId: who.kind === 'guest' ? who.renderId : '',
@@ -101,7 +100,7 @@ export const actions: Actions = {
       return { message: null };
     } catch (err) {
       if (err instanceof SyntaxError) return fail(400, { message: 'invalid drawing' });
-      return failed(err);
+      return actionFailure(err, {});
     }
   },
   resolve: async ({ params, request, cookies }) => {
@@ -112,7 +111,7 @@ export const actions: Actions = {
       await setResolved(ctx, who, String(f.get('commentId') ?? ''), f.get('resolved') === 'true');
       return { message: null };
     } catch (err) {
-      return failed(err);
+      return actionFailure(err, {});
     }
   },
   decide: async ({ params, request, cookies }) => {
@@ -124,7 +123,7 @@ export const actions: Actions = {
       await decide(ctx, who, who.renderId, state as (typeof APPROVAL_STATES)[number]);
       return { message: null };
     } catch (err) {
-      return failed(err);
+      return actionFailure(err, {});
     }
   },
 };

@@ -16,7 +16,7 @@ import {
   markInviteAccepted,
   type Queryable,
 } from '../../repositories/accounts.ts';
-import { AccountError } from './errors.ts';
+import { ServiceError } from '../errors.ts';
 import { requireOrgRole } from './orgs.ts';
 import { MANAGE_ROLES, type Role } from './roles.ts';
 import { emailSchema, parseInput, roleSchema } from './validation.ts';
@@ -43,7 +43,7 @@ export interface CreatedInvite {
 
 const createInviteSchema = z.object({ email: emailSchema, role: roleSchema });
 
-/** Only owners of `orgId` may invite (AccessError otherwise: 'not-found' for outsiders). */
+/** Only owners of `orgId` may invite (ServiceError otherwise: 'not-found' for outsiders). */
 export async function createInvite(
   db: Queryable,
   input: { orgId: string; email: string; role: Role; invitedBy: string },
@@ -82,19 +82,19 @@ export async function acceptInvite(
   opts: { now?: Date } = {},
 ): Promise<AcceptedInvite> {
   const now = opts.now ?? new Date();
-  const invalid = () => new AccountError('invite-invalid', 'This invite link is not valid.');
+  const invalid = () => new ServiceError('invite-invalid', 'This invite link is not valid.');
   if (typeof token !== 'string' || !INVITE_TOKEN_PATTERN.test(token)) throw invalid();
   const invite = await findInviteByTokenHash(db, hashInviteToken(token));
   if (!invite) throw invalid();
-  const used = () => new AccountError('invite-used', 'This invite has already been used.');
+  const used = () => new ServiceError('invite-used', 'This invite has already been used.');
   if (invite.acceptedAt) throw used();
   if (invite.expiresAt.getTime() <= now.getTime()) {
-    throw new AccountError('invite-expired', 'This invite has expired. Ask for a new one.');
+    throw new ServiceError('invite-expired', 'This invite has expired. Ask for a new one.');
   }
   const user = await findUserById(db, userId);
   if (!user) throw invalid();
   if (user.email !== invite.email) {
-    throw new AccountError(
+    throw new ServiceError(
       'invite-email-mismatch',
       'This invite was sent to a different email address. Log in with that address to accept it.',
     );

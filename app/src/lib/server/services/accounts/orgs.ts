@@ -49,7 +49,7 @@ export async function getMembership(db: Queryable, userId: string, orgId: string
   return findMembership(db, userId, orgId);
 }
 
-/** The membership if its role is allowed; AccessError 'not-found' for outsiders, 'forbidden' otherwise. */
+/** The membership if its role is allowed; ServiceError 'not-found' for outsiders, 'forbidden' otherwise. */
 export async function requireOrgRole(
   db: Queryable,
   userId: string,

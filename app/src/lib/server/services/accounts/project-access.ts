@@ -1,12 +1,12 @@
 /** The one check every project route and procedure goes through. */
 import { findProjectWithRole, type ProjectRow, type Queryable } from '../../repositories/accounts.ts';
-import { AccessError } from './errors.ts';
+import { ServiceError } from '../errors.ts';
 import { assertRole, type Role } from './roles.ts';
 import { isUuid } from './validation.ts';
 
 /**
  * The project and the user's role in its org, if that role is in `allowed`. Outsiders get
- * AccessError 'not-found' exactly as for a project that does not exist; members with too little get
+ * ServiceError 'not-found' exactly as for a project that does not exist; members with too little get
  * 'forbidden'.
  */
 export async function requireProjectRole(
@@ -15,9 +15,9 @@ export async function requireProjectRole(
   projectId: string,
   allowed: readonly Role[],
 ): Promise<{ project: ProjectRow; role: Role }> {
-  if (!isUuid(projectId) || !isUuid(userId)) throw new AccessError('not-found');
+  if (!isUuid(projectId) || !isUuid(userId)) throw new ServiceError('not-found');
   const found = await findProjectWithRole(db, userId, projectId);
-  if (!found) throw new AccessError('not-found');
+  if (!found) throw new ServiceError('not-found');
   assertRole(found.role, allowed);
   return { project: found.project, role: found.role };
 }

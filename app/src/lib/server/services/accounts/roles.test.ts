@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AccessError } from './errors.ts';
+import { ServiceError } from '../errors.ts';
 import { ROLES, assertRole, canEdit, canManageMembers, canReview, canView, isRole, type Role } from './roles.ts';
 
 describe('role helpers', () => {
@@ -30,7 +30,7 @@ describe('role helpers', () => {
       try {
         fn();
       } catch (e) {
-        return e instanceof AccessError ? e.code : 'other';
+        return e instanceof ServiceError ? e.code : 'other';
       }
       return 'none';
     };

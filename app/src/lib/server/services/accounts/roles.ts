@@ -1,6 +1,6 @@
 /** Org roles and what each may do. Pure. */
 import type { MemberRole } from '../../repositories/accounts.ts';
-import { AccessError } from './errors.ts';
+import { ServiceError } from '../errors.ts';
 
 export type Role = MemberRole;
 
@@ -41,6 +41,6 @@ export function canManageMembers(role: Role | null | undefined): boolean {
  * member with too little.
  */
 export function assertRole(role: Role | null | undefined, allowed: readonly Role[]): asserts role is Role {
-  if (role == null) throw new AccessError('not-found');
-  if (!allowed.includes(role)) throw new AccessError('forbidden');
+  if (role == null) throw new ServiceError('not-found');
+  if (!allowed.includes(role)) throw new ServiceError('forbidden');
 }

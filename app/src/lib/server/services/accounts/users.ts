@@ -19,8 +19,8 @@ import {
   type PublicUser,
   type Queryable,
 } from '../../repositories/accounts.ts';
-import { AccountError } from './errors.ts';
-import { LoginRateLimiter } from './rate-limit.ts';
+import { ServiceError } from '../errors.ts';
+import type { Throttles } from '../../throttle.ts';
 import { displayNameSchema, emailSchema, parseInput } from './validation.ts';
 
 export const signUpSchema = z.object({
@@ -30,14 +30,18 @@ export const signUpSchema = z.object({
 });
 export type SignUpInput = z.input<typeof signUpSchema>;
 
-/** Creates the user, a personal org "<name>'s team" and the owner membership, all or nothing. */
+/**
+ * Creates the user, a personal org "<name>'s team" and the owner membership, all or nothing.
+ * 'email-taken' for a taken email: an internal answer for callers that know the email (admin tools,
+ * invites); the public sign-up form goes through signUpOrLogIn, which never reveals it.
+ */
 export async function signUp(db: Queryable, input: SignUpInput): Promise<{ user: PublicUser; org: OrgRow }> {
   const { email, name, password } = parseInput(signUpSchema, input);
   // Hash outside the transaction: no connection held during the ~tens of ms of argon2.
   const passwordHash = await hashPassword(password);
   return inTransaction(db, async (tx) => {
     const user = await insertUser(tx, { email, name, passwordHash });
-    if (!user) throw new AccountError('email-taken', 'An account with this email already exists.');
+    if (!user) throw new ServiceError('email-taken', 'An account with this email already exists.');
     const org = await insertOrg(tx, { name: `${name}'s team` });
     await insertMembership(tx, { orgId: org.id, userId: user.id, role: 'owner' });
     return { user, org };
@@ -49,45 +53,69 @@ export interface LogInInput {
   password: string;
 }
 
-export interface LogInOptions {
-  /** Throttle per (email, IP); the key is cleared on success. */
-  rateLimit?: { limiter: LoginRateLimiter; ip: string };
+export interface ThrottleOptions {
+  /** Counts the attempt against the shared (Redis) throttles, keyed with the client's address. */
+  throttle?: { throttles: Pick<Throttles, 'hit' | 'reset'>; address: string };
 }
 
 const INVALID_CREDENTIALS = 'Incorrect email or password.';
 
 /**
  * The user for a correct email and password. Unknown emails cost one argon2 verification just like
- * known ones, and both failures throw the same 'invalid-credentials' error.
+ * known ones, and both failures throw the same 'invalid-credentials' error. Throttled per
+ * (email, client address): 10 attempts per 15 min, cleared by a success.
  */
-export async function logIn(db: Queryable, input: LogInInput, opts: LogInOptions = {}): Promise<PublicUser> {
+export async function logIn(db: Queryable, input: LogInInput, opts: ThrottleOptions = {}): Promise<PublicUser> {
   const rawEmail = typeof input?.email === 'string' ? input.email : '';
   const password = typeof input?.password === 'string' ? input.password : '';
   const email = rawEmail.trim().toLowerCase();
 
-  let limitKey: string | undefined;
-  if (opts.rateLimit) {
-    const { limiter, ip } = opts.rateLimit;
-    limitKey = LoginRateLimiter.key(email, ip);
-    const decision = limiter.hit(limitKey);
-    if (!decision.allowed) {
-      const retryAfterSeconds = Math.ceil(decision.retryAfterMs / 1000);
-      throw new AccountError('rate-limited', 'Too many log-in attempts. Try again later.', { retryAfterSeconds });
-    }
-  }
+  if (opts.throttle) await opts.throttle.throttles.hit('login', email, opts.throttle.address);
 
   // Lengths are no secret, so refusing oversized input early leaks nothing about accounts.
   if (!email || email.length > 254 || !password || password.length > PASSWORD_MAX_LENGTH) {
-    throw new AccountError('invalid-credentials', INVALID_CREDENTIALS);
+    throw new ServiceError('invalid-credentials', INVALID_CREDENTIALS);
   }
 
   const user = await findUserByEmail(db, email);
   const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
-  if (!user || !ok) throw new AccountError('invalid-credentials', INVALID_CREDENTIALS);
+  if (!user || !ok) throw new ServiceError('invalid-credentials', INVALID_CREDENTIALS);
 
-  if (limitKey !== undefined) opts.rateLimit!.limiter.reset(limitKey);
+  if (opts.throttle) await opts.throttle.throttles.reset('login', email, opts.throttle.address);
   if (passwordNeedsRehash(user.passwordHash)) {
     await updatePasswordHash(db, user.id, await hashPassword(password));
   }
   return { id: user.id, email: user.email, name: user.name, isFarmAdmin: user.isFarmAdmin };
+}
+
+/** The one refusal of the sign-up form for an email it cannot use (worded for both cases). */
+export const SIGN_UP_REFUSED = 'Could not sign up with these details. Check them, or log in.';
+
+/**
+ * The sign-up form. It never says that an email has an account:
+ *  - a new email: the account is created (signUp) and returned;
+ *  - a taken email with that account's password: the owner is simply logged in, as if signing up;
+ *  - a taken email with another password: 'invalid-credentials' with SIGN_UP_REFUSED, the same words
+ *    a log-in failure would lead to; no "already exists".
+ * Every path does one argon2 operation (hash or verify), so timing does not tell them apart either,
+ * and attempts are throttled per client address (10 per hour), which bounds probing. (Telling a new
+ * email from a taken one is only fully impossible with an emailed confirmation step.)
+ */
+export async function signUpOrLogIn(db: Queryable, input: SignUpInput, opts: ThrottleOptions = {}): Promise<{ user: PublicUser; created: boolean }> {
+  if (opts.throttle) await opts.throttle.throttles.hit('signup', opts.throttle.address);
+  const { email, password } = parseInput(signUpSchema, input);
+  const existing = await findUserByEmail(db, email);
+  if (!existing) {
+    try {
+      return { user: (await signUp(db, input)).user, created: true };
+    } catch (err) {
+      // Lost a race with another sign-up of the same email: answer as for a taken one.
+      if (!(err instanceof ServiceError && err.code === 'email-taken')) throw err;
+    }
+  }
+  const user = existing ?? (await findUserByEmail(db, email));
+  if (user && (await verifyPassword(user.passwordHash, password))) {
+    return { user: { id: user.id, email: user.email, name: user.name, isFarmAdmin: user.isFarmAdmin }, created: false };
+  }
+  throw new ServiceError('invalid-credentials', SIGN_UP_REFUSED);
 }

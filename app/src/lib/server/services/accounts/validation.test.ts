@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AccountError } from './errors.ts';
+import { ServiceError } from '../errors.ts';
 import { emailSchema, isUuid, parseInput } from './validation.ts';
 
 describe('account input validation', () => {
@@ -10,15 +10,15 @@ describe('account input validation', () => {
     expect(emailSchema.safeParse(`${'a'.repeat(250)}@x.io`).success).toBe(false);
   });
 
-  it('turns zod failures into AccountError invalid-input with field messages', () => {
+  it('turns zod failures into ServiceError invalid-input with field messages', () => {
     try {
       parseInput(z.object({ email: emailSchema }), { email: 'nope' });
       expect.unreachable();
     } catch (e) {
-      expect(e).toBeInstanceOf(AccountError);
-      expect((e as AccountError).code).toBe('invalid-input');
-      expect((e as AccountError).details.fieldErrors).toEqual({ email: ['Enter a valid email address.'] });
-      expect((e as AccountError).httpStatus).toBe(400);
+      expect(e).toBeInstanceOf(ServiceError);
+      expect((e as ServiceError).code).toBe('invalid-input');
+      expect((e as ServiceError).details.fieldErrors).toEqual({ email: ['Enter a valid email address.'] });
+      expect((e as ServiceError).status).toBe(400);
     }
   });
 

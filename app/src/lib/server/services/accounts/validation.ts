@@ -1,6 +1,6 @@
-/** Input schemas shared by the account services, and the zod -> AccountError bridge. Pure. */
+/** Input schemas shared by the account services, and the zod -> ServiceError bridge. Pure. */
 import { z } from 'zod';
-import { AccountError } from './errors.ts';
+import { ServiceError } from '../errors.ts';
 import { ROLES } from './roles.ts';
 
 /** Trimmed and lower-cased before it is checked or stored. */
@@ -40,5 +40,5 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
     if (messages?.length) fieldErrors[field] = messages;
   }
   const first = result.error.issues[0]?.message ?? 'Invalid input.';
-  throw new AccountError('invalid-input', first, { fieldErrors });
+  throw new ServiceError('invalid-input', first, { fieldErrors });
 }

@@ -17,19 +17,31 @@ export const rendersRouter = router({
   cancel: authedProcedure.input(RenderId).mutation(({ ctx, input }) => cancelRender(ctx.app, ctx.user.id, input.renderId)),
   /** Owners and editors: removes the render and its output files. */
   delete: authedProcedure.input(RenderId).mutation(({ ctx, input }) => deleteRender(ctx.app, ctx.user.id, input.renderId)),
-  /** Live progress over SSE: the current state first, then every update until it finishes. */
-  onUpdate: authedProcedure.input(RenderId).subscription(async function* ({ ctx, input, signal }) {
+  /**
+   * Live progress over SSE: the current state first, then every update until it finishes. The access
+   * check runs before the stream is returned, so an outsider is refused (NOT_FOUND) like a query.
+   */
+  onUpdate: authedProcedure.input(RenderId).subscription(async ({ ctx, input, signal }) => {
+    // Listen first, then read the current state: nothing published in between is missed.
     const updates = ctx.app.renderEvents.subscribe(input.renderId, signal);
-    const current = await getRender(ctx.app, ctx.user.id, input.renderId);
-    const first: RenderUpdate = { renderId: current.id, status: current.status, stage: current.stage, percent: current.percent, fps: current.fps, etaSeconds: current.etaSeconds, error: current.error };
-    yield first;
-    if (FINISHED.includes(current.status)) {
+    let current: Awaited<ReturnType<typeof getRender>>;
+    try {
+      current = await getRender(ctx.app, ctx.user.id, input.renderId);
+    } catch (err) {
       await updates.return(undefined);
-      return;
+      throw err;
     }
-    for await (const update of updates) {
-      yield update;
-      if (FINISHED.includes(update.status)) return;
-    }
+    return (async function* () {
+      const first: RenderUpdate = { renderId: current.id, status: current.status, stage: current.stage, percent: current.percent, fps: current.fps, etaSeconds: current.etaSeconds, error: current.error };
+      yield first;
+      if (FINISHED.includes(current.status)) {
+        await updates.return(undefined);
+        return;
+      }
+      for await (const update of updates) {
+        yield update;
+        if (FINISHED.includes(update.status)) return;
+      }
+    })();
   }),
 });

@@ -28,7 +28,11 @@ export const reviewRouter = router({
   listShareLinks: authedProcedure.input(RenderId).query(({ ctx, input }) => listShareLinks(ctx.app, ctx.user.id, input.renderId)),
   revokeShareLink: authedProcedure.input(z.object({ linkId: z.string().uuid() })).mutation(({ ctx, input }) => revokeShareLink(ctx.app, ctx.user, input.linkId)),
   comments: authedProcedure.input(RenderId).query(({ ctx, input }) => listComments(ctx.app, me(ctx.user), input.renderId)),
-  addComment: authedProcedure.input(AddCommentInput).mutation(({ ctx, input }) => addComment(ctx.app, me(ctx.user), input)),
+  /** Throttled per author (throttle.ts 'comment'), like the guests' form on the review page. */
+  addComment: authedProcedure.input(AddCommentInput).mutation(async ({ ctx, input }) => {
+    await ctx.app.throttles.hit('comment', 'user', ctx.user.id);
+    return addComment(ctx.app, me(ctx.user), input);
+  }),
   setResolved: authedProcedure
     .input(z.object({ commentId: z.string().uuid(), resolved: z.boolean() }))
     .mutation(({ ctx, input }) => setResolved(ctx.app, me(ctx.user), input.commentId, input.resolved)),

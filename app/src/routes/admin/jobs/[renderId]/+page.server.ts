@@ -8,13 +8,13 @@ export const load: PageServerLoad = async ({ locals, params }) => {
   try {
     requireFarmAdmin(locals.user);
   } catch {
-    error(404, 'Not found');
+    error(404, 'Not found.');
   }
-  if (!/^[0-9a-f-]{36}$/.test(params.renderId)) error(404, 'Not found');
+  if (!/^[0-9a-f-]{36}$/.test(params.renderId)) error(404, 'Not found.');
   try {
     return { job: await jobDetail(await getContext(), params.renderId) };
   } catch (err) {
-    if (err instanceof ServiceError && err.code === 'not-found') error(404, 'Not found');
+    if (err instanceof ServiceError && err.code === 'not-found') error(404, 'Not found.');
     throw err;
   }
 };

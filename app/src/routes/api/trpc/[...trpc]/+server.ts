@@ -3,6 +3,7 @@ import { getContext } from '$lib/server/context';
 import { appRouter } from '$lib/server/trpc/router';
 import type { RequestHandler } from './$types';
 
+/** Errors are shaped and logged (with an id, or at debug for client aborts) by trpc/init.ts. */
 const handler: RequestHandler = async (event) => {
   const app = await getContext();
   return fetchRequestHandler({
@@ -10,9 +11,6 @@ const handler: RequestHandler = async (event) => {
     req: event.request,
     router: appRouter,
     createContext: () => ({ app, user: event.locals.user }),
-    onError({ error, path }) {
-      if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`[trpc] ${path}:`, error.cause ?? error);
-    },
   });
 };
 

@@ -1,6 +1,6 @@
-import { error, redirect } from '@sveltejs/kit';
+import { redirect } from '@sveltejs/kit';
 import { getContext } from '$lib/server/context';
-import { ServiceError } from '$lib/server/services/errors';
+import { pageError } from '$lib/server/http';
 import { canEdit, canReview } from '$lib/server/services/accounts';
 import { commentsOf, listShareLinks, listVersionStack, projectAudit } from '$lib/server/services/review';
 import type { PageServerLoad } from './$types';
@@ -12,8 +12,7 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
   try {
     stack = await listVersionStack(ctx, locals.user.id, params.projectId);
   } catch (err) {
-    if ((err instanceof Error && err.name === 'AccessError') || err instanceof ServiceError) error(404, 'project not found');
-    throw err;
+    pageError(err);
   }
   const playable = stack.versions.filter((v) => v.status === 'succeeded');
   const wanted = url.searchParams.get('render');

@@ -1,24 +1,25 @@
-import { error } from '@sveltejs/kit';
 import { eq } from 'drizzle-orm';
 import { schema } from '@clipmaker/db';
 import { getContext } from '$lib/server/context';
 import { requireProjectRole } from '$lib/server/services/accounts';
 import { fileResponse } from '$lib/server/file-response';
+import { ServiceError } from '$lib/server/services/errors';
 import { httpError } from '$lib/server/http';
 import type { RequestHandler } from './$types';
 
 /** The original media for the editor's preview, to members of the asset's project only. */
-export const GET: RequestHandler = async ({ params, locals, request }) => {
-  if (!locals.user) error(401, 'log in first');
-  const ctx = await getContext();
-  const parsed = /^[0-9a-f-]{36}$/.test(params.assetId) ? params.assetId : null;
-  if (!parsed) error(404, 'not found');
-  const [asset] = await ctx.db.db.select().from(schema.assets).where(eq(schema.assets.id, parsed));
-  if (!asset) error(404, 'not found');
+export const GET: RequestHandler = async (event) => {
+  const { params, locals, request } = event;
   try {
+    if (!locals.user) throw new ServiceError('unauthorized');
+    const ctx = await getContext();
+    // Missing, malformed and not-yours all answer the same 404.
+    if (!/^[0-9a-f-]{36}$/.test(params.assetId)) throw new ServiceError('not-found');
+    const [asset] = await ctx.db.db.select().from(schema.assets).where(eq(schema.assets.id, params.assetId));
+    if (!asset) throw new ServiceError('not-found');
     await requireProjectRole(ctx.db.db, locals.user.id, asset.projectId, ['owner', 'editor', 'reviewer', 'viewer']);
+    return await fileResponse(ctx.storage, asset.storageKey, request.headers.get('range'));
   } catch (err) {
-    return httpError(err);
+    return httpError(err, event);
   }
-  return fileResponse(ctx.storage, asset.storageKey, request.headers.get('range'));
 };

@@ -13,12 +13,8 @@ export const POST: RequestHandler = async ({ request, params, locals }) => {
   // adapter-node hands over no body at all when the request has no Content-Type: say so.
   if (!request.body) error(400, 'the request has no file (send it as the raw body with Content-Type: application/octet-stream and a Content-Length)');
   const ctx = await getContext();
-  // Refuse a declared oversize body before reading a byte: the client gets a clean 413 instead of a
-  // connection reset (cutting the stream mid-way, below, resets the socket under adapter-node), and
-  // `connection: close` so that the unread body does not poison a kept-alive connection.
-  const declared = Number(request.headers.get('content-length') ?? NaN);
-  if (declared > ctx.config.MAX_UPLOAD_BYTES)
-    return json({ message: `the file is larger than the ${Math.round(ctx.config.MAX_UPLOAD_BYTES / 1024 / 1024)} MB limit`, code: 'payload-too-large' }, { status: 413, headers: { connection: 'close' } });
+  // A declared Content-Length over MAX_UPLOAD_BYTES was refused (413) by the body-limit hook before a
+  // byte was read; uploadAsset cuts an undeclared (chunked) body off at the same limit while streaming.
   let name = 'upload';
   try {
     name = decodeURIComponent(request.headers.get('x-file-name') ?? 'upload');
@@ -26,6 +22,7 @@ export const POST: RequestHandler = async ({ request, params, locals }) => {
     // keep the default name: a malformed header must not lose the upload
   }
   try {
+    await ctx.throttles.hit('upload', locals.user.id);
     const asset = await uploadAsset(ctx, locals.user.id, params.projectId, name, request.body);
     return json(asset, { status: 201 });
   } catch (err) {
