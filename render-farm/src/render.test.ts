@@ -17,7 +17,8 @@ const source = (id: string, kind: 'video' | 'audio' | 'image') => ({
   sha256: null,
 });
 
-const spec: RenderSpec = {
+/** A v1 spec as older jobs stored it: it still renders (migrated on read). */
+const v1 = {
   version: 1,
   output: { width: 360, height: 640, fps: { num: 30, den: 1 }, durationFrames: 30, video: { codec: 'h264', crf: 20, preset: 'veryfast' }, audio: { codec: 'aac', bitrateKbps: 128, sampleRate: 48000 }, gop: 30 },
   sources: [source('v', 'video'), source('unused', 'video'), source('logo', 'image'), source('song', 'audio')],
@@ -28,18 +29,20 @@ const spec: RenderSpec = {
 };
 
 describe('parseRenderSpec', () => {
-  it('returns a valid spec', () => {
+  it('returns a valid v2 spec as is, and migrates a v1 spec', () => {
+    const spec: RenderSpec = parseRenderSpec(JSON.parse(JSON.stringify(v1)));
+    expect(spec.version).toBe(2);
     expect(parseRenderSpec(JSON.parse(JSON.stringify(spec)))).toEqual(spec);
   });
   it('refuses anything else permanently, naming the fields', () => {
-    expect(() => parseRenderSpec({ ...spec, version: 2 })).toThrow(new RegExp(`^${PERMANENT_ERROR_PREFIX} invalid render spec: version: `));
+    expect(() => parseRenderSpec({ ...v1, version: 3 })).toThrow(new RegExp(`^${PERMANENT_ERROR_PREFIX} invalid render spec: version: `));
     expect(() => parseRenderSpec('nope')).toThrow(/invalid render spec: \(root\): /);
   });
 });
 
 describe('referencedSources', () => {
-  it('keeps the clip, overlay and music sources and drops unused ones', () => {
-    expect(referencedSources(spec).map((s) => s.id)).toEqual(['v', 'logo', 'song']);
+  it('keeps the clip (video, image, audio) sources and drops unused ones', () => {
+    expect(referencedSources(parseRenderSpec(v1)).map((s) => s.id)).toEqual(['v', 'logo', 'song']);
   });
 });
 

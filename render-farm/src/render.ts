@@ -3,13 +3,21 @@
  * queues. Sources are resolved from their storage keys (never a raw path from the spec), the ffmpeg
  * command comes from the shared pure builder, the adapter runs it.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { buildFfmpegCommand, FfmpegBuildError, RenderSpec, type FfmpegCommand, type Source } from '@clipmaker/shared/render-spec';
-import { buildAss, needsAss } from '@clipmaker/shared/subtitles';
-import { FONTS_DIR_FROM_SHARED } from '@clipmaker/shared/fonts';
+import {
+  buildFfmpegCommand,
+  FfmpegBuildError,
+  parseLoudnormJson,
+  safeParseAnyRenderSpec,
+  type FfmpegCommand,
+  type LoudnessPass,
+  type RenderSpec,
+  type Source,
+} from '@clipmaker/shared/render-spec';
+import { fontFiles } from '@clipmaker/shared/fonts';
 import type { Logger } from 'pino';
 import { MediaProbeError, probe, run, type FfmpegProgress, type MediaInfo } from './ffmpeg/adapter.ts';
 import { PermanentError, RenderAbortedError } from './errors.ts';
@@ -58,26 +66,51 @@ export interface RenderOutcome {
   fellBack: boolean;
 }
 
-/** Folder with the bundled fonts, handed to libass so subtitles match the preview. */
-export function bundledFontsDir(): string {
+/** Absolute paths of every bundled font file (resolved from the shared package and its @fontsource dependencies). */
+export function bundledFontPaths(): { name: string; path: string }[] {
   const sharedFonts = createRequire(import.meta.url).resolve('@clipmaker/shared/fonts');
-  return join(dirname(sharedFonts), FONTS_DIR_FROM_SHARED);
+  const fromShared = createRequire(sharedFonts);
+  return fontFiles().map((f) => ({ name: f.name, path: f.specifier.startsWith('./') ? join(dirname(sharedFonts), f.specifier) : fromShared.resolve(f.specifier) }));
 }
 
-/** Validates untrusted JSON as a RenderSpec; failures are permanent (retrying cannot fix them). */
+let fontsDirOnce: Promise<string> | null = null;
+
+/**
+ * One folder holding every bundled font (libass reads a whole folder), made once per process
+ * under the temp dir from the files the packages ship, so subtitles and text match the preview.
+ */
+export function bundledFontsDir(): Promise<string> {
+  fontsDirOnce ??= (async () => {
+    const fonts = bundledFontPaths();
+    const sizes = await Promise.all(fonts.map(async (f) => (await stat(f.path)).size));
+    const dir = join(tmpdir(), `clipmaker-fonts-${sizes.reduce((a, b) => a + b, 0)}-${fonts.length}`);
+    await mkdir(dir, { recursive: true });
+    for (const f of fonts) {
+      const target = join(dir, f.name);
+      const have = await stat(target).catch(() => null);
+      if (have?.size === (await stat(f.path)).size) continue;
+      const partial = `${target}.${process.pid}.part`;
+      await copyFile(f.path, partial);
+      await rename(partial, target);
+    }
+    return dir;
+  })();
+  fontsDirOnce.catch(() => (fontsDirOnce = null));
+  return fontsDirOnce;
+}
+
+/** Validates untrusted JSON (v1 or v2) as a RenderSpec; failures are permanent (retrying cannot fix them). */
 export function parseRenderSpec(input: unknown): RenderSpec {
-  const parsed = RenderSpec.safeParse(input);
-  if (parsed.success) return parsed.data;
+  const parsed = safeParseAnyRenderSpec(input);
+  if (parsed.success) return parsed.data as RenderSpec;
   const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
   const more = parsed.error.issues.length > 5 ? ` (+${parsed.error.issues.length - 5} more)` : '';
   throw new PermanentError(`invalid render spec: ${issues.join('; ')}${more}`);
 }
 
-/** Sources the render actually reads: clip videos, image overlays, music. */
+/** Sources the render actually reads: every clip's media (text clips have none). */
 export function referencedSources(spec: RenderSpec): Source[] {
-  const ids = new Set<string>(spec.clips.map((c) => c.sourceId));
-  for (const o of spec.overlays) if (o.kind === 'image') ids.add(o.sourceId);
-  if (spec.music) ids.add(spec.music.sourceId);
+  const ids = new Set<string>(spec.clips.flatMap((c) => (c.kind === 'text' ? [] : [c.sourceId])));
   return spec.sources.filter((s) => ids.has(s.id));
 }
 
@@ -142,32 +175,36 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
 
     const range = opts.range ?? { start: 0, end: spec.output.durationFrames };
     const frames = range.end - range.start;
-    let assPath: string | null = null;
-    // Timeline time, also for a chunk: the builder stamps a chunk's frames with their timeline time for libass.
-    if (opts.audio !== 'only' && needsAss(spec)) {
-      assPath = join(work, 'subtitles.ass');
-      await writeFile(assPath, buildAss(spec));
-    }
     const inputs = Object.fromEntries([...files].map(([id, f]) => [id, f.path]));
-    const fontsDir = opts.fontsDir ?? bundledFontsDir();
-
-    const attempt = async (target: RenderTarget, videoEncoder: string | undefined) => {
-      let command: FfmpegCommand;
+    const fontsDir = opts.fontsDir ?? (await bundledFontsDir());
+    const build = (target: RenderTarget, videoEncoder: string | undefined, loudness: LoudnessPass | undefined, outputPath: string): FfmpegCommand => {
       try {
-        command = buildFfmpegCommand({ spec, target, inputs, assPath, fontsDir, outputPath: opts.outPath, threads: opts.threads, videoEncoder, range, audio: opts.audio });
+        return buildFfmpegCommand({ spec, target, inputs, workDir: work, fontsDir, outputPath, threads: opts.threads, videoEncoder, range, audio: opts.audio, loudness });
       } catch (err) {
         // The builder is pure: what it refuses in this spec it will refuse on every attempt.
         if (err instanceof FfmpegBuildError) throw new PermanentError(`cannot build the ffmpeg command: ${err.message}`);
         throw err;
       }
+    };
+    const runCommand = (command: FfmpegCommand, progressFrames: number | null) =>
+      run(command, { signal: opts.signal, durationFrames: progressFrames, workDir: work, onProgress: (p) => opts.onProgress?.({ stage: 'rendering', ...p }) });
+
+    // Loudness, two-pass: measure the mix with loudnorm (audio only), then render with the measured
+    // values (linear gain). Chunked renders do this in their audio job, which renders the whole mix.
+    let loudness: LoudnessPass | undefined;
+    if (spec.output.audio.loudness && opts.audio !== 'none') {
+      const measured = await runCommand(build('cpu', undefined, { pass: 'measure' }, '-'), null);
+      const m = parseLoudnormJson(measured.stderrTail.join('\n'));
+      if (!m) throw new Error('loudnorm printed no measurement');
+      loudness = { pass: 'apply', measured: m };
+      log?.info({ measured: m, target: spec.output.audio.loudness }, 'loudness measured');
+    }
+
+    const attempt = async (target: RenderTarget, videoEncoder: string | undefined) => {
+      const command = build(target, videoEncoder, loudness, opts.outPath);
       const encoder = videoEncoderOf(command) ?? videoEncoder ?? 'unknown';
       log?.info({ target, encoder }, 'ffmpeg starting');
-      const result = await run(command, {
-        signal: opts.signal,
-        durationFrames: opts.audio === 'only' ? null : frames,
-        workDir: work,
-        onProgress: (p) => opts.onProgress?.({ stage: 'rendering', ...p }),
-      });
+      const result = await runCommand(command, opts.audio === 'only' ? null : frames);
       return { args: result.args, encoder, target };
     };
 

@@ -11,10 +11,10 @@
  */
 import { sha256 } from '@oslojs/crypto/sha2';
 import type { RenderSpec } from './schema.ts';
-import { planSegments } from './ffmpeg-args.ts';
+import { audioLayers, planLayers, visualLayers } from './layers.ts';
 
 /** Bump when the builder's output for the same slice changes, to invalidate cached chunks. */
-export const CHUNK_FORMAT_VERSION = 2;
+export const CHUNK_FORMAT_VERSION = 3;
 
 export interface PlannedChunk {
   index: number;
@@ -29,7 +29,7 @@ export interface PlannedChunk {
 
 export interface ChunkPlan {
   chunks: PlannedChunk[];
-  /** Hash of what the audio depends on (clips, volumes, music, sources, duration). */
+  /** Hash of what the audio depends on (audible clips, tracks, loudness, sources, duration). */
   audioHash: string;
   /** Storage keys of the cached pieces. */
   chunkKey(chunk: PlannedChunk): string;
@@ -57,10 +57,7 @@ export function planChunks(spec: RenderSpec, opts: { chunkFrames: number }): Chu
     const hash = sha256Hex(stableJson({ v: CHUNK_FORMAT_VERSION, kind: 'video', range: [start, end], ...sliceSpec(spec, start, end), output }));
     chunks.push({ index, count, start, end, hash, fileName: `chunk-${String(index).padStart(pad, '0')}.mp4` });
   }
-  const audioSources = new Set([...spec.clips.map((c) => c.sourceId), ...(spec.music ? [spec.music.sourceId] : [])]);
-  const audioHash = sha256Hex(
-    stableJson({ v: CHUNK_FORMAT_VERSION, kind: 'audio', total, fps: spec.output.fps, audio: spec.output.audio, clips: spec.clips, music: spec.music, sources: sourcesFingerprint(spec, audioSources) }),
-  );
+  const audioHash = sha256Hex(stableJson({ v: CHUNK_FORMAT_VERSION, kind: 'audio', total, ...audioSlice(spec) }));
   return {
     chunks,
     audioHash,
@@ -70,13 +67,33 @@ export function planChunks(spec: RenderSpec, opts: { chunkFrames: number }): Chu
   };
 }
 
-/** What a chunk [start, end) depends on, besides output settings. */
+/**
+ * What a chunk [start, end) depends on, besides output settings: the layers drawn in it (each with
+ * its clip, its track's picture switch and the transition it hands over to the next clip, since a
+ * dip or an extension changes its own frames), in drawing order, the cues in it and the sources.
+ */
 export function sliceSpec(spec: RenderSpec, start: number, end: number) {
-  const clips = planSegments(spec, start, end).flatMap((s) => (s.kind === 'clip' ? [s.clip] : []));
+  // A transition changes only the frames of its window: outside it, a clip's pixels depend on the clip alone.
+  const inWindow = (w: { start: number; end: number } | null) => (w && w.start < end && w.end > start ? w : null);
+  const layers = visualLayers(spec, planLayers(spec))
+    .filter((l) => l.start < end && l.end > start)
+    .map((l) => ({ clip: { ...l.clip, transition: null }, track: l.track.id, into: inWindow(l.into), outOf: inWindow(l.outOf) }));
   const cues = spec.subtitles.cues.filter((c) => c.end > start && c.start < end && c.text.trim() !== '');
-  const overlays = spec.overlays.filter((o) => o.end > start && o.start < end);
-  const ids = new Set<string>([...clips.map((c) => c.sourceId), ...overlays.flatMap((o) => (o.kind === 'image' ? [o.sourceId] : []))]);
-  return { clips, cues, style: cues.length > 0 || overlays.some((o) => o.kind === 'text') ? spec.subtitles.style : null, overlays, sources: sourcesFingerprint(spec, ids) };
+  const ids = new Set<string>(layers.flatMap((l) => (l.clip.kind === 'text' ? [] : [l.clip.sourceId])));
+  return { layers, cues, style: cues.length > 0 ? spec.subtitles.style : null, sources: sourcesFingerprint(spec, ids) };
+}
+
+/** What the whole-timeline audio depends on: audible clips, tracks (mute/solo/ducking), loudness, sources. */
+export function audioSlice(spec: RenderSpec) {
+  const layers = audioLayers(spec, planLayers(spec));
+  const ids = new Set(layers.map((l) => l.clip.sourceId));
+  return {
+    fps: spec.output.fps,
+    audio: spec.output.audio,
+    tracks: spec.tracks.map((t) => ({ id: t.id, muted: t.muted, solo: t.solo, ducking: t.ducking })),
+    layers: layers.map((l) => ({ clip: l.clip, track: l.track.id, start: l.start, end: l.end })),
+    sources: sourcesFingerprint(spec, ids),
+  };
 }
 
 function sourcesFingerprint(spec: RenderSpec, ids: Set<string>) {

@@ -1,10 +1,13 @@
 /**
- * The compiler Y.Doc (or a snapshot of it) -> frozen RenderSpec. Pure: the app binds the sources
- * to its database rows afterwards (the document is client-edited and never trusted for paths).
+ * The compiler Y.Doc (or a snapshot of it) -> frozen RenderSpec v2. Pure: the app binds the
+ * sources to its database rows afterwards (the document is client-edited and never trusted for
+ * paths). The render lasts until the end of the last clip on a video track; sound past it is cut.
  */
 import * as Y from 'yjs';
-import { readTimeline, clipLength, VIDEO_TRACK, type TimelineSnapshot } from '../timeline/model.ts';
-import { RenderSpec, RENDER_SPEC_VERSION, type Source } from './schema.ts';
+import { readTimeline } from '../timeline/read.ts';
+import { clipLength, timelineLength, type ClipSnapshot, type TimelineSnapshot } from '../timeline/model.ts';
+import { DEFAULT_TEXT_FAMILY, isBundledFamily } from '../fonts.ts';
+import { RenderSpec, RENDER_SPEC_VERSION, type Clip, type Source, type Track } from './schema.ts';
 
 export class RenderSpecError extends Error {
   override name = 'RenderSpecError';
@@ -18,32 +21,59 @@ export interface CompileOptions {
   audioBitrateKbps?: number;
 }
 
+function toSpecClip(c: ClipSnapshot): Clip {
+  switch (c.kind) {
+    case 'video': {
+      const { assetId, ...rest } = c;
+      return { ...rest, sourceId: assetId };
+    }
+    case 'audio': {
+      const { assetId, ...rest } = c;
+      return { ...rest, sourceId: assetId };
+    }
+    case 'image': {
+      const { assetId, aspectLocked, ...rest } = c;
+      // A locked aspect ratio is enforced here too: scaleY always follows scaleX.
+      const transform = aspectLocked ? rest.transform.map((k) => ({ ...k, scaleY: k.scaleX })) : rest.transform;
+      return { ...rest, transform, sourceId: assetId };
+    }
+    case 'text':
+      return { ...c, style: { ...c.style, fontFamily: isBundledFamily(c.style.fontFamily) ? c.style.fontFamily : DEFAULT_TEXT_FAMILY } };
+  }
+}
+
 export function compileRenderSpec(input: Y.Doc | TimelineSnapshot, opts: CompileOptions = {}): RenderSpec {
   const tl = input instanceof Y.Doc ? readTimeline(input) : input;
   const fps = tl.meta.fps;
   const assets = new Map(tl.assets.map((a) => [a.id, a]));
+  const durationFrames = timelineLength(tl);
+  if (durationFrames === 0) throw new RenderSpecError('the timeline is empty: add a clip first');
   const used = new Set<string>();
+  const tracks: Track[] = tl.tracks.map(({ order: _order, ...t }) => ({ ...t, ducking: t.ducking ? { ...t.ducking, keyTrackIds: t.ducking.keyTrackIds.filter((k) => tl.tracks.some((x) => x.id === k && x.id !== t.id)) } : null }));
+  for (const t of tracks) if (t.ducking && t.ducking.keyTrackIds.length === 0) t.ducking = null;
 
-  const clips = tl.clips
-    .filter((c) => c.trackId === VIDEO_TRACK)
-    .map((c) => {
-      const asset = assets.get(c.assetId);
+  const clips: Clip[] = [];
+  const lastOnTrack = new Map<string, { end: number; length: number }>();
+  for (const c of tl.clips) {
+    if (c.start >= durationFrames) continue;
+    const asset = c.kind === 'text' ? undefined : assets.get(c.assetId);
+    if (c.kind !== 'text') {
       if (!asset) throw new RenderSpecError('a clip uses media that is missing from the project');
       used.add(asset.id);
-      return { id: c.id, sourceId: asset.id, start: c.start, sourceIn: c.sourceIn, sourceOut: c.sourceOut, volume: c.volume, crop: c.crop, length: clipLength(c, asset, fps) };
-    });
-  if (clips.length === 0) throw new RenderSpecError('the timeline is empty: add a clip first');
-  const durationFrames = clips.reduce((m, c) => Math.max(m, c.start + c.length), 0);
+    }
+    const length = clipLength(c, asset, fps);
+    const clip = toSpecClip(c);
+    // A transition whose clips no longer touch (or no longer fit it) is inert until they do again.
+    const prev = lastOnTrack.get(c.trackId);
+    const trackKind = tl.tracks.find((t) => t.id === c.trackId)?.kind;
+    if (clip.transition && (!prev || prev.end !== c.start || clip.transition.duration > Math.min(prev.length, length) || (trackKind === 'audio' && clip.transition.kind !== 'dissolve'))) clip.transition = null;
+    lastOnTrack.set(c.trackId, { end: c.start + length, length });
+    clips.push(clip);
+  }
 
   const cues = tl.cues.filter((c) => c.start < durationFrames && c.text.trim() !== '').map((c) => ({ ...c, end: Math.min(c.end, durationFrames) }));
-  const overlays = tl.overlays.filter((o) => o.start < durationFrames).map((o) => ({ ...o, end: Math.min(o.end, durationFrames) }));
-  for (const o of overlays) if (o.kind === 'image') used.add(o.sourceId);
-  const music = tl.music && tl.music.start < durationFrames ? tl.music : null;
-  if (music) used.add(music.assetId);
-
   const sources: Source[] = [...used].sort().map((id) => {
-    const a = assets.get(id);
-    if (!a) throw new RenderSpecError('an overlay or the music uses media that is missing from the project');
+    const a = assets.get(id)!;
     return { id: a.id, key: a.key, kind: a.kind, width: a.width, height: a.height, fps: a.fps, durationFrames: a.durationFrames, durationUs: a.durationUs, hasAudio: a.hasAudio, sha256: a.sha256 && /^[0-9a-f]{64}$/.test(a.sha256) ? a.sha256 : null };
   });
 
@@ -55,14 +85,13 @@ export function compileRenderSpec(input: Y.Doc | TimelineSnapshot, opts: Compile
       fps,
       durationFrames,
       video: { codec: 'h264' as const, crf: opts.crf ?? 20, preset: opts.preset ?? 'veryfast' },
-      audio: { codec: 'aac' as const, bitrateKbps: opts.audioBitrateKbps ?? 192, sampleRate: 48000 as const },
+      audio: { codec: 'aac' as const, bitrateKbps: opts.audioBitrateKbps ?? 192, sampleRate: 48000 as const, loudness: tl.meta.loudness },
       gop: opts.gop ?? Math.max(1, Math.round((2 * fps.num) / fps.den)),
     },
     sources,
-    clips: clips.map(({ length: _length, ...c }) => c),
+    tracks,
+    clips,
     subtitles: { style: tl.subtitleStyle, cues },
-    overlays,
-    music: music ? { sourceId: music.assetId, volume: music.volume, start: music.start } : null,
   };
   const parsed = RenderSpec.safeParse(candidate);
   if (!parsed.success) {

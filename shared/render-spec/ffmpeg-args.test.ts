@@ -1,300 +1,260 @@
 import { describe, expect, it } from 'vitest';
-import { buildFfmpegCommand, commandToArgs, escapeFilterValue, FfmpegBuildError, keyframeExpr, planSegments, type BuildCommandInput } from './ffmpeg-args.ts';
-import { DEFAULT_SUBTITLE_STYLE, RenderSpec } from './schema.ts';
-import { cropAt } from './crop.ts';
-import { sourceFrameAt } from './time.ts';
+import { buildFfmpegCommand, commandToArgs, escapeFilterValue, FfmpegBuildError, keyframeExpr, type BuildCommandInput, type FfmpegCommand } from './ffmpeg-args.ts';
+import { DEFAULT_TEXT_STYLE, IDENTITY_TRANSFORM, SOCIAL_LOUDNESS, type RenderSpec, type Transition } from './schema.ts';
+import { audioClip, audioSource, imageClip, imageSource, specOf, textClip, track, videoClip, videoSource } from './fixtures.ts';
+import { layerFrame, layerGeometry, overlayPosition, planLayers, visualLayers } from './layers.ts';
+import { clipSourceFrame } from './time.ts';
 
-const src = { id: 's1', key: 'a/src.mp4', kind: 'video', width: 1920, height: 1080, fps: { num: 30, den: 1 }, durationFrames: 300, durationUs: 10_000_000, hasAudio: true, sha256: null } as const;
-const logo = { id: 'logo', key: 'a/logo.png', kind: 'image', width: 200, height: 100, fps: null, durationFrames: null, durationUs: 0, hasAudio: false, sha256: null } as const;
-const music = { id: 'm', key: 'a/m.mp3', kind: 'audio', width: 0, height: 0, fps: null, durationFrames: null, durationUs: 9_000_000, hasAudio: true, sha256: null } as const;
-const OUTPUT = { width: 1080, height: 1920, fps: { num: 30, den: 1 }, durationFrames: 75, video: { codec: 'h264', crf: 20, preset: 'veryfast' }, audio: { codec: 'aac', bitrateKbps: 192, sampleRate: 48000 }, gop: 60 } as const;
+const src = videoSource('s1', 'a/src.mp4', { width: 1920, height: 1080, frames: 300, hasAudio: true });
+const film = videoSource('f24', 'a/film.mp4', { width: 1920, height: 1080, fps: 24, frames: 240, hasAudio: false });
+const logo = imageSource('logo', 'a/logo.png', 200, 100);
+const song = audioSource('m', 'a/m.mp3', 9);
+const INPUTS = { s1: '/m/src.mp4', f24: '/m/film.mp4', logo: '/m/logo.png', m: '/m/m.mp3' };
 
-function spec(over: Partial<Record<string, unknown>> = {}): RenderSpec {
-  return RenderSpec.parse({
-    version: 1,
-    output: OUTPUT,
-    sources: [src, logo, music],
-    clips: [{ id: 'c1', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 90, volume: 1, crop: [] }],
-    subtitles: { style: DEFAULT_SUBTITLE_STYLE, cues: [] },
-    overlays: [],
-    music: null,
-    ...over,
-  });
+function spec(o: Partial<Parameters<typeof specOf>[0]> = {}): RenderSpec {
+  return specOf({ width: 1080, height: 1920, durationFrames: 75, sources: [src, film, logo, song], tracks: [track('v1'), track('v2'), track('a1', 'audio')], clips: [videoClip({ id: 'c1', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 90 })], crf: 20, gop: 60, ...o });
 }
 
-function args(s: RenderSpec, over: Partial<BuildCommandInput> = {}): string[] {
-  return commandToArgs(buildFfmpegCommand({ spec: s, target: 'cpu', inputs: { s1: '/m/src.mp4', logo: '/m/logo.png', m: '/m/m.mp3' }, assPath: null, fontsDir: '/f', outputPath: '/o/out.mp4', ...over }));
+function build(s: RenderSpec, over: Partial<BuildCommandInput> = {}): FfmpegCommand {
+  return buildFfmpegCommand({ spec: s, target: 'cpu', inputs: INPUTS, workDir: '/w', fontsDir: '/f', outputPath: '/o/out.mp4', ...over });
 }
 
-const GLOBAL = ['-hide_banner', '-nostdin', '-y'];
+const chains = (c: FfmpegCommand) => c.filterComplex.split(';');
 const FMT = 'aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo';
-const CENTRE_9x16 = 'crop=w=608:h=1080:x=656:y=0:exact=1';
-const TO_OUTPUT = 'scale=1080:1920:flags=bicubic,setsar=1,format=yuv420p';
-const X264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20'];
-const VIDEO_OUT = ['-pix_fmt', 'yuv420p', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-r', '30/1'];
-const AAC = ['-c:a', 'aac', '-b:a', '192k', '-ar', '48000', '-ac', '2'];
-const AV_MAPS = ['-map', '[v]', '-map', '[a]'];
 
-/** Evaluates one of our crop expressions the way ffmpeg's evaluator does (same double arithmetic). */
+/** Evaluates one of our ffmpeg expressions the way ffmpeg's evaluator does (same double arithmetic). */
 function evalExpr(expr: string, vars: Record<string, number>): number {
-  const js = expr.replace(/\b(n|in)\b/g, (v) => `vars.${v}`);
-  const fns = { lt: (a: number, b: number) => (a < b ? 1 : 0), gte: (a: number, b: number) => (a >= b ? 1 : 0), between: (x: number, a: number, b: number) => (x >= a && x <= b ? 1 : 0), floor: Math.floor };
-  return new Function('vars', 'lt', 'gte', 'between', 'floor', `return ${js};`)(vars, fns.lt, fns.gte, fns.between, fns.floor) as number;
+  const js = expr.replace(/\b(n|in|t)\b/g, (v) => `vars.${v}`);
+  const fns = {
+    lt: (a: number, b: number) => (a < b ? 1 : 0),
+    gte: (a: number, b: number) => (a >= b ? 1 : 0),
+    between: (x: number, a: number, b: number) => (x >= a && x <= b ? 1 : 0),
+    floor: Math.floor,
+    round: Math.round,
+    cos: Math.cos,
+    sin: Math.sin,
+    max: Math.max,
+  };
+  return new Function('vars', ...Object.keys(fns), `return ${js};`)(vars, ...Object.values(fns)) as number;
 }
 
 describe('buildFfmpegCommand (cpu): exact argument lists', () => {
-  it('one clip over the whole timeline: no seek, centred 9:16 crop, concat into [v][a]', () => {
-    const s = spec({ output: { ...OUTPUT, durationFrames: 90 }, clips: [{ id: 'c1', sourceId: 's1', start: 0, sourceIn: 0, sourceOut: 90, volume: 1, crop: [] }] });
-    expect(args(s)).toEqual([
-      ...GLOBAL,
-      '-t', '3.1', '-i', '/m/src.mp4',
-      '-filter_complex',
-      [
-        `[0:v]trim=end_frame=90,setpts=PTS-STARTPTS,${CENTRE_9x16},${TO_OUTPUT}[v0]`,
-        `[0:a]aresample=48000,${FMT},apad,atrim=start_sample=0:end_sample=144000,asetpts=PTS-STARTPTS[a0]`,
-        '[v0][a0]concat=n=1:v=1:a=1[v][a]',
-      ].join(';'),
-      ...AV_MAPS, ...X264, ...VIDEO_OUT, ...AAC, '-movflags', '+faststart', '/o/out.mp4',
-    ]);
-  });
-
-  it('a trimmed clip (sourceIn 15): seeks to 14.5/30 s, cuts 75 frames and 120000 samples after half a frame', () => {
-    expect(args(spec())).toEqual([
-      ...GLOBAL,
+  it('one trimmed clip: seeks half a frame early, the canvas, one layer, exact samples', () => {
+    const c = build(spec());
+    expect(commandToArgs(c)).toEqual([
+      '-hide_banner', '-nostdin', '-y',
       '-ss', '0.483333', '-t', '2.6', '-i', '/m/src.mp4',
+      '-ss', '0.5', '-t', '2.7', '-i', '/m/src.mp4',
       '-filter_complex',
       [
-        `[0:v]trim=end_frame=75,setpts=PTS-STARTPTS,${CENTRE_9x16},${TO_OUTPUT}[v0]`,
-        `[0:a]aresample=48000,${FMT},apad,atrim=start_sample=800:end_sample=120800,asetpts=PTS-STARTPTS[a0]`,
-        '[v0][a0]concat=n=1:v=1:a=1[v][a]',
+        'color=c=black:s=1080x1920:r=30/1,trim=end_frame=75,setsar=1,format=yuv420p[canvas0]',
+        '[0:v]tpad=stop_mode=clone:stop=75,trim=end_frame=75,crop=w=608:h=1080:x=656:y=0:exact=1,scale=1080:1920:flags=bicubic,setsar=1,format=yuv420p,settb=1/30,setpts=N[layer1]',
+        '[canvas0][layer1]overlay=x=0:y=0:eof_action=pass:format=yuv420[comp2]',
+        '[comp2]format=yuv420p[v]',
+        `[1:a]aresample=48000,${FMT},asetpts=N/SR/TB,apad,atrim=end_sample=120000[aclip3]`,
+        '[aclip3]apad,atrim=end_sample=120000[bus4]',
+        '[bus4]anull[a]',
       ].join(';'),
-      ...AV_MAPS, ...X264, ...VIDEO_OUT, ...AAC, '-movflags', '+faststart', '/o/out.mp4',
+      '-map', '[v]', '-map', '[a]',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '20', '-pix_fmt', 'yuv420p', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-r', '30/1',
+      '-c:a', 'aac', '-b:a', '96k', '-ar', '48000', '-ac', '2', '-movflags', '+faststart', '/o/out.mp4',
     ]);
+    expect(c.files).toEqual([]);
   });
 
-  it('two clips with a gap: black video and silence of the exact length in between', () => {
-    const s = spec({
-      output: { ...OUTPUT, durationFrames: 70 },
-      clips: [
-        { id: 'c1', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 45, volume: 1, crop: [] },
-        { id: 'c2', sourceId: 's1', start: 40, sourceIn: 0, sourceOut: 30, volume: 0.5, crop: [] },
+  it('speed: each decoded frame is stamped with the first output frame showing it (2x, 0.5x, 24 fps at 30)', () => {
+    const at2x = chains(build(spec({ clips: [videoClip({ id: 'c', sourceId: 's1', start: 0, sourceIn: 30, sourceOut: 180, speed: { num: 2, den: 1 } })] })));
+    expect(at2x[1]).toBe("[0:v]setpts='if(eq(N,0),0,max(0,floor((N*1+1)/2)))*1/30/TB',fps=30/1,tpad=stop_mode=clone:stop=75,trim=end_frame=75,crop=w=608:h=1080:x=656:y=0:exact=1,scale=1080:1920:flags=bicubic,setsar=1,format=yuv420p,settb=1/30,setpts=N[layer1]");
+    const half = chains(build(spec({ clips: [videoClip({ id: 'c', sourceId: 's1', start: 0, sourceIn: 30, sourceOut: 68, speed: { num: 1, den: 2 } })] })));
+    expect(half[1]).toContain("setpts='if(eq(N,0),0,max(0,floor((N*2+0)/1)))*1/30/TB',fps=30/1");
+    const film24 = chains(build(spec({ clips: [videoClip({ id: 'c', sourceId: 'f24', start: 0, sourceIn: 0, sourceOut: 60 })] }), { range: { start: 10, end: 75 } }));
+    // output frame 10 shows source frame 8: stamp ceil((N+8)*5/4) - 10
+    expect(film24[1]).toContain("setpts='if(eq(N,0),0,max(0,floor(((N+8)*5+3)/4)-10))*1/30/TB',fps=30/1");
+    // audio follows at the clip's speed, pitch kept (atempo steps within 0.5..2)
+    expect(at2x.find((x) => x.includes('[1:a]'))).toContain('atempo=2,apad,atrim=end_sample=120000');
+  });
+
+  it('freeze frame and reverse', () => {
+    const freeze = chains(build(spec({ clips: [videoClip({ id: 'c', sourceId: 's1', start: 0, sourceIn: 40, sourceOut: 41, freeze: 75 })] })));
+    expect(freeze[1]).toMatch(/^\[0:v\]trim=end_frame=1,setpts=0,tpad=stop_mode=clone:stop=75,trim=end_frame=75,/);
+    const rev = build(spec({ clips: [videoClip({ id: 'c', sourceId: 's1', start: 0, sourceIn: 100, sourceOut: 175, reverse: true })] }));
+    expect(rev.inputs[0]!.options).toEqual(['-ss', '3.316667', '-t', '2.6']);
+    expect(chains(rev)[1]).toMatch(/^\[0:v\]trim=end_frame=75,reverse,setpts='if\(eq\(N,0\),0,max\(0,floor\(\(N\*1\+0\)\/1\)\)\)\*1\/30\/TB',fps=30\/1,tpad/);
+    expect(chains(rev).find((x) => x.includes('[1:a]'))).toContain('areverse');
+  });
+
+  it('a chunk inside a clip: seeks into it, offsets crop expressions, stamps frames on the chunk', () => {
+    const kf = [{ frame: 0, x: 0, y: 0, w: 608, h: 1080 }, { frame: 60, x: 1312, y: 0, w: 608, h: 1080 }];
+    const c = build(spec({ clips: [videoClip({ id: 'c', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 90, crop: kf })] }), { range: { start: 45, end: 75 }, audio: 'none' });
+    expect(c.inputs[0]!.options).toEqual(['-ss', '1.983333', '-t', '1.1']);
+    expect(chains(c)[1]).toContain(`crop=w=608:h=1080:x='${keyframeExpr(kf, 'x', 'n', 45)}':y='0':exact=1`);
+    expect(c.outputOptions).toContain('-frames:v');
+  });
+});
+
+describe('layers, transitions and effects', () => {
+  const two = (t: Transition) =>
+    spec({
+      durationFrames: 90,
+      clips: [videoClip({ id: 'a', sourceId: 's1', start: 0, sourceIn: 0, sourceOut: 50 }), videoClip({ id: 'b', sourceId: 's1', start: 50, sourceIn: 100, sourceOut: 140, transition: t })],
+    });
+
+  it('dissolve: both clips extend over the window; the incoming one fades in frame by frame (lutyuv driven by sendcmd)', () => {
+    const c = build(two({ kind: 'dissolve', direction: 'left', duration: 10 }));
+    // A: 55 frames from the start (5 past its out point); B: from source frame 95 (5 before its in point).
+    expect(c.inputs.map((i) => i.options)).toEqual([
+      ['-t', '1.933333'],
+      ['-ss', '3.15', '-t', '1.6'],
+      ['-t', '2.033333'],
+      ['-ss', '3.166667', '-t', '1.7'],
+    ]);
+    const g = chains(c);
+    expect(g[1]).toContain('tpad=stop_mode=clone:stop=55,trim=end_frame=55');
+    expect(g[3]).toContain("sendcmd=filename=/w/layer-1.cmd,lutyuv@op1=y=val:u=val:v=val:a=val*0:enable='between(t,-0.016667,0.316667)'");
+    const cmd = c.files!.find((f) => f.path === '/w/layer-1.cmd')!.contents.split('\n');
+    expect(cmd[0]).toBe('0.016667-0.05 [enter] lutyuv@op1 y val, lutyuv@op1 u val, lutyuv@op1 v val, lutyuv@op1 a val*0.101961;');
+    expect(cmd).toHaveLength(11); // frames 1..9 of the window, full opacity after it, the trailing newline
+    // the audio crossfades over the same window, equal power
+    expect(g.find((x) => x.startsWith('[2:a]'))).toContain('afade=t=out:ss=72000:ns=16000:curve=qsin');
+    expect(g.find((x) => x.startsWith('[3:a]'))).toContain('afade=t=in:ss=0:ns=16000:curve=qsin');
+  });
+
+  it('wipe: the hidden part of the incoming clip is a transparent box, moved every frame', () => {
+    const c = build(two({ kind: 'wipe', direction: 'right', duration: 10 }));
+    expect(chains(c)[3]).toContain("drawbox@wipe1=x=0:y=0:w=1080:h=1920:color=black@0:t=fill:replace=1:enable='between(t,-0.016667,0.316667)'");
+    expect(c.files![0]!.contents).toContain('drawbox@wipe1 x 108, drawbox@wipe1 y 0, drawbox@wipe1 w 972, drawbox@wipe1 h 1920;');
+  });
+
+  it('dips: no overlap; the outgoing clip fades to the colour before the cut, the incoming from it after', () => {
+    const c = build(two({ kind: 'dip-black', direction: 'left', duration: 10 }));
+    expect(c.inputs.map((i) => i.options).slice(0, 2)).toEqual([['-t', '1.766667'], ['-ss', '3.316667', '-t', '1.433333']]);
+    expect(c.files![0]!.contents.split('\n')[0]).toBe('1.483333-1.516667 [enter] lutyuv@op0 y val*0.831373+2.698039, lutyuv@op0 u val*0.831373+21.584314, lutyuv@op0 v val*0.831373+21.584314, lutyuv@op0 a val*1;');
+  });
+
+  it('slide: the incoming clip travels in by one frame width (overlay x per frame)', () => {
+    const c = build(two({ kind: 'slide', direction: 'left', duration: 10 }));
+    const x = /overlay=x='([^']+)'/.exec(chains(c).find((l) => l.startsWith('[comp2]'))!)![1]!;
+    expect([0, 5, 9, 10].map((f) => evalExpr(x, { t: (45 + f) / 30 }))).toEqual([1080, 540, 108, 0]);
+  });
+
+  it('PiP on an upper track: scaled once, placed by its anchor; upper-track gaps stay transparent (no canvas of its own)', () => {
+    const pip = videoClip({ id: 'p', sourceId: 's1', trackId: 'v2', start: 10, sourceIn: 0, sourceOut: 30, transform: [{ ...IDENTITY_TRANSFORM, frame: 0, easing: 'linear', x: 0.75, y: 0.25, scaleX: 0.3, scaleY: 0.3 }] });
+    const g = chains(build(spec({ clips: [videoClip({ id: 'c1', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 90 }), pip] }), { audio: 'none' }));
+    expect(g[3]).toContain('scale=324:576:flags=bicubic,setsar=1,format=yuv420p,settb=1/30,setpts=N+10[layer3]');
+    expect(g[4]).toBe('[comp2][layer3]overlay=x=648:y=192:eof_action=pass:format=yuv420[comp4]');
+  });
+
+  it('the overlay position of an animated layer is the one the preview computes, on every frame', () => {
+    const logoClip = imageClip({
+      id: 'l',
+      sourceId: 'logo',
+      trackId: 'v2',
+      start: 5,
+      duration: 60,
+      transform: [
+        { ...IDENTITY_TRANSFORM, frame: 0, easing: 'linear', x: 0.2, y: 0.3, scaleX: 0.5, scaleY: 0.5 },
+        { ...IDENTITY_TRANSFORM, frame: 40, easing: 'ease-in-out', x: 0.6, y: 0.5, scaleX: 0.5, scaleY: 0.5, rotation: 120, opacity: 0.5, anchorX: 0, anchorY: 1 },
       ],
+      animIn: { kind: 'pop', duration: 8, direction: 'left' },
     });
-    expect(args(s)).toEqual([
-      ...GLOBAL,
-      '-ss', '0.483333', '-t', '1.1', '-i', '/m/src.mp4',
-      '-t', '1.1', '-i', '/m/src.mp4',
-      '-filter_complex',
-      [
-        `[0:v]trim=end_frame=30,setpts=PTS-STARTPTS,${CENTRE_9x16},${TO_OUTPUT}[v0]`,
-        `[0:a]aresample=48000,${FMT},apad,atrim=start_sample=800:end_sample=48800,asetpts=PTS-STARTPTS[a0]`,
-        'color=c=black:s=1080x1920:r=30/1,trim=end_frame=10,setsar=1,format=yuv420p[v1]',
-        `anullsrc=r=48000:cl=stereo,${FMT},atrim=end_sample=16000[a1]`,
-        `[1:v]trim=end_frame=30,setpts=PTS-STARTPTS,${CENTRE_9x16},${TO_OUTPUT}[v2]`,
-        `[1:a]aresample=48000,${FMT},apad,atrim=start_sample=0:end_sample=48000,asetpts=PTS-STARTPTS,volume=0.5[a2]`,
-        '[v0][a0][v1][a1][v2][a2]concat=n=3:v=1:a=1[v][a]',
-      ].join(';'),
-      ...AV_MAPS, ...X264, ...VIDEO_OUT, ...AAC, '-movflags', '+faststart', '/o/out.mp4',
-    ]);
-  });
-
-  it('pan keyframes: a per-frame crop x expression that reproduces cropAt on every frame', () => {
-    const crop = [
-      { frame: 0, x: 0, y: 0, w: 608, h: 1080 },
-      { frame: 30, x: 1311, y: 0, w: 608, h: 1080 },
-    ];
-    const x = '2*floor((lt(n,0)*0+between(n,0,29)*(0+(1311)*(n-0)/30)+gte(n,30)*1311)/2)';
-    expect(args(spec({ clips: [{ id: 'c1', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 90, volume: 1, crop }] }))).toEqual([
-      ...GLOBAL,
-      '-ss', '0.483333', '-t', '2.6', '-i', '/m/src.mp4',
-      '-filter_complex',
-      [
-        `[0:v]trim=end_frame=75,setpts=PTS-STARTPTS,crop=w=608:h=1080:x='${x}':y='0':exact=1,${TO_OUTPUT}[v0]`,
-        `[0:a]aresample=48000,${FMT},apad,atrim=start_sample=800:end_sample=120800,asetpts=PTS-STARTPTS[a0]`,
-        '[v0][a0]concat=n=1:v=1:a=1[v][a]',
-      ].join(';'),
-      ...AV_MAPS, ...X264, ...VIDEO_OUT, ...AAC, '-movflags', '+faststart', '/o/out.mp4',
-    ]);
-    for (let n = 0; n < 75; n++) expect(evalExpr(x, { n })).toBe(cropAt(crop, n, 1920, 1080, 1080, 1920).x);
-  });
-
-  it('keyframes of changing size: perspective (1-based `in`) then scale, same interpolation as cropAt', () => {
-    const crop = [
-      { frame: 0, x: 0, y: 0, w: 608, h: 1080 },
-      { frame: 10, x: 101, y: 100, w: 304, h: 540 },
-    ];
-    const lerp = (f: 'x' | 'y' | 'w' | 'h', a: number, b: number) =>
-      `2*floor((lt((in-1),0)*${a}+between((in-1),0,9)*(${a}+(${b - a})*((in-1)-0)/10)+gte((in-1),10)*${b})/2)`;
-    const [x, y, w, h] = [lerp('x', 0, 101), lerp('y', 0, 100), lerp('w', 608, 304), lerp('h', 1080, 540)];
-    const perspective = `perspective=x0='${x}':y0='${y}':x1='${x}+${w}':y1='${y}':x2='${x}':y2='${y}+${h}':x3='${x}+${w}':y3='${y}+${h}':sense=source:eval=frame`;
-    expect(args(spec({ clips: [{ id: 'c1', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 90, volume: 1, crop }] }))).toEqual([
-      ...GLOBAL,
-      '-ss', '0.483333', '-t', '2.6', '-i', '/m/src.mp4',
-      '-filter_complex',
-      [
-        `[0:v]trim=end_frame=75,setpts=PTS-STARTPTS,${perspective},${TO_OUTPUT}[v0]`,
-        `[0:a]aresample=48000,${FMT},apad,atrim=start_sample=800:end_sample=120800,asetpts=PTS-STARTPTS[a0]`,
-        '[v0][a0]concat=n=1:v=1:a=1[v][a]',
-      ].join(';'),
-      ...AV_MAPS, ...X264, ...VIDEO_OUT, ...AAC, '-movflags', '+faststart', '/o/out.mp4',
-    ]);
-    for (let n = 0; n < 20; n++) {
-      const r = cropAt(crop, n, 1920, 1080, 1080, 1920);
-      expect([x, y, w, h].map((e) => evalExpr(e, { in: n + 1 }))).toEqual([r.x, r.y, r.w, r.h]);
+    const s = spec({ clips: [videoClip({ id: 'c1', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 90 }), logoClip] });
+    const g = chains(build(s, { range: { start: 20, end: 75 }, audio: 'none' }));
+    const over = /overlay=x='([^']+)':y='([^']+)'/.exec(g.find((l) => l.includes('[layer3]overlay'))!)!;
+    const layer = visualLayers(s, planLayers(s))[1]!;
+    const geo = layerGeometry(layer, 1080, 1920);
+    for (let f = 20; f < 65; f++) {
+      const want = layerFrame(layer, geo, f, s);
+      const t = (f - 20) / 30;
+      expect([overlayPosition(evalExpr(over[1]!, { t })), overlayPosition(evalExpr(over[2]!, { t }))]).toEqual([want.left, want.top]);
     }
+    const scale = /scale=w='([^']+)':h='([^']+)':eval=frame/.exec(g.find((l) => l.includes('[layer3]') && l.startsWith('[1:v]'))!)!;
+    for (const u of [0, 3, 7, 30]) expect(evalExpr(scale[1]!, { t: u / 30 })).toBe(layerFrame(layer, geo, 5 + u, s).w);
   });
 
-  it('subtitles (escaped paths), a logo overlay and music', () => {
-    const s = spec({
-      overlays: [{ id: 'o', kind: 'image', sourceId: 'logo', start: 0, end: 30, x: 0.05, y: 0.05, w: 0.2, h: 0.05, opacity: 0.5 }],
-      music: { sourceId: 'm', volume: 0.3, start: 15 },
-      subtitles: { style: DEFAULT_SUBTITLE_STYLE, cues: [{ id: 'q', start: 0, end: 30, text: "it's [a];b" }] },
-    });
-    expect(args(s, { assPath: "/tmp/a b/it's:1.ass", fontsDir: '/f,o' })).toEqual([
-      ...GLOBAL,
-      '-ss', '0.483333', '-t', '2.6', '-i', '/m/src.mp4',
-      '-i', '/m/logo.png',
-      '-i', '/m/m.mp3',
-      '-filter_complex',
-      [
-        `[0:v]trim=end_frame=75,setpts=PTS-STARTPTS,${CENTRE_9x16},${TO_OUTPUT}[v0]`,
-        `[0:a]aresample=48000,${FMT},apad,atrim=start_sample=800:end_sample=120800,asetpts=PTS-STARTPTS[a0]`,
-        '[v0][a0]concat=n=1:v=1:a=1[vcat][acat]',
-        "[vcat]subtitles=filename=/tmp/a b/it\\\\\\'s\\\\:1.ass:fontsdir=/f\\,o[vsub]",
-        '[1:v]format=rgba,scale=216:96,colorchannelmixer=aa=0.5[ov0]',
-        "[vsub][ov0]overlay=x=54:y=96:eof_action=repeat:enable='between(n,0,29)',format=yuv420p[v]",
-        `[2:a]aresample=48000,${FMT},volume=0.3,adelay=delays=24000S:all=1,apad,atrim=end_sample=120000[mus]`,
-        '[acat][mus]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[a]',
-      ].join(';'),
-      ...AV_MAPS, ...X264, ...VIDEO_OUT, ...AAC, '-movflags', '+faststart', '/o/out.mp4',
-    ]);
-    // The cue text never reaches the command line: it lives in the ASS file only.
-    expect(args(s, { assPath: '/w/s.ass' }).join(' ')).not.toContain("it's");
+  it('text reaches ffmpeg only inside its ASS file; hidden tracks draw nothing', () => {
+    const hostile = "it's [v];movie=/etc/passwd:x,'";
+    const text = textClip({ id: 'tx', trackId: 'v2', start: 0, duration: 30, text: hostile, style: { ...DEFAULT_TEXT_STYLE, fontFamily: 'Lora', boxColor: '#000000AA' }, box: { width: 0.8, height: 0.2 } });
+    const c = build(spec({ clips: [videoClip({ id: 'c1', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 90 }), text] }), { audio: 'none' });
+    expect(c.filterComplex).not.toContain('passwd');
+    // drawn over black twice: in colour and as a white matte that becomes the alpha
+    expect(c.filterComplex).toContain('color=c=black:s=864x384:r=30/1,trim=end_frame=30,format=rgba,settb=1/30,setpts=N,split[tcanvas');
+    expect(c.filterComplex).toMatch(/\[tcanvas\d+\]subtitles=filename=\/w\/text-1\.ass:fontsdir=\/f\[tpaint\d+\];\[tcover\d+\]subtitles=filename=\/w\/text-1-matte\.ass:fontsdir=\/f,format=gray\[talpha\d+\];\[tpaint\d+\]\[talpha\d+\]alphamerge,format=gbrap,unpremultiply=inplace=1/);
+    expect(c.files!.find((f) => f.path === '/w/text-1-matte.ass')!.contents).toContain('Style: Text,Lora,72,&H00FFFFFF,&H00FFFFFF,&H00FFFFFF,&H7FFFFFFF');
+    const ass = c.files!.find((f) => f.path === '/w/text-1.ass')!.contents;
+    expect(ass).toContain('PlayResX: 864');
+    expect(ass).toContain("Dialogue: 1,0:00:00.00,0:00:00.98,Text,,0,0,0,,it's [v];movie=/etc/passwd:x,'");
+    expect(ass).toContain('Dialogue: 0,0:00:00.00,0:00:00.98,Box,');
+    const hidden = build(spec({ tracks: [track('v1'), track('v2', 'video', { hidden: true })], clips: [videoClip({ id: 'c1', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 90 }), text] }), { audio: 'none' });
+    expect(hidden.files).toEqual([]);
+  });
+});
+
+describe('audio', () => {
+  it('mute and solo decide what is heard; fades and the volume envelope shape a clip', () => {
+    const c1 = videoClip({ id: 'c1', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 90, audio: { volume: 0.5, envelope: [{ frame: 0, gain: 1 }, { frame: 30, gain: 0 }], fadeIn: 6, fadeOut: 0 } });
+    const m = audioClip({ id: 'm', sourceId: 'm', trackId: 'a1', start: 0, sourceIn: 0, sourceOut: 75 });
+    const g = chains(build(spec({ clips: [c1, m] }), { audio: 'only' }));
+    expect(g[0]).toContain("asetpts=(N+0)/SR/TB,asetnsamples=n=480:p=0,volume='0.5*if(lt((t*30/1-0),0),1,if(lt((t*30/1-0),30),1+(-1)*((t*30/1-0)-0)/30,0))':eval=frame,afade=t=in:ss=0:ns=9600:curve=tri,asetpts=N/SR/TB");
+    expect(g.filter((x) => x.includes(':a]'))).toHaveLength(2);
+    const muted = chains(build(spec({ tracks: [track('v1', 'video', { muted: true }), track('v2'), track('a1', 'audio')], clips: [c1, m] }), { audio: 'only' }));
+    expect(muted.filter((x) => x.includes(':a]'))).toHaveLength(1);
+    const solo = chains(build(spec({ tracks: [track('v1', 'video', { solo: true }), track('v2'), track('a1', 'audio')], clips: [c1, m] }), { audio: 'only' }));
+    expect(solo.filter((x) => x.includes(':a]'))).toEqual([expect.stringContaining('[0:a]')]);
   });
 
-  it('a chunk [45, 90): seeks into the clip, offsets crop expressions, shifts subtitle time, windows overlays', () => {
-    const s = spec({
-      output: { ...OUTPUT, durationFrames: 90 },
-      clips: [{ id: 'c1', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 75, volume: 1, crop: [{ frame: 0, x: 0, y: 0, w: 608, h: 1080 }, { frame: 60, x: 1200, y: 0, w: 608, h: 1080 }] }],
-      subtitles: { style: DEFAULT_SUBTITLE_STYLE, cues: [{ id: 'q', start: 50, end: 70, text: 'x' }] },
-      overlays: [{ id: 'o', kind: 'image', sourceId: 'logo', start: 40, end: 70, x: 0, y: 0, w: 0.2, h: 0.05, opacity: 1 }],
-      music: { sourceId: 'm', volume: 1, start: 10 },
-    });
-    const x = '2*floor((lt((n+45),0)*0+between((n+45),0,59)*(0+(1200)*((n+45)-0)/60)+gte((n+45),60)*1200)/2)';
-    expect(args(s, { range: { start: 45, end: 90 }, assPath: '/w/subs.ass', audio: 'none' })).toEqual([
-      ...GLOBAL,
-      '-ss', '1.983333', '-t', '0.6', '-i', '/m/src.mp4',
-      '-i', '/m/logo.png',
-      '-filter_complex',
-      [
-        `[0:v]trim=end_frame=15,setpts=PTS-STARTPTS,crop=w=608:h=1080:x='${x}':y='0':exact=1,${TO_OUTPUT}[v0]`,
-        'color=c=black:s=1080x1920:r=30/1,trim=end_frame=30,setsar=1,format=yuv420p[v1]',
-        '[v0][v1]concat=n=2:v=1:a=0[vcat]',
-        '[vcat]setpts=PTS+45/30/TB,subtitles=filename=/w/subs.ass:fontsdir=/f,setpts=PTS-STARTPTS[vsub]',
-        '[1:v]format=rgba,scale=216:96[ov0]',
-        "[vsub][ov0]overlay=x=0:y=0:eof_action=repeat:enable='between(n,0,24)',format=yuv420p[v]",
-      ].join(';'),
-      '-map', '[v]', ...X264, ...VIDEO_OUT, '-frames:v', '45', '-movflags', '+faststart', '/o/out.mp4',
-    ]);
-    for (let n = 0; n < 15; n++) expect(evalExpr(x, { n })).toBe(cropAt(s.clips[0]!.crop, 45 + n, 1920, 1080, 1080, 1920).x);
+  it('ducking: sidechain keyed by the voice track, or automation over its clips', () => {
+    const voice = videoClip({ id: 'c1', sourceId: 's1', start: 15, sourceIn: 0, sourceOut: 30 });
+    const m = audioClip({ id: 'm', sourceId: 'm', trackId: 'a1', start: 0, sourceIn: 0, sourceOut: 75 });
+    const duck = (mode: 'sidechain' | 'automation') => chains(build(spec({ tracks: [track('v1'), track('v2'), track('a1', 'audio', { ducking: { mode, keyTrackIds: ['v1'], amountDb: 12, attackMs: 100, releaseMs: 500 } })], clips: [voice, m] }), { audio: 'only' }));
+    const side = duck('sidechain');
+    expect(side.some((x) => /^\[bus\d+\]asplit=2\[split\d+\]\[split\d+\]$/.test(x))).toBe(true);
+    expect(side.some((x) => x.includes('sidechaincompress=threshold=0.02:ratio=7:attack=100:release=500:makeup=1:knee=2'))).toBe(true);
+    const auto = duck('automation');
+    // -12 dB (x0.25) from 0.1 s before the voice (0.5-1.5 s) to 0.5 s after it
+    expect(auto.find((x) => x.includes('volume='))).toContain("volume='1-0.748811*clip(((t+0)-0.4)/0.1,0,1)*clip((2-(t+0))/0.5,0,1)':eval=frame");
   });
 
-  it('a chunk with music starting before it seeks the music instead of delaying it', () => {
-    const s = spec({ music: { sourceId: 'm', volume: 1, start: 10 } });
-    const fc = buildFfmpegCommand({ spec: s, target: 'cpu', inputs: { s1: '/m/src.mp4', m: '/m/m.mp3' }, assPath: null, fontsDir: '/f', outputPath: '/o.mp4', range: { start: 40, end: 75 } });
-    expect(fc.inputs[1]).toEqual({ options: ['-ss', '1'], path: '/m/m.mp3' });
-    expect(fc.filterComplex.split(';').at(-2)).toBe(`[1:a]aresample=48000,${FMT},volume=1,apad,atrim=end_sample=56000[mus]`);
+  it('loudness, two-pass: measure (audio only to null), then apply the measured values (linear)', () => {
+    const s = spec({ loudness: SOCIAL_LOUDNESS });
+    const measure = build(s, { loudness: { pass: 'measure' } });
+    expect(measure.outputOptions).toEqual(['-map', '[a]', '-f', 'null']);
+    expect(measure.outputPath).toBe('-');
+    expect(measure.filterComplex).toContain('loudnorm=I=-14:TP=-1:LRA=11:print_format=json');
+    expect(measure.filterComplex).not.toContain('[v]');
+    const apply = build(s, { loudness: { pass: 'apply', measured: { input_i: '-23.5', input_tp: '-4.2', input_lra: '6.1', input_thresh: '-34.0', target_offset: '0.3' } } });
+    expect(apply.filterComplex).toContain('loudnorm=I=-14:TP=-1:LRA=11:measured_I=-23.5:measured_TP=-4.2:measured_LRA=6.1:measured_thresh=-34:offset=0.3:linear=true:print_format=summary,aresample=48000');
   });
+});
 
-  it('a 24 fps source in a 30 fps chunk: each source frame stamped with its first output frame, then fps', () => {
-    const s = spec({ sources: [{ ...src, fps: { num: 24, den: 1 } }], clips: [{ id: 'c1', sourceId: 's1', start: 0, sourceIn: 10, sourceOut: 70, volume: 1, crop: [] }] });
-    expect(args(s, { range: { start: 30, end: 75 } })).toEqual([
-      ...GLOBAL,
-      // first frame on screen: 10 + floor(30 * 24 / 30) = 34; seek to 33.5 / 24 s
-      '-ss', '1.395833', '-t', '1.625', '-i', '/m/src.mp4',
-      '-filter_complex',
-      [
-        `[0:v]setpts='max(0,floor(((N+24)*5+3)/4)-30)*1/30/TB',fps=30/1,trim=end_frame=45,setpts=PTS-STARTPTS,${CENTRE_9x16},${TO_OUTPUT}[v0]`,
-        // audio of output frame 30 = source time 10/24 + 1 s, half a 24 fps frame (1000 samples) after the seek
-        `[0:a]aresample=48000,${FMT},apad,atrim=start_sample=1000:end_sample=73000,asetpts=PTS-STARTPTS[a0]`,
-        '[v0][a0]concat=n=1:v=1:a=1[v][a]',
-      ].join(';'),
-      ...AV_MAPS, ...X264, ...VIDEO_OUT, ...AAC, '-movflags', '+faststart', '/o/out.mp4',
-    ]);
-    // The stamp expression agrees with sourceFrameAt: output frame k shows the last source frame stamped <= k.
-    const stamp = (j: number) => Math.max(0, Math.floor(((j + 24) * 5 + 3) / 4) - 30);
-    for (let k = 0; k < 45; k++) {
-      let shown = -1;
-      for (let j = 0; stamp(j) <= k; j++) shown = j;
-      expect(10 + 24 + shown).toBe(10 + sourceFrameAt(30 + k, { num: 24, den: 1 }, { num: 30, den: 1 }));
-    }
-  });
-
-  it('wasm: the same graph with ultrafast and an explicit thread count', () => {
-    const cmd = buildFfmpegCommand({ spec: spec(), target: 'wasm', threads: 4, inputs: { s1: 'in.mp4' }, assPath: null, fontsDir: '/f', outputPath: 'out.mp4' });
-    expect(commandToArgs(cmd)).toEqual([
-      ...GLOBAL,
-      '-ss', '0.483333', '-t', '2.6', '-i', 'in.mp4',
-      '-filter_complex',
-      [
-        `[0:v]trim=end_frame=75,setpts=PTS-STARTPTS,${CENTRE_9x16},${TO_OUTPUT}[v0]`,
-        `[0:a]aresample=48000,${FMT},apad,atrim=start_sample=800:end_sample=120800,asetpts=PTS-STARTPTS[a0]`,
-        '[v0][a0]concat=n=1:v=1:a=1[v][a]',
-      ].join(';'),
-      ...AV_MAPS, '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '20', ...VIDEO_OUT, ...AAC, '-threads', '4', '-movflags', '+faststart', 'out.mp4',
-    ]);
-    expect(() => buildFfmpegCommand({ spec: spec(), target: 'wasm', inputs: { s1: 'in.mp4' }, assPath: null, fontsDir: '/f', outputPath: 'o.mp4' })).toThrow(FfmpegBuildError);
-  });
-
-  it('cuda: GPU decode of clip inputs, download to nv12 before CPU filters, nvenc when asked', () => {
-    expect(args(spec(), { target: 'cuda', videoEncoder: 'h264_nvenc' })).toEqual([
-      ...GLOBAL,
-      '-hwaccel', 'cuda', '-hwaccel_output_format', 'cuda', '-ss', '0.483333', '-t', '2.6', '-i', '/m/src.mp4',
-      '-filter_complex',
-      [
-        `[0:v]hwdownload,format=nv12,trim=end_frame=75,setpts=PTS-STARTPTS,${CENTRE_9x16},${TO_OUTPUT}[v0]`,
-        `[0:a]aresample=48000,${FMT},apad,atrim=start_sample=800:end_sample=120800,asetpts=PTS-STARTPTS[a0]`,
-        '[v0][a0]concat=n=1:v=1:a=1[v][a]',
-      ].join(';'),
-      ...AV_MAPS, '-c:v', 'h264_nvenc', '-preset', 'p4', '-rc', 'vbr', '-cq', '20', '-b:v', '0', '-no-scenecut', '1', ...VIDEO_OUT, ...AAC, '-movflags', '+faststart', '/o/out.mp4',
-    ]);
-    expect(args(spec(), { target: 'cuda' })).toEqual(expect.arrayContaining(['-c:v', 'libx264', '-crf', '20']));
-  });
-
-  it('video only caps the output with -frames:v; a source without audio gets exact silence', () => {
-    const s = spec({ sources: [{ ...src, hasAudio: false }] });
-    expect(args(s, { audio: 'none' }).slice(-6)).toEqual(['-r', '30/1', '-frames:v', '75', '-movflags', '+faststart', '/o/out.mp4'].slice(-6));
-    expect(buildFfmpegCommand({ spec: s, target: 'cpu', inputs: { s1: '/m/src.mp4' }, assPath: null, fontsDir: '/f', outputPath: '/o.mp4' }).filterComplex.split(';')[1]).toBe(
-      `anullsrc=r=48000:cl=stereo,${FMT},atrim=end_sample=120000[a0]`,
-    );
+describe('targets and refusals', () => {
+  it('wasm: the same graph with ultrafast and an explicit thread count; cuda: GPU decode, nv12 download, nvenc when asked', () => {
+    const s = spec();
+    const cpu = build(s);
+    const wasm = build(s, { target: 'wasm', threads: 2 });
+    expect(wasm.filterComplex).toBe(cpu.filterComplex);
+    expect(wasm.outputOptions).toEqual(expect.arrayContaining(['-threads', '2']));
+    expect(() => build(s, { target: 'wasm' })).toThrow(FfmpegBuildError);
+    const cuda = build(s, { target: 'cuda', videoEncoder: 'h264_nvenc' });
+    expect(cuda.inputs[0]!.options.slice(0, 4)).toEqual(['-hwaccel', 'cuda', '-hwaccel_output_format', 'cuda']);
+    expect(cuda.inputs[1]!.options).not.toContain('-hwaccel');
+    expect(chains(cuda)[1]).toMatch(/^\[0:v\]hwdownload,format=nv12,/);
+    expect(cuda.outputOptions).toEqual(expect.arrayContaining(['-c:v', 'h264_nvenc']));
   });
 
   it('refuses ranges outside the timeline and missing inputs; pins protocol-looking paths to file:', () => {
-    expect(() => args(spec(), { range: { start: 70, end: 80 } })).toThrow(/invalid range 70..80 for 75 frames/);
-    expect(() => args(spec(), { range: { start: 10, end: 10 } })).toThrow(FfmpegBuildError);
-    expect(() => buildFfmpegCommand({ spec: spec(), target: 'cpu', inputs: {}, assPath: null, fontsDir: '/f', outputPath: 'o' })).toThrow(/no local file for source s1/);
-    const cmd = buildFfmpegCommand({ spec: spec(), target: 'cpu', inputs: { s1: 'concat:a.mp4|b.mp4' }, assPath: null, fontsDir: '/f', outputPath: 'http:x.mp4' });
-    expect([cmd.inputs[0]!.path, cmd.outputPath]).toEqual(['file:concat:a.mp4|b.mp4', 'file:http:x.mp4']);
+    expect(() => build(spec(), { range: { start: 10, end: 76 } })).toThrow('invalid range 10..76 for 75 frames');
+    expect(() => build(spec(), { inputs: {} })).toThrow('no local file for source s1');
+    expect(build(spec(), { inputs: { s1: 'http:x.mp4' } }).inputs[0]!.path).toBe('file:http:x.mp4');
+  });
+
+  it('the frame rule: output frame k of a clip at speed s shows sourceIn + floor(k * s * srcFps / outFps)', () => {
+    const f = (speed: { num: number; den: number }, k: number) => clipSourceFrame({ sourceIn: 10, sourceOut: 200, speed, reverse: false }, src, { num: 30, den: 1 }, k);
+    expect([0, 1, 2, 3].map((k) => f({ num: 2, den: 1 }, k))).toEqual([10, 12, 14, 16]);
+    expect([0, 1, 2, 3].map((k) => f({ num: 1, den: 2 }, k))).toEqual([10, 10, 11, 11]);
+    expect([0, 1, 2, 3].map((k) => f({ num: 3, den: 4 }, k))).toEqual([10, 10, 11, 12]);
+    expect(f({ num: 1, den: 1 }, -20)).toBe(0); // before the source: its first frame is held
   });
 });
-
-describe('planSegments', () => {
-  it('covers a range exactly with clips and gaps', () => {
-    const s = spec({
-      output: { ...OUTPUT, durationFrames: 70 },
-      clips: [
-        { id: 'c1', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 45, volume: 1, crop: [] },
-        { id: 'c2', sourceId: 's1', start: 40, sourceIn: 0, sourceOut: 30, volume: 1, crop: [] },
-      ],
-    });
-    expect(planSegments(s, 20, 50).map((g) => (g.kind === 'gap' ? ['gap', g.length] : [g.clip.id, g.offset, g.length]))).toEqual([
-      ['c1', 20, 10],
-      ['gap', 10],
-      ['c2', 0, 10],
-    ]);
-  });
-});
-
 describe('keyframeExpr', () => {
   it('is a constant when the field never changes, and handles negative offsets', () => {
     const kfs = [

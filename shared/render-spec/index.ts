@@ -1,6 +1,10 @@
 export * from './schema.ts';
 export * from './time.ts';
 export * from './crop.ts';
+export * from './expr.ts';
+export * from './layers.ts';
 export * from './compile.ts';
 export * from './ffmpeg-args.ts';
 export * from './chunks.ts';
+export * from './migrate.ts';
+export { RenderSpecV1, RENDER_SPEC_V1 } from './schema-v1.ts';

@@ -8,7 +8,8 @@ describe('render-spec.schema.json', () => {
     const committed = readFileSync(path.join(import.meta.dirname, '..', 'render-spec.schema.json'), 'utf8');
     expect(committed).toBe(renderSpecJsonSchema());
     const parsed = JSON.parse(committed);
-    expect(parsed.properties.version.const).toBe(1);
-    expect(parsed.required).toEqual(expect.arrayContaining(['version', 'output', 'sources', 'clips', 'subtitles', 'overlays', 'music']));
+    expect(parsed.properties.version.const).toBe(2);
+    expect(parsed.required).toEqual(expect.arrayContaining(['version', 'output', 'sources', 'tracks', 'clips', 'subtitles']));
+    expect(parsed.properties.clips.items.oneOf ?? parsed.properties.clips.items.anyOf).toHaveLength(4);
   });
 });

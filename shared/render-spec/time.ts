@@ -1,6 +1,7 @@
 /** Frame arithmetic on rationals: no floating seconds are stored anywhere. */
 import type { Fps } from './schema.ts';
 
+
 export function fpsValue(fps: Fps): number {
   return fps.num / fps.den;
 }
@@ -44,4 +45,98 @@ export function floorDiv(a: number, b: number): number {
   if (q * b > a) q--;
   else if ((q + 1) * b <= a) q++;
   return q;
+}
+
+/** A positive rational p/q in lowest terms. */
+export interface Ratio {
+  p: number;
+  q: number;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+function reduce(p: number, q: number): Ratio {
+  const g = gcd(p, q);
+  return { p: p / g, q: q / g };
+}
+
+/**
+ * Source frames advanced per output frame: speed * sourceFps / outputFps, exactly. Sources
+ * without an fps (audio) count their frames at the output fps.
+ */
+export function sourceStep(srcFps: Fps | null, outFps: Fps, speed: { num: number; den: number }): Ratio {
+  const s = srcFps ?? outFps;
+  const a = reduce(speed.num * s.num, speed.den * s.den);
+  const b = reduce(outFps.den, outFps.num);
+  const x = reduce(a.p, b.q);
+  const y = reduce(b.p, a.q);
+  return { p: x.p * y.p, q: x.q * y.q };
+}
+
+/** floor(k * p / q) for any integer k (negative too), exact. */
+export function stepFloor(k: number, r: Ratio): number {
+  const a = k * r.p;
+  if (!Number.isSafeInteger(a)) {
+    const n = BigInt(k) * BigInt(r.p);
+    const q = BigInt(r.q);
+    const d = n / q;
+    return Number(n % q !== 0n && n < 0n ? d - 1n : d);
+  }
+  if (a >= 0) return floorDiv(a, r.q);
+  return -floorDiv(-a + r.q - 1, r.q);
+}
+
+/** Output frames that `sourceFrames` source frames play for at step `r`: round(frames / r), at least 1. */
+export function mediaLength(sourceFrames: number, r: Ratio): number {
+  return Math.max(1, floorDiv(2 * sourceFrames * r.q + r.p, 2 * r.p));
+}
+
+interface LengthClip {
+  kind: 'video' | 'audio' | 'image' | 'text';
+  sourceIn?: number;
+  sourceOut?: number;
+  speed?: { num: number; den: number };
+  freeze?: number | null;
+  duration?: number;
+}
+
+/** Frames a clip occupies on the timeline. */
+export function clipLength(clip: LengthClip, source: { fps: Fps | null } | null, outFps: Fps): number {
+  if (clip.kind === 'image' || clip.kind === 'text') return clip.duration!;
+  if (clip.kind === 'video' && clip.freeze) return clip.freeze;
+  return mediaLength(clip.sourceOut! - clip.sourceIn!, sourceStep(source?.fps ?? null, outFps, clip.speed ?? { num: 1, den: 1 }));
+}
+
+/** Frames of a source at its own fps (audio: at the output fps). */
+export function sourceFrameCount(source: { fps: Fps | null; durationFrames: number | null; durationUs: number }, outFps: Fps): number {
+  if (source.durationFrames !== null) return source.durationFrames;
+  const f = source.fps ?? outFps;
+  return Math.floor((source.durationUs * f.num) / (f.den * 1e6) + 1e-6);
+}
+
+/**
+ * THE frame-exactness rule: output frame k of a media clip (k counted from the clip's timeline
+ * start; negative or past its end inside a transition) shows source frame
+ *   sourceIn + floor(k * speed * sourceFps / outputFps)           (forward)
+ *   sourceOut - 1 - floor(k * speed * sourceFps / outputFps)      (reverse)
+ *   sourceIn                                                      (freeze)
+ * held at the first/last frame of the source where that is outside it. Farm, ffmpeg.wasm and the
+ * PixiJS preview all show exactly this frame.
+ */
+export function clipSourceFrame(
+  clip: { sourceIn: number; sourceOut: number; speed: { num: number; den: number }; reverse: boolean; freeze?: number | null },
+  source: { fps: Fps | null; durationFrames: number | null; durationUs: number },
+  outFps: Fps,
+  k: number,
+): number {
+  const total = sourceFrameCount(source, outFps);
+  let f: number;
+  if (clip.freeze) f = clip.sourceIn;
+  else {
+    const i = stepFloor(k, sourceStep(source.fps, outFps, clip.speed));
+    f = clip.reverse ? clip.sourceOut - 1 - i : clip.sourceIn + i;
+  }
+  return Math.max(0, Math.min(Math.max(0, total - 1), f));
 }

@@ -4,3 +4,4 @@ export * from './webvtt.ts';
 export * from './srt.ts';
 export * from './ass-file.ts';
 export * from './ass.ts';
+export * from './text-layer.ts';

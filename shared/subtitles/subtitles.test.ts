@@ -4,7 +4,8 @@ import { convertSubtitles, exportSubtitles, importSubtitles, importSubtitlesOrTh
 import { parseWebVtt } from './webvtt.ts';
 import { parseAss } from './ass-file.ts';
 import { assColor, assTime, buildAss, escapeAssText } from './ass.ts';
-import { DEFAULT_SUBTITLE_STYLE, RenderSpec } from '../render-spec/schema.ts';
+import { buildTextLayerAss } from './text-layer.ts';
+import { DEFAULT_SUBTITLE_STYLE, DEFAULT_TEXT_STYLE, RenderSpec } from '../render-spec/schema.ts';
 
 const fps30 = { num: 30, den: 1 };
 const ntsc = { num: 30000, den: 1001 };
@@ -155,11 +156,12 @@ describe('ASS', () => {
     }
   });
 
-  it('writes one style and one event per cue and per text overlay, in output pixels', () => {
+  it('writes one style and one event per cue, in output pixels (text clips have their own scripts)', () => {
     const spec = RenderSpec.parse({
-      version: 1,
-      output: { width: 1080, height: 1920, fps: fps30, durationFrames: 90, video: { codec: 'h264', crf: 20, preset: 'veryfast' }, audio: { codec: 'aac', bitrateKbps: 192, sampleRate: 48000 }, gop: 60 },
+      version: 2,
+      output: { width: 1080, height: 1920, fps: fps30, durationFrames: 90, video: { codec: 'h264', crf: 20, preset: 'veryfast' }, audio: { codec: 'aac', bitrateKbps: 192, sampleRate: 48000, loudness: null }, gop: 60 },
       sources: [],
+      tracks: [{ id: 'v1', kind: 'video', name: '', muted: false, solo: false, hidden: false, locked: false, ducking: null }],
       clips: [],
       subtitles: {
         style: { ...DEFAULT_SUBTITLE_STYLE, box: true, position: 'top', marginV: 100, bold: false },
@@ -168,11 +170,6 @@ describe('ASS', () => {
           { id: 'b', start: 30, end: 45, text: '   ' },
         ],
       },
-      overlays: [
-        { id: 't', kind: 'text', start: 15, end: 90, x: 0.1, y: 0.25, w: 0.5, h: 0.1, opacity: 0.5, text: 'Sale!', fontSize: 80, color: '#FFCC00' },
-        { id: 'u', kind: 'text', start: 0, end: 10, x: 0, y: 0, w: 0.5, h: 0.1, opacity: 1, text: 'half', fontSize: 40, color: '#FFFFFF80' }, // 0x80 = 128: transparency 0x7F
-      ],
-      music: null,
     });
     expect(buildAss(spec)).toBe(
       [
@@ -188,15 +185,44 @@ describe('ASS', () => {
         '[V4+ Styles]',
         'Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding',
         'Style: Cue,DejaVu Sans,64,&H00FFFFFF,&H00FFFFFF,&H66000000,&H66000000,0,0,0,0,100,100,0,0,3,4,0,8,40,40,100,1',
-        'Style: Overlay,DejaVu Sans,64,&H00FFFFFF,&H00FFFFFF,&H00000000,&H66000000,0,0,0,0,100,100,0,0,1,0,0,8,40,40,0,1',
         '',
         '[Events]',
         'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text',
         'Dialogue: 0,0:00:00.00,0:00:00.98,Cue,,0,0,0,,Hello\\N\\{world\\}',
-        'Dialogue: 1,0:00:00.48,0:00:02.98,Overlay,,0,0,0,,{\\an7\\pos(108,480)\\fs80\\c&H00CCFF&\\alpha&H7F&}Sale!',
-        'Dialogue: 1,0:00:00.00,0:00:00.32,Overlay,,0,0,0,,{\\an7\\pos(0,0)\\fs40\\c&HFFFFFF&\\alpha&H7F&}half',
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('text layer scripts', () => {
+  const clip = {
+    kind: 'text' as const,
+    id: 't',
+    trackId: 'v2',
+    start: 0,
+    duration: 10,
+    transition: null,
+    text: 'Hi {\\pos(0,0)} there',
+    style: { ...DEFAULT_TEXT_STYLE, fontFamily: 'Cairo', align: 'right' as const, verticalAlign: 'bottom' as const, strokeWidth: 3, shadowDepth: 2, boxColor: '#112233CC', boxPadding: 10 },
+    box: { width: 0.5, height: 0.2 },
+    transform: [],
+    animIn: { kind: 'typewriter' as const, duration: 4, direction: 'left' as const },
+    animOut: { kind: 'none' as const, duration: 4, direction: 'left' as const },
+  };
+
+  it('box size as PlayRes, greedy wrapping, alignment, stroke + shadow + background box at once, escaped text', () => {
+    const ass = buildTextLayerAss(clip, { w: 540, h: 384 }, fps30, 10, () => null);
+    expect(ass).toContain('PlayResX: 540\nPlayResY: 384\nWrapStyle: 1');
+    expect(ass).toContain('Style: Text,Cairo,72,&H00FFFFFF,&H00FFFFFF,&H00000000,&H7F000000,-1,0,0,0,100,100,0,0,1,3,2,3,0,0,0,1');
+    expect(ass).toContain('Style: Box,Cairo,72,&HFF000000,&HFF000000,&H33332211,&H33332211,-1,0,0,0,100,100,0,0,3,10,0,3,0,0,0,1');
+    expect(ass).toContain('Dialogue: 1,0:00:00.00,0:00:00.32,Text,,0,0,0,,Hi \\{\\\u2060pos(0,0)\\} there');
+  });
+
+  it('typewriter: one event per frame while typing, the untyped rest invisible so the layout never moves', () => {
+    const ass = buildTextLayerAss(clip, { w: 540, h: 384 }, fps30, 10, (u) => (u < 4 ? [5, 10, 15, 18][u]! : null));
+    const text = ass.split('\n').filter((l) => l.startsWith('Dialogue: 1'));
+    expect(text).toHaveLength(5);
+    expect(text[0]).toBe('Dialogue: 1,0:00:00.00,0:00:00.02,Text,,0,0,0,,Hi \\{\\\u2060{\\alpha&HFF&}pos(0,0)\\} there');
   });
 });

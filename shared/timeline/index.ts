@@ -1,2 +1,3 @@
 export * from './model.ts';
 export * from './ops.ts';
+export * from './read.ts';

@@ -2,9 +2,10 @@
  * `pnpm bench:preview`: the editor's client-side preview in headless Chromium (software WebGL here)
  * against the real product (built app, fresh database). Needs the app built (`pnpm build`).
  *
- *  - playback: 5 s of 1x playback of a 9:16 1080x1920 timeline from a 1280x720 30 fps source with
- *    a subtitle and a text overlay; per drawn frame the CPU-side draw time (texture upload + render
- *    submit) and the interval between drawn frames (what the user sees), p50/p95.
+ *  - playback: 5 s of 1x playback of a 9:16 1080x1920 timeline with 4 layers (the 1280x720 30 fps
+ *    source full frame, the same source as a picture-in-picture, a boxed text layer and a rotating
+ *    logo) and a subtitle, drawn at the displayed size; per drawn frame the CPU-side draw time
+ *    (texture uploads + render submit) and the interval between drawn frames, p50/p95.
  *  - seek: 30 random frames, time from "show frame N" to N drawn on the canvas (video seek + draw), p95.
  *  - filmstrip: ffmpeg.wasm thumbnails strip of the 60 s clip (media already in the wasm FS).
  * Prints one JSON object on stdout; progress goes to stderr.
@@ -26,11 +27,20 @@ function pct(xs: number[], p: number): number {
 
 type Hooks = {
   __clipmakerPreview: { ready(): boolean; drawFrame(f: number): Promise<void>; drawTimes(): number[]; frameIntervals(): number[]; resetStats(): void };
-  __clipmakerEditor: { spec(): { sources: Array<{ id: string }>; output: { durationFrames: number } }; play(): void; pause(): void; filmstripMs(id: string): Promise<number> };
+  __clipmakerEditor: {
+    spec(): { sources: Array<{ id: string }>; output: { durationFrames: number } };
+    play(): void;
+    pause(): void;
+    filmstripMs(id: string): Promise<number>;
+    op(name: string, ...args: unknown[]): unknown;
+    timeline(): { assets: Array<{ id: string; name: string }> };
+  };
 };
 
 const work = mkdtempSync(path.join(tmpdir(), 'cm-bench-preview-'));
 const clip = path.join(work, 'clip60.mp4');
+const logo = path.join(work, 'logo.png');
+ffmpeg(['-f', 'lavfi', '-i', 'color=c=0xFF8800@0.8:s=256x256,format=rgba', '-frames:v', '1', logo]);
 log('making a 60 s 1280x720 clip');
 ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:duration=60', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=60', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '60', '-c:a', 'aac', '-shortest', clip]);
 const [app, browser] = await Promise.all([startApp(), launchChromium()]);
@@ -54,8 +64,23 @@ try {
   await page.fill('[data-testid=cue-end]', '60');
   await page.fill('[data-testid=cue-text]', 'A subtitle on every frame');
   await page.click('[data-testid=add-cue]');
-  await page.fill('[data-testid=overlay-text]', 'LIVE');
-  await page.click('[data-testid=add-text-overlay]');
+  await page.setInputFiles('[data-testid=upload]', logo);
+  await page.waitForFunction(() => (window as unknown as Hooks).__clipmakerEditor.timeline().assets.length === 2);
+  // The 4 layers: main (V1), PiP (V2), text (V3), logo (V4).
+  await page.evaluate(() => {
+    const ed = (window as unknown as Hooks).__clipmakerEditor;
+    const assets = ed.timeline().assets;
+    const video = assets.find((a) => a.name === 'clip60.mp4')!.id;
+    const image = assets.find((a) => a.name === 'logo.png')!.id;
+    const v3 = ed.op('addTrack', { kind: 'video' }) as string;
+    const v4 = ed.op('addTrack', { kind: 'video' }) as string;
+    const pip = ed.op('addClip', { assetId: video, trackId: 'v2', start: 0, sourceIn: 300, sourceOut: 1800 }) as string;
+    ed.op('setTransform', pip, { x: 0.7, y: 0.25, scaleX: 0.4, scaleY: 0.4 }, 0);
+    ed.op('addTextClip', { trackId: v3, start: 0, duration: 1800, text: 'LIVE from the bench', style: { boxColor: '#00000099', strokeWidth: 3 } });
+    const lg = ed.op('addImageClip', { assetId: image, trackId: v4, start: 0, duration: 1800 }) as string;
+    ed.op('setTransformKeyframe', lg, { frame: 0, easing: 'linear', x: 0.15, y: 0.1, scaleX: 0.2, scaleY: 0.2, rotation: 0, opacity: 0.9, anchorX: 0.5, anchorY: 0.5 });
+    ed.op('setTransformKeyframe', lg, { frame: 1799, easing: 'linear', x: 0.15, y: 0.1, scaleX: 0.2, scaleY: 0.2, rotation: 720, opacity: 0.9, anchorX: 0.5, anchorY: 0.5 });
+  });
   await page.waitForFunction(() => (window as unknown as Hooks).__clipmakerPreview?.ready());
   // Let the automatic filmstrip + waveform finish so they do not compete with playback.
   await page.waitForSelector('[data-testid=waveform]', { timeout: 120_000 });
@@ -98,7 +123,7 @@ try {
 
   const result = {
     bench: 'preview',
-    environment: { chromium: browser.version(), webgl: 'SwiftShader (software)', output: '1080x1920', source: '1280x720 30fps h264' },
+    environment: { chromium: browser.version(), webgl: 'SwiftShader (software)', output: '1080x1920', source: '1280x720 30fps h264', layers: 'main + PiP + text + rotating logo, and a subtitle' },
     playback: {
       frames: playback.draw.length,
       drawMsP50: pct(playback.draw, 50),

@@ -14,30 +14,12 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
+import { ssim, within } from '../support/fidelity.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const FRAME = 20;
 
-function ssim(a: string, b: string): number {
-  const r = spawnSync(
-    process.env.FFMPEG_PATH ?? 'ffmpeg',
-    ['-hide_banner', '-i', a, '-i', b, '-lavfi', '[0:v]format=yuv420p[x];[1:v]format=yuv420p[y];[x][y]ssim', '-f', 'null', '-'],
-    { encoding: 'utf8' },
-  );
-  const m = /All:([\d.]+)/.exec(r.stderr);
-  if (r.status !== 0 || !m) throw new Error(`ssim failed: ${r.stderr.slice(-1500)}`);
-  return Number(m[1]);
-}
 
-/** A step that must finish in time, so a hang fails with its name instead of the test timeout. */
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function frameOf(video: string, n: number, out: string): void {
   ffmpeg(['-i', video, '-vf', `select=eq(n\\,${n})`, '-frames:v', '1', out]);
@@ -94,7 +76,7 @@ describe('preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
       await expect.poll(() => page.locator('[data-testid=asset]').count()).toBe(1);
       expect(await page.textContent('[data-testid=asset]')).toContain('1024×512');
       await page.setInputFiles('[data-testid=upload]', path.join(work, 'src.mp4'));
-      await page.click('[data-testid=add-to-timeline]');
+      await page.locator('[data-testid=asset]', { hasText: 'src.mp4' }).locator('[data-testid=add-to-timeline]').click();
       await page.waitForSelector('[data-testid=timeline-clip]');
       const clipId = (await page.getAttribute('[data-testid=timeline-clip]', 'data-clip-id'))!;
 
@@ -113,12 +95,16 @@ describe('preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
       await page.waitForSelector('[data-testid=cue]');
       await page.fill('[data-testid=style-size]', '28');
       await page.press('[data-testid=style-size]', 'Enter');
-      await page.fill('[data-testid=overlay-text]', 'LOGO');
-      await page.click('[data-testid=add-text-overlay]');
-      await expect.poll(() => page.locator('[data-testid=overlay-row]').count()).toBe(1);
-      await page.selectOption('[data-testid=overlay-image]', { label: 'logo.png' });
-      await page.click('[data-testid=add-image-overlay]');
-      await expect.poll(() => page.locator('[data-testid=overlay-row]').count()).toBe(2);
+      // A text layer and the logo as an image layer (v1's overlays are clips on upper tracks now).
+      await page.selectOption('[data-testid=target-video-track]', 'v2');
+      await page.fill('[data-testid=text-draft]', 'LOGO');
+      await page.click('[data-testid=add-text]');
+      await expect.poll(() => page.locator('[data-testid=timeline-clip][data-clip-kind=text]').count()).toBe(1);
+      await page.click('[data-testid=add-video-track]');
+      await expect.poll(() => page.locator('[data-testid=target-video-track] option').count()).toBe(3);
+      await page.selectOption('[data-testid=target-video-track]', { label: 'Video 3' });
+      await page.locator('[data-testid=asset]', { hasText: 'logo.png' }).locator('[data-testid=add-to-timeline]').click();
+      await expect.poll(() => page.locator('[data-testid=timeline-clip][data-clip-kind=image]').count()).toBe(1);
       expect(await page.locator('[data-testid=edit-error]').count()).toBe(0);
 
       const threeWay = async (tag: string) => {

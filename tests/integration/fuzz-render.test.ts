@@ -12,7 +12,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildFfmpegCommand, commandToArgs, DEFAULT_SUBTITLE_STYLE, FfmpegBuildError, RenderSpec, escapeFilterValue } from '../../shared/render-spec/index.ts';
+import { buildFfmpegCommand, commandToArgs, DEFAULT_SUBTITLE_STYLE, DEFAULT_TEXT_STYLE, FfmpegBuildError, IDENTITY_TRANSFORM, RenderSpec, escapeFilterValue, type TextClip } from '../../shared/render-spec/index.ts';
+import { textClip, track, videoClip } from '../../shared/render-spec/fixtures.ts';
 import { buildAss } from '../../shared/subtitles/index.ts';
 import { FONTS_DIR_FROM_SHARED } from '../../shared/fonts.ts';
 import { cleanFileName } from '../../app/src/lib/server/services/assets.ts';
@@ -65,17 +66,19 @@ const SOURCE = { id: 'src', key: 'orgs/o/projects/p/assets/a/original.mp4', kind
 
 function baseSpec(): RenderSpec {
   return {
-    version: 1,
-    output: { width: 64, height: 64, fps: { num: 30, den: 1 }, durationFrames: 3, video: { codec: 'h264', crf: 30, preset: 'ultrafast' }, audio: { codec: 'aac', bitrateKbps: 64, sampleRate: 48000 }, gop: 30 },
+    version: 2,
+    output: { width: 64, height: 64, fps: { num: 30, den: 1 }, durationFrames: 3, video: { codec: 'h264', crf: 30, preset: 'ultrafast' }, audio: { codec: 'aac', bitrateKbps: 64, sampleRate: 48000, loudness: null }, gop: 30 },
     sources: [{ ...SOURCE, fps: { ...SOURCE.fps } }],
-    clips: [{ id: 'c1', sourceId: 'src', start: 0, sourceIn: 0, sourceOut: 3, volume: 1, crop: [] }],
+    tracks: [track('v1'), track('v2')],
+    clips: [videoClip({ id: 'c1', sourceId: 'src', start: 0, sourceIn: 0, sourceOut: 3 })],
     subtitles: { style: { ...DEFAULT_SUBTITLE_STYLE, fontSize: 12, marginV: 4 }, cues: [] },
-    overlays: [],
-    music: null,
   };
 }
 
-/** A spec with `cues` hostile cues, maybe hostile text overlays and a hostile font name; markers tag every user string. */
+/** The text clips of a spec (the fuzz puts at most one on track v2). */
+const texts = (spec: RenderSpec) => spec.clips.filter((c): c is TextClip => c.kind === 'text');
+
+/** A spec with `cues` hostile cues, maybe a hostile text clip and a hostile font name; markers tag every user string. */
 function hostileSpec(r: Rng, id: number, cues: number): { spec: RenderSpec; neutral: RenderSpec; markers: string[] } {
   const spec = baseSpec();
   const neutral = baseSpec();
@@ -91,9 +94,9 @@ function hostileSpec(r: Rng, id: number, cues: number): { spec: RenderSpec; neut
   if (r.next() < 0.5) {
     const marker = `ZQX${id}OVQ`;
     markers.push(marker);
-    const o = { id: 'ov1', kind: 'text' as const, start: 0, end: 3, x: r.next(), y: r.next(), w: 0.5, h: 0.2, opacity: r.next(), text: hostile(r, marker), fontSize: 10, color: '#FFCC00' };
-    spec.overlays.push(o);
-    neutral.overlays.push({ ...o, text: 'x' });
+    const t = textClip({ id: 'ov1', trackId: 'v2', start: 0, duration: 3, text: hostile(r, marker), style: { ...DEFAULT_TEXT_STYLE, fontSize: 10, color: '#FFCC00' }, box: { width: 0.5 + r.next() / 2, height: 0.2 + r.next() / 2 }, transform: [{ ...IDENTITY_TRANSFORM, frame: 0, easing: 'linear', x: r.next(), y: r.next(), opacity: r.next() }] });
+    spec.clips.push(t);
+    neutral.clips.push({ ...t, text: 'x' });
   }
   if (r.next() < 0.7) {
     const marker = `ZQX${id}FQ`;
@@ -174,8 +177,8 @@ function parseOptions(args: string): Record<string, string> {
   return opts;
 }
 
-function build(spec: RenderSpec, assPath: string, fontsDir = FONTS_DIR, outputPath = '/work/out.mp4') {
-  return buildFfmpegCommand({ spec, target: 'cpu', inputs: { src: '/work/src.mp4' }, assPath, fontsDir, outputPath });
+function build(spec: RenderSpec, workDir: string, fontsDir = FONTS_DIR, outputPath = '/work/out.mp4') {
+  return buildFfmpegCommand({ spec, target: 'cpu', inputs: { src: '/work/src.mp4' }, workDir, fontsDir, outputPath });
 }
 
 /** Undo escapeAssText: what libass will draw, as text. */
@@ -189,41 +192,51 @@ function normalizedText(s: string): string {
 describe('fuzz: user text never reaches the filter graph or escapes the ASS file', () => {
   it(`${N} hostile specs: same filter graph as a neutral spec, no user text in any argument, one ASS line per event, text round-trips`, () => {
     const r = rng(0xc11f);
-    const assPath = '/work/job/subs.ass';
+    const workDir = '/work/job';
     let events = 0;
     for (let n = 0; n < N; n++) {
       const { spec, neutral, markers } = hostileSpec(r, n, 1 + r.int(6));
       expect(RenderSpec.safeParse(spec).success).toBe(true);
-      const cmd = build(spec, assPath);
+      const cmd = build(spec, workDir);
       // (1) the graph is byte-for-byte the neutral spec's graph: user text cannot add, remove or alter a filter.
-      expect(cmd.filterComplex).toBe(build(neutral, assPath).filterComplex);
+      expect(cmd.filterComplex).toBe(build(neutral, workDir).filterComplex);
       // (2) no argument carries user text.
       for (const arg of commandToArgs(cmd)) expect(arg.includes('ZQX'), arg).toBe(false);
-      // (3) the ASS file: exactly one line per event, nothing injected into the header or styles.
-      const ass = buildAss(spec);
+      // (3) the ASS files (cues; each text clip its own): exactly one line per event, nothing
+      // injected into the header or styles.
+      const ass = cmd.files!.find((f) => f.path.endsWith('/subtitles.ass'))?.contents ?? buildAss(spec);
       const lines = ass.split('\n');
-      const wanted = spec.subtitles.cues.filter((c) => c.text.trim() !== '').length + spec.overlays.filter((o) => o.kind === 'text' && o.text.trim() !== '').length;
-      expect(lines.length).toBe(buildAss(neutral).split('\n').length - (neutral.subtitles.cues.length + neutral.overlays.length) + wanted);
+      const wanted = spec.subtitles.cues.filter((c) => c.text.trim() !== '').length;
+      expect(lines.length).toBe(buildAss(neutral).split('\n').length - neutral.subtitles.cues.length + wanted);
       const dialogue = lines.filter((l) => l.startsWith('Dialogue:'));
       expect(dialogue.length).toBe(wanted);
-      events += wanted;
-      expect(lines.filter((l) => l.startsWith('Style:')).length).toBe(2);
+      expect(lines.filter((l) => l.startsWith('Style:')).length).toBe(1);
       for (const style of lines.filter((l) => l.startsWith('Style:'))) expect(style.split(',').length).toBe(23);
       expect(lines.filter((l) => /^\[.*\]$/.test(l))).toEqual(['[Script Info]', '[V4+ Styles]', '[Events]']);
+      const textFiles = cmd.files!.filter((f) => /\/text-\d+\.ass$/.test(f.path));
+      expect(textFiles).toHaveLength(texts(spec).length);
+      for (const f of textFiles) {
+        const tl = f.contents.split('\n');
+        const ev = tl.filter((l) => l.startsWith('Dialogue:'));
+        expect(ev.length).toBe(texts(spec)[0]!.text.trim() === '' ? 0 : 1);
+        expect(tl.filter((l) => l.startsWith('Style:')).map((l) => l.split(',').length)).toEqual([23, 23]);
+        expect(tl.filter((l) => /^\[.*\]$/.test(l))).toEqual(['[Script Info]', '[V4+ Styles]', '[Events]']);
+        dialogue.push(...ev);
+      }
+      events += dialogue.length;
       // (4) each event's text field: no unescaped brace (no override block from the user), and it
-      // decodes back to exactly the user's text (the overlay's own tag block aside).
+      // decodes back to exactly the user's text.
       for (const line of dialogue) {
         const fields = line.split(',');
-        let text = fields.slice(9).join(',');
-        if (line.startsWith('Dialogue: 1,')) text = text.replace(/^\{\\an7\\pos\(-?\d+,-?\d+\)\\fs\d+\\c&H[0-9A-F]{6}&\\alpha&H[0-9A-F]{2}&\}/, '');
+        const text = fields.slice(9).join(',');
         expect(/(^|[^\\])\{/.test(text.replace(/\\\\/g, '')), text).toBe(false);
         expect(/\\(?![{}N\u2060])/.test(text), text).toBe(false);
         const marker = /ZQX\d+(K\d+|OV)Q/.exec(text)![0];
-        const original = [...spec.subtitles.cues.map((c) => c.text), ...spec.overlays.map((o) => (o.kind === 'text' ? o.text : ''))].find((t) => t.includes(marker))!;
+        const original = [...spec.subtitles.cues.map((c) => c.text), ...texts(spec).map((t) => t.text)].find((t) => t.includes(marker))!;
         expect(unescapeAss(text)).toBe(normalizedText(original));
       }
       // (5) a hostile font name stays inside its one Style field.
-      for (const m of markers.filter((x) => x.endsWith('FQ') && spec.subtitles.style.fontFamily.includes(x))) expect(lines.filter((l) => l.includes(m)).map((l) => l.split(',')[0])).toEqual(['Style: Cue', 'Style: Overlay']);
+      for (const m of markers.filter((x) => x.endsWith('FQ') && spec.subtitles.style.fontFamily.includes(x))) expect(lines.filter((l) => l.includes(m)).map((l) => l.split(',')[0])).toEqual(['Style: Cue']);
     }
     expect(events).toBeGreaterThan(N);
   });
@@ -232,11 +245,12 @@ describe('fuzz: user text never reaches the filter graph or escapes the ASS file
     const r = rng(0xfa7);
     const spec = baseSpec();
     spec.subtitles.cues.push({ id: 'q', start: 0, end: 3, text: 'hi' });
-    const reference = parseGraph(build(spec, '/work/subs.ass').filterComplex);
+    const reference = parseGraph(build(spec, '/work').filterComplex);
     for (let n = 0; n < N; n++) {
-      const assPath = `/tmp/${hostile(r, `d${n}`, 6).replace(/[\u0000\n\r]/g, '')}/subs.ass`;
+      const workDir = `/tmp/${hostile(r, `d${n}`, 6).replace(/[\u0000\n\r]/g, '')}`;
+      const assPath = `${workDir.replace(/\/+$/, '')}/subtitles.ass`;
       const fontsDir = `/tmp/${hostile(r, `f${n}`, 4).replace(/[\u0000\n\r]/g, '')}`;
-      const cmd = build(spec, assPath, fontsDir);
+      const cmd = build(spec, workDir, fontsDir);
       const parsed = parseGraph(cmd.filterComplex);
       expect(parsed.map((f) => [f.name, f.inputs, f.outputs])).toEqual(reference.map((f) => [f.name, f.inputs, f.outputs]));
       const subs = parsed.find((f) => f.name === 'subtitles')!;
@@ -350,10 +364,9 @@ describe('fuzz: real ffmpeg renders of hostile subtitles', () => {
         const spec = jobs[n]!;
         const dir = path.join(work, `job ${n}`);
         mkdirSync(dir, { recursive: true });
-        const assPath = path.join(dir, 'subs.ass');
-        writeFileSync(assPath, buildAss(spec));
         const out = path.join(dir, 'out.mp4');
-        const cmd = buildFfmpegCommand({ spec, target: 'cpu', inputs: { src: path.join(work, 'src.mp4') }, assPath, fontsDir: FONTS_DIR, outputPath: out });
+        const cmd = buildFfmpegCommand({ spec, target: 'cpu', inputs: { src: path.join(work, 'src.mp4') }, workDir: dir, fontsDir: FONTS_DIR, outputPath: out });
+        for (const f of cmd.files ?? []) writeFileSync(f.path, f.contents);
         const args = commandToArgs(cmd);
         const trace = path.join(dir, 'strace.txt');
         const res = haveStrace
@@ -370,7 +383,7 @@ describe('fuzz: real ffmpeg renders of hostile subtitles', () => {
           if (opened.includes('canary-secret') || opened.includes('/etc/passwd') || opened.includes('/tmp/pwned')) failures.push(`render ${n} touched a file named by user text:\n${opened.split('\n').filter((l) => /canary|passwd|pwned/.test(l)).join('\n')}`);
           const execs = opened.split('\n').filter((l) => l.includes('execve(')).length;
           if (execs !== 1) failures.push(`render ${n}: ffmpeg started ${execs - 1} other programs`);
-          if (!opened.includes('subs.ass')) failures.push(`render ${n}: the ASS file was never opened (is the trace working?)`);
+          if (!opened.includes('subtitles.ass')) failures.push(`render ${n}: the ASS file was never opened (is the trace working?)`);
         }
         rmSync(dir, { recursive: true, force: true });
       }

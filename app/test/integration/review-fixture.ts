@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { schema } from '@clipmaker/db';
-import { DEFAULT_SUBTITLE_STYLE, RenderSpec } from '@clipmaker/shared/render-spec';
+import { DEFAULT_SUBTITLE_STYLE, RenderSpec, RenderSpecV1, migrateSpecV1 } from '@clipmaker/shared/render-spec';
 import { createTestDb, type TestDb } from '../../../tests/support/db.ts';
 import { TEST_REDIS_URL, uniquePrefix } from '../../../tests/support/redis.ts';
 import { Redis } from 'ioredis';
@@ -42,8 +42,9 @@ export interface ReviewFixture {
   dispose(): Promise<void>;
 }
 
+/** Written as a v1 spec (what older renders stored) and migrated to v2, as the services read it. */
 export function fixtureSpec(): RenderSpec {
-  return RenderSpec.parse({
+  return RenderSpec.parse(migrateSpecV1(RenderSpecV1.parse({
     version: 1,
     output: { width: 320, height: 240, fps: { num: 30, den: 1 }, durationFrames: 60, video: { codec: 'h264', crf: 28, preset: 'veryfast' }, audio: { codec: 'aac', bitrateKbps: 96, sampleRate: 48000 }, gop: 30 },
     sources: [{ id: 's1', key: 'assets/src.mp4', kind: 'video', width: 320, height: 240, fps: { num: 30, den: 1 }, durationFrames: 120, durationUs: 4_000_000, hasAudio: false, sha256: null }],
@@ -54,7 +55,7 @@ export function fixtureSpec(): RenderSpec {
     subtitles: { style: DEFAULT_SUBTITLE_STYLE, cues: [{ id: 'q1', start: 40, end: 55, text: 'hello' }] },
     overlays: [],
     music: null,
-  });
+  })));
 }
 
 let n = 0;

@@ -117,6 +117,8 @@ export async function run(command: FfmpegCommand, options: RunOptions = {}): Pro
   const { signal } = options;
   if (signal?.aborted) throw new RenderAbortedError();
 
+  // The files the builder's graph reads (ASS scripts, per-layer command scripts), exactly as built.
+  for (const f of command.files ?? []) await writeFile(f.path, f.contents);
   let scriptPath: string | null = null;
   const globalOptions = [...command.globalOptions];
   // Without stats there is no progress; -stats is the default but a builder may pass -nostats.

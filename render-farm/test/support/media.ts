@@ -50,12 +50,17 @@ export async function decodeGrayFrames(path: string, width: number, height: numb
 
 /** Reads the frame index back: the mean of the middle third of each band's centre row. */
 export function readFrameIndex(frame: Uint8Array, width: number, height: number): number {
+  return readFrameIndexIn(frame, width, { x: 0, y: 0, w: width, h: height });
+}
+
+/** The frame index shown inside a rectangle of a gray frame `width` wide (a PiP, one side of a picture). */
+export function readFrameIndexIn(frame: Uint8Array, width: number, r: { x: number; y: number; w: number; h: number }): number {
   let index = 0;
   for (let b = 0; b < BANDS; b++) {
-    const row = Math.floor(((b + 0.5) * height) / BANDS);
+    const row = r.y + Math.floor(((b + 0.5) * r.h) / BANDS);
     let sum = 0;
-    const x0 = Math.floor(width / 3);
-    const x1 = Math.floor((2 * width) / 3);
+    const x0 = r.x + Math.floor(r.w / 3);
+    const x1 = r.x + Math.floor((2 * r.w) / 3);
     for (let x = x0; x < x1; x++) sum += frame[row * width + x]!;
     if (sum / (x1 - x0) > 128) index |= 1 << b;
   }

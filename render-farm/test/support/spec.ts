@@ -1,5 +1,8 @@
 /** RenderSpec builders for farm tests (plain JSON: the farm receives specs as JSON). */
 import { DEFAULT_SUBTITLE_STYLE, type RenderSpec } from '@clipmaker/shared/render-spec';
+import { track, videoClip, videoSource } from '@clipmaker/shared/render-spec/fixtures';
+
+export * from '@clipmaker/shared/render-spec/fixtures';
 
 export interface TestClip {
   sourceIn: number;
@@ -10,38 +13,25 @@ export interface TestClip {
 export function frameIndexSpec(o: { key: string; sourceFrames: number; clips: TestClip[]; width: number; height: number; hasAudio: boolean; cues?: RenderSpec['subtitles']['cues'] }): RenderSpec {
   let start = 0;
   const clips = o.clips.map((c, i) => {
-    const clip = { id: `clip${i + 1}`, sourceId: 'src', start, sourceIn: c.sourceIn, sourceOut: c.sourceOut, volume: 1, crop: [] };
-    start += c.sourceOut - c.sourceIn;
+    const clip = videoClip({ id: `clip${i + 1}`, sourceId: 'src', start, sourceIn: c.sourceIn, sourceOut: c.sourceOut });
+    start += Math.max(1, c.sourceOut - c.sourceIn);
     return clip;
   });
-  return {
-    version: 1,
+  const spec = {
+    version: 2 as const,
     output: {
       width: o.width,
       height: o.height,
       fps: { num: 30, den: 1 },
-      durationFrames: start,
-      video: { codec: 'h264', crf: 18, preset: 'ultrafast' },
-      audio: { codec: 'aac', bitrateKbps: 96, sampleRate: 48000 },
+      durationFrames: Math.max(1, start),
+      video: { codec: 'h264' as const, crf: 18, preset: 'ultrafast' as const },
+      audio: { codec: 'aac' as const, bitrateKbps: 96, sampleRate: 48000 as const, loudness: null },
       gop: 30,
     },
-    sources: [
-      {
-        id: 'src',
-        key: o.key,
-        kind: 'video',
-        width: 640,
-        height: 360,
-        fps: { num: 30, den: 1 },
-        durationFrames: o.sourceFrames,
-        durationUs: Math.round((o.sourceFrames / 30) * 1e6),
-        hasAudio: o.hasAudio,
-        sha256: null,
-      },
-    ],
+    sources: [videoSource('src', o.key, { width: 640, height: 360, frames: o.sourceFrames, hasAudio: o.hasAudio })],
+    tracks: [track('v1')],
     clips,
     subtitles: { style: DEFAULT_SUBTITLE_STYLE, cues: o.cues ?? [] },
-    overlays: [],
-    music: null,
   };
+  return spec as RenderSpec;
 }

@@ -8,7 +8,6 @@
 import { FFmpeg } from '@ffmpeg/ffmpeg';
 import ffmpegWorkerUrl from '@ffmpeg/ffmpeg/worker?worker&url';
 import { buildFfmpegCommand, commandToArgs, type RenderSpec } from '@clipmaker/shared/render-spec';
-import { buildAss, needsAss } from '@clipmaker/shared/subtitles';
 import { FONT_FILES } from './fonts';
 
 let loaded: Promise<FFmpeg> | null = null;
@@ -224,7 +223,8 @@ export function peaks(samples: Float32Array, bucket: number): Float32Array {
 
 /**
  * Renders timeline frames [start, end) of `spec` exactly as the farm would (same builder, wasm
- * target, same ASS, same font) and returns the MP4 bytes.
+ * target, same scripts, same fonts) and returns the MP4 bytes. Loudness normalisation runs in
+ * one pass here (a preview); the farm measures first (two-pass).
  */
 export async function renderRange(spec: RenderSpec, range: { start: number; end: number }, opts: { audio?: boolean; onProgress?: (p: number) => void } = {}): Promise<Uint8Array> {
   try {
@@ -241,11 +241,10 @@ function renderRangeOnce(spec: RenderSpec, range: { start: number; end: number }
     const inputs: Record<string, string> = {};
     for (const s of spec.sources) inputs[s.id] = await ensureSource(ff, s.id);
     await ensureFonts(ff);
-    // Timeline time, exactly the farm's script: the builder shifts a range itself.
-    const assPath = needsAss(spec) ? '/work/preview.ass' : null;
-    if (assPath) await ff.writeFile(assPath, new TextEncoder().encode(buildAss(spec)));
     const out = '/work/preview.mp4';
-    const cmd = buildFfmpegCommand({ spec, target: 'wasm', threads: wasmThreads(), inputs, assPath, fontsDir: '/fonts', outputPath: out, range, audio: opts.audio === false ? 'none' : 'include' });
+    const cmd = buildFfmpegCommand({ spec, target: 'wasm', threads: wasmThreads(), inputs, workDir: '/work', fontsDir: '/fonts', outputPath: out, range, audio: opts.audio === false ? 'none' : 'include' });
+    // The same files the farm writes (subtitle and text-layer scripts, per-layer command scripts).
+    for (const f of cmd.files ?? []) await ff.writeFile(f.path, new TextEncoder().encode(f.contents));
     const onProgress = ({ progress }: { progress: number }) => opts.onProgress?.(progress);
     ff.on('progress', onProgress);
     try {

@@ -1,33 +1,52 @@
 /**
- * The realtime preview: one PixiJS (WebGL) stage at the OUTPUT size drawing the timeline frame at the
- * playhead from the browser's own video decoding, cropped with the shared cropAt(), with subtitles
- * laid out as libass lays out the ASS that the farm burns in (PlayRes = output size, font size in
- * output pixels, bundled font, alignment/margins/outline/box) and overlays placed as the ffmpeg
- * builder places them. Pure layout helpers are exported for unit tests.
+ * The realtime preview: one PixiJS (WebGL) stage at the OUTPUT size drawing the timeline frame at
+ * the playhead from the RenderSpec compiled in the browser, layer by layer, with the SAME per-frame
+ * definitions as the ffmpeg builder (shared/render-spec/layers.ts): which source frame, crop,
+ * size, rotation, placement (overlay's even-pixel placement included), opacity, colour dips, wipe
+ * masks and typewriter reveal. Text is laid out as libass lays out the clip's ASS (font size = line
+ * height, greedy wrapping in the box, alignment, outline, shadow, per-line boxes); subtitles as
+ * libass lays out the cue script. Pure layout helpers live in preview-geometry.ts.
  */
 import 'pixi.js/unsafe-eval';
-import { Application, CanvasTextMetrics, Container, Graphics, Rectangle, Sprite, Text, Texture, TextStyle, VideoSource } from 'pixi.js';
-import type { TimelineSnapshot } from '@clipmaker/shared/timeline';
+import { Application, CanvasTextMetrics, ColorMatrixFilter, Container, Graphics, Rectangle, Sprite, Text, Texture, TextStyle, VideoSource } from 'pixi.js';
+import { layerFrame, layerGeometry, planLayers, visualLayers, wipeHiddenRect, type LayerFrame, type LayerGeometry, type RenderSpec, type TextClip, type VisualLayer } from '@clipmaker/shared/render-spec';
 import { BUNDLED_FONT } from '@clipmaker/shared/fonts';
-import { ASS_TO_CSS_SIZE, clipAt, cropFor, overlayBox, subtitleLayout } from './preview-geometry';
+import { layoutText, subtitleLayout, type TextLine } from './preview-geometry';
 
 export interface DrawInput {
-  tl: TimelineSnapshot;
+  spec: RenderSpec;
   frame: number;
-  /** The decoded video for the clip under the playhead (already at the right time), if any. */
-  video: HTMLVideoElement | null;
+  /** The decoded video of each video layer on screen (keyed by clip id), already at its source frame. */
+  videos: ReadonlyMap<string, HTMLVideoElement>;
+}
+
+interface Plan {
+  spec: RenderSpec;
+  layers: { layer: VisualLayer; geometry: LayerGeometry }[];
+}
+
+interface LayerNode {
+  root: Container;
+  content: Container;
+  sprite: Sprite | null;
+  mask: Graphics;
+  tint: ColorMatrixFilter;
+  textKey: string;
 }
 
 export class PixiStage {
   readonly app = new Application();
-  private videoSprite = new Sprite();
+  private layerHost = new Container();
+  private nodes = new Map<string, LayerNode>();
   private videoTextures = new Map<HTMLVideoElement, Texture>();
+  /** Frames each video has presented (requestVideoFrameCallback) and the count last uploaded. */
+  private presented = new Map<HTMLVideoElement, number>();
+  private uploadedAt = new Map<HTMLVideoElement, number>();
   private subtitleBox = new Graphics();
   private subtitleText: Text | null = null;
-  private overlayLayer = new Container();
-  private overlayNodes = new Map<string, Sprite | Text>();
-  private styleKeys = new Map<string, string>();
+  private subtitleKey = '';
   private images = new Map<string, Texture | 'loading'>();
+  private plan: Plan | null = null;
   private width = 0;
   private height = 0;
   private scale = 1;
@@ -45,7 +64,7 @@ export class PixiStage {
     this.app.ticker?.stop();
     this.width = width;
     this.height = height;
-    this.app.stage.addChild(this.videoSprite, this.subtitleBox, this.overlayLayer);
+    this.app.stage.addChild(this.layerHost, this.subtitleBox);
   }
 
   resize(width: number, height: number, scale = this.renderScale): void {
@@ -57,6 +76,174 @@ export class PixiStage {
     this.app.stage.scale.set(scale);
   }
 
+  /** The layers of a spec with their geometry, computed once per spec. */
+  private planFor(spec: RenderSpec): Plan {
+    if (this.plan?.spec === spec) return this.plan;
+    const { width: W, height: H } = spec.output;
+    this.plan = { spec, layers: visualLayers(spec, planLayers(spec)).map((layer) => ({ layer, geometry: layerGeometry(layer, W, H) })) };
+    return this.plan;
+  }
+
+  /** Layers on screen at a frame (the preview seeks their videos before drawing). */
+  activeLayers(spec: RenderSpec, frame: number): { layer: VisualLayer; frame: LayerFrame }[] {
+    return this.planFor(spec)
+      .layers.filter(({ layer }) => frame >= layer.start && frame < layer.end)
+      .map(({ layer, geometry }) => ({ layer, frame: layerFrame(layer, geometry, frame, spec) }));
+  }
+
+  draw(input: DrawInput, scale = this.renderScale): void {
+    const t0 = performance.now();
+    const { spec, frame } = input;
+    const W = spec.output.width;
+    const H = spec.output.height;
+    this.resize(W, H, scale);
+    const live = new Set<string>();
+    for (const { layer, geometry } of this.planFor(spec).layers) {
+      if (frame < layer.start || frame >= layer.end) continue;
+      const lf = layerFrame(layer, geometry, frame, spec);
+      const node = this.nodeFor(layer.clip.id);
+      if (!this.drawLayer(node, layer, geometry, lf, input)) continue;
+      // Bottom track first: re-adding moves the node to the top of the drawing order.
+      this.layerHost.addChild(node.root);
+      live.add(layer.clip.id);
+    }
+    for (const [id, node] of this.nodes) {
+      node.root.visible = live.has(id);
+      if (!this.planFor(spec).layers.some((l) => l.layer.clip.id === id)) {
+        node.root.destroy({ children: true });
+        this.nodes.delete(id);
+      }
+    }
+    this.drawSubtitle(spec, frame, W, H);
+    this.app.renderer.render(this.app.stage);
+    this.drawTimes.push(performance.now() - t0);
+    if (this.drawTimes.length > 2000) this.drawTimes.splice(0, 1000);
+  }
+
+  private nodeFor(id: string): LayerNode {
+    let n = this.nodes.get(id);
+    if (!n) {
+      const root = new Container();
+      const content = new Container();
+      const mask = new Graphics();
+      const tint = new ColorMatrixFilter();
+      root.addChild(content, mask);
+      this.layerHost.addChild(root);
+      n = { root, content, sprite: null, mask, tint, textKey: '' };
+      this.nodes.set(id, n);
+    }
+    return n;
+  }
+
+  private spriteOf(node: LayerNode): Sprite {
+    if (!node.sprite) {
+      node.content.removeChildren().forEach((c) => c.destroy());
+      node.sprite = new Sprite();
+      node.content.addChild(node.sprite);
+      node.textKey = '';
+    }
+    return node.sprite;
+  }
+
+  /** Draws one layer into its node; false when its picture is not available yet. */
+  private drawLayer(node: LayerNode, layer: VisualLayer, geometry: LayerGeometry, lf: LayerFrame, input: DrawInput): boolean {
+    const clip = layer.clip;
+    if (clip.kind === 'video') {
+      const v = input.videos.get(clip.id);
+      if (!v || v.readyState < 2 || v.videoWidth === 0 || !lf.crop) return false;
+      const tex = this.textureFor(v);
+      const src = tex.source as VideoSource;
+      if (src.width !== v.videoWidth || src.height !== v.videoHeight) src.resize(v.videoWidth, v.videoHeight, 1);
+      // Upload only a new picture (a 30 fps video shows each frame for two 60 Hz draws): the
+      // browser counts presented frames; paused (a seek may land before the count moves) and
+      // without requestVideoFrameCallback, upload every draw.
+      const presented = this.presented.get(v);
+      if (v.paused || presented === undefined || this.uploadedAt.get(v) !== presented) {
+        src.update();
+        if (presented !== undefined) this.uploadedAt.set(v, presented);
+      }
+      // Crop rectangle in the asset's pixels; the decoded video normally has the same size.
+      const sx = v.videoWidth / layer.source!.width;
+      const sy = v.videoHeight / layer.source!.height;
+      tex.frame.x = lf.crop.x * sx;
+      tex.frame.y = lf.crop.y * sy;
+      tex.frame.width = lf.crop.w * sx;
+      tex.frame.height = lf.crop.h * sy;
+      tex.updateUvs();
+      const sprite = this.spriteOf(node);
+      sprite.texture = tex;
+      sprite.width = lf.w;
+      sprite.height = lf.h;
+    } else if (clip.kind === 'image') {
+      const tex = this.imageTexture(clip.sourceId);
+      if (!tex) return false;
+      const sprite = this.spriteOf(node);
+      sprite.texture = tex;
+      sprite.width = lf.w;
+      sprite.height = lf.h;
+    } else {
+      // Text is laid out at its box (natural) size and scaled like any layer.
+      const { w, h } = geometry.natural;
+      this.drawText(node, clip, w, h, lf.chars);
+      node.content.scale.set(lf.w / w, lf.h / h);
+    }
+    const content = node.content;
+    if (clip.kind !== 'text') content.scale.set(1, 1);
+    // Centre of the box ffmpeg places (even pixels), the layer rotated about it.
+    node.root.position.set(lf.left + lf.box.w / 2, lf.top + lf.box.h / 2);
+    node.root.rotation = lf.angle;
+    content.position.set(-lf.w / 2, -lf.h / 2);
+    node.root.alpha = lf.opacity;
+    if (lf.tint) {
+      const a = lf.tint.amount;
+      const c = lf.tint.color === 'white' ? 1 : 0;
+      // rgb' = rgb * (1 - a) + colour * a (alpha untouched), like the farm's lutyuv.
+      node.tint.matrix = [1 - a, 0, 0, 0, c * a, 0, 1 - a, 0, 0, c * a, 0, 0, 1 - a, 0, c * a, 0, 0, 0, 1, 0];
+      node.root.filters = [node.tint];
+    } else node.root.filters = [];
+    node.mask.clear();
+    if (lf.wipe) {
+      const hidden = wipeHiddenRect(lf.wipe, Math.round(lf.w), Math.round(lf.h));
+      const shown = complement(hidden, lf.w, lf.h);
+      node.mask.rect(-lf.w / 2 + shown.x, -lf.h / 2 + shown.y, shown.w, shown.h).fill(0xffffff);
+      content.mask = node.mask;
+    } else content.mask = null;
+    return true;
+  }
+
+  private drawText(node: LayerNode, clip: TextClip, boxW: number, boxH: number, chars: number | null): void {
+    const key = JSON.stringify([clip.text, clip.style, boxW, boxH, chars]);
+    if (node.textKey === key) return;
+    node.textKey = key;
+    node.sprite = null;
+    node.content.removeChildren().forEach((c) => c.destroy({ children: true }));
+    const s = clip.style;
+    const layout = layoutText(clip.text, s, boxW, boxH, (t, style) => CanvasTextMetrics.measureText(t, new TextStyle(style)).width);
+    const boxes = new Graphics();
+    node.content.addChild(boxes);
+    let shown = chars ?? Infinity;
+    for (const line of layout.lines) {
+      const visible = [...line.text].slice(0, Math.max(0, shown)).join('');
+      shown -= [...line.text].length + line.consumed;
+      if (visible.length === 0) continue;
+      const width = visible === line.text ? line.width : CanvasTextMetrics.measureText(visible, new TextStyle({ ...layout.style, stroke: undefined, dropShadow: undefined })).width;
+      if (s.boxColor) boxes.rect(line.x - s.boxPadding, line.top - s.boxPadding, width + 2 * s.boxPadding, layout.lineHeight + 2 * s.boxPadding).fill(s.boxColor);
+      node.content.addChild(this.lineText(visible, layout.style, line, s.strokeWidth));
+    }
+  }
+
+  /** One line as a Pixi Text whose baseline sits where libass puts it. */
+  private lineText(text: string, style: ConstructorParameters<typeof TextStyle>[0], line: TextLine, strokeWidth: number): Text {
+    const ts = new TextStyle(style);
+    const t = new Text({ text, style: ts });
+    const m = CanvasTextMetrics.measureFont(ts.fontStyle + ' ' + ts.fontVariant + ' ' + ts.fontWeight + ' ' + ts.fontSize + 'px ' + ts.fontFamily);
+    const half = strokeWidth;
+    const lineHeight = Number(style?.lineHeight ?? m.fontSize);
+    const baselineInText = half + m.ascent + Math.max(0, (lineHeight - m.fontSize) / 2);
+    t.position.set(line.x - half, line.baseline - baselineInText);
+    return t;
+  }
+
   private textureFor(video: HTMLVideoElement): Texture {
     let t = this.videoTextures.get(video);
     if (!t) {
@@ -64,81 +251,50 @@ export class PixiStage {
       source.autoUpdate = false;
       t = new Texture({ source, frame: new Rectangle(0, 0, Math.max(1, video.videoWidth), Math.max(1, video.videoHeight)) });
       this.videoTextures.set(video, t);
+      const v = video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: (now: number, meta: { presentedFrames: number }) => void) => number };
+      if (v.requestVideoFrameCallback) {
+        this.presented.set(video, -1);
+        const onFrame = (_: number, meta: { presentedFrames: number }) => {
+          this.presented.set(video, meta.presentedFrames);
+          v.requestVideoFrameCallback!(onFrame);
+        };
+        v.requestVideoFrameCallback(onFrame);
+      }
     }
     return t;
   }
 
-  draw(input: DrawInput, scale = this.renderScale): void {
-    const t0 = performance.now();
-    const { tl, frame } = input;
-    const W = tl.meta.width;
-    const H = tl.meta.height;
-    this.resize(W, H, scale);
-    this.drawVideo(input, W, H);
-    this.drawSubtitle(tl, frame, W, H);
-    this.drawOverlays(tl, frame, W, H);
-    this.app.renderer.render(this.app.stage);
-    this.drawTimes.push(performance.now() - t0);
-    if (this.drawTimes.length > 2000) this.drawTimes.splice(0, 1000);
-  }
-
-  private drawVideo(input: DrawInput, W: number, H: number): void {
-    const c = clipAt(input.tl, input.frame);
-    const v = input.video;
-    if (!c || !v || v.readyState < 2 || v.videoWidth === 0) {
-      this.videoSprite.visible = false;
-      return;
-    }
-    const tex = this.textureFor(v);
-    const src = tex.source as VideoSource;
-    if (src.width !== v.videoWidth || src.height !== v.videoHeight) src.resize(v.videoWidth, v.videoHeight, 1);
-    src.update();
-    const r = cropFor(c, W, H);
-    // Source pixels of the asset; the decoded video normally has the same size.
-    const sx = v.videoWidth / c.asset.width;
-    const sy = v.videoHeight / c.asset.height;
-    tex.frame.x = r.x * sx;
-    tex.frame.y = r.y * sy;
-    tex.frame.width = r.w * sx;
-    tex.frame.height = r.h * sy;
-    tex.updateUvs();
-    this.videoSprite.texture = tex;
-    this.videoSprite.visible = true;
-    this.videoSprite.position.set(0, 0);
-    this.videoSprite.width = W;
-    this.videoSprite.height = H;
-  }
-
-  private drawSubtitle(tl: TimelineSnapshot, frame: number, W: number, H: number): void {
-    const cue = tl.cues.find((q) => frame >= q.start && frame < q.end && q.text.trim() !== '');
+  private drawSubtitle(spec: RenderSpec, frame: number, W: number, H: number): void {
+    const cue = spec.subtitles.cues.find((q) => frame >= q.start && frame < q.end && q.text.trim() !== '');
     this.subtitleBox.clear();
     if (!cue) {
       if (this.subtitleText) this.subtitleText.visible = false;
       return;
     }
-    const s = tl.subtitleStyle;
+    const s = spec.subtitles.style;
     const L = subtitleLayout(s, W, H);
     const key = JSON.stringify([s, W, H]);
-    const style = () => new TextStyle({
-      fontFamily: BUNDLED_FONT.family,
-      fontSize: L.cssFontSize,
-      fontWeight: s.bold ? 'bold' : 'normal',
-      fill: s.color,
-      stroke: L.strokeWidth > 0 ? { color: s.outlineColor, width: L.strokeWidth, join: 'round' } : undefined,
-      align: 'center',
-      lineHeight: L.lineHeight,
-      wordWrap: true,
-      wordWrapWidth: L.wrapWidth,
-    });
+    const style = () =>
+      new TextStyle({
+        fontFamily: BUNDLED_FONT.family,
+        fontSize: L.cssFontSize,
+        fontWeight: s.bold ? 'bold' : 'normal',
+        fill: s.color,
+        stroke: L.strokeWidth > 0 ? { color: s.outlineColor, width: L.strokeWidth, join: 'round' } : undefined,
+        align: 'center',
+        lineHeight: L.lineHeight,
+        wordWrap: true,
+        wordWrapWidth: L.wrapWidth,
+      });
     if (!this.subtitleText) {
       this.subtitleText = new Text({ text: '', style: style() });
-      this.app.stage.addChildAt(this.subtitleText, this.app.stage.getChildIndex(this.subtitleBox) + 1);
-      this.styleKeys.set('subtitle', key);
+      this.app.stage.addChild(this.subtitleText);
+      this.subtitleKey = key;
     }
     const t = this.subtitleText;
-    if (this.styleKeys.get('subtitle') !== key) {
+    if (this.subtitleKey !== key) {
       t.style = style();
-      this.styleKeys.set('subtitle', key);
+      this.subtitleKey = key;
     }
     t.text = cue.text;
     t.visible = true;
@@ -175,51 +331,7 @@ export class PixiStage {
     return null;
   }
 
-  private drawOverlays(tl: TimelineSnapshot, frame: number, W: number, H: number): void {
-    const live = new Set<string>();
-    for (const o of tl.overlays) {
-      if (frame < o.start || frame >= o.end) continue;
-      if (o.kind === 'image') {
-        const tex = this.imageTexture(o.sourceId);
-        if (!tex) continue;
-        let node = this.overlayNodes.get(o.id);
-        if (!(node instanceof Sprite) || node instanceof Text) {
-          node?.destroy();
-          node = new Sprite(tex);
-          this.overlayNodes.set(o.id, node);
-          this.overlayLayer.addChild(node);
-        }
-        node.texture = tex;
-        const box = overlayBox(o, W, H);
-        node.position.set(box.x, box.y);
-        node.width = box.w;
-        node.height = box.h;
-        node.alpha = o.opacity;
-      } else {
-        if (o.text.trim() === '') continue;
-        let node = this.overlayNodes.get(o.id);
-        if (!(node instanceof Text)) {
-          node?.destroy();
-          node = new Text({ text: '' });
-          this.overlayNodes.set(o.id, node);
-          this.overlayLayer.addChild(node);
-        }
-        const style = { fontFamily: BUNDLED_FONT.family, fontSize: o.fontSize * ASS_TO_CSS_SIZE, fill: o.color, lineHeight: o.fontSize };
-        const key = JSON.stringify(style);
-        if (this.styleKeys.get(o.id) !== key) {
-          node.style = new TextStyle(style);
-          this.styleKeys.set(o.id, key);
-        }
-        node.text = o.text;
-        node.position.set(Math.round(o.x * W), Math.round(o.y * H));
-        node.alpha = o.opacity;
-      }
-      live.add(o.id);
-    }
-    for (const [id, node] of this.overlayNodes) node.visible = live.has(id);
-  }
-
-  /** Image overlays still being fetched/decoded (a redraw follows via onImageLoaded). */
+  /** Images still being fetched/decoded (a redraw follows via onImageLoaded). */
   imagesLoading(): number {
     return [...this.images.values()].filter((t) => t === 'loading').length;
   }
@@ -233,4 +345,10 @@ export class PixiStage {
     for (const t of this.videoTextures.values()) t.destroy(true);
     this.app.destroy(false, { children: true });
   }
+}
+
+/** The shown part of a layer (w x h) around a hidden strip at one of its edges. */
+function complement(hidden: { x: number; y: number; w: number; h: number }, w: number, h: number): { x: number; y: number; w: number; h: number } {
+  if (hidden.w >= w) return hidden.y === 0 ? { x: 0, y: hidden.h, w, h: h - hidden.h } : { x: 0, y: 0, w, h: hidden.y };
+  return hidden.x === 0 ? { x: hidden.w, y: 0, w: w - hidden.w, h } : { x: 0, y: 0, w: hidden.x, h };
 }

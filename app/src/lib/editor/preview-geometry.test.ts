@@ -1,31 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SUBTITLE_STYLE } from '@clipmaker/shared/render-spec';
-import { clipAt, cropFor, overlayBox, sourceTimeAt, subtitleLayout } from './preview-geometry';
-import type { TimelineSnapshot } from '@clipmaker/shared/timeline';
+import { DEFAULT_SUBTITLE_STYLE, DEFAULT_TEXT_STYLE } from '@clipmaker/shared/render-spec';
+import { layoutText, subtitleLayout } from './preview-geometry';
 
-const tl = {
-  meta: { schemaVersion: 1, fps: { num: 30, den: 1 }, aspect: '9:16', width: 1080, height: 1920 },
-  assets: [{ id: 'a', key: 'k', kind: 'video', name: 'a', width: 1920, height: 1080, fps: { num: 30, den: 1 }, durationFrames: 120, durationUs: 4_000_000, hasAudio: true, sha256: null }],
-  clips: [{ id: 'c', trackId: 'v1', assetId: 'a', start: 10, sourceIn: 15, sourceOut: 90, volume: 1, crop: [{ frame: 0, x: 0, y: 0, w: 606, h: 1080 }, { frame: 40, x: 1314, y: 0, w: 606, h: 1080 }] }],
-  cues: [],
-  subtitleStyle: DEFAULT_SUBTITLE_STYLE,
-  overlays: [],
-  music: null,
-} as unknown as TimelineSnapshot;
+/** A monospace stand-in for canvas text measuring: 10 px per character at any size. */
+const measure = (t: string) => t.length * 10;
 
 describe('preview geometry', () => {
-  it('finds the clip under a frame and its source time (a quarter frame past the frame start)', () => {
-    expect(clipAt(tl, 9)).toBeNull();
-    const c = clipAt(tl, 30)!;
-    expect(c.rel).toBe(20);
-    expect(sourceTimeAt(c, tl.meta.fps)).toBeCloseTo((15 + 20 + 0.25) / 30, 9);
-    expect(clipAt(tl, 85)).toBeNull();
-  });
-
-  it('crops with the shared interpolation (even pixels)', () => {
-    expect(cropFor(clipAt(tl, 30)!, 1080, 1920)).toEqual({ x: 656, y: 0, w: 606, h: 1080 });
-  });
-
   it('lays subtitles out like libass: bottom margin on the glyph box, outline outside it', () => {
     const L = subtitleLayout({ ...DEFAULT_SUBTITLE_STYLE, fontSize: 64, outlineWidth: 3, marginV: 160, position: 'bottom' }, 1080, 1920);
     expect(L.y).toBe(1920 - 160 + 3);
@@ -38,7 +18,17 @@ describe('preview geometry', () => {
     expect(boxed).toMatchObject({ y: 50, anchorY: 0, strokeWidth: 0, boxPadding: 4 });
   });
 
-  it('places image overlays as the builder scales them (even sizes)', () => {
-    expect(overlayBox({ id: 'o', kind: 'image', sourceId: 'a', start: 0, end: 1, x: 0.75, y: 0.04, w: 0.2, h: 0.1, opacity: 1 }, 1080, 1920)).toEqual({ x: 810, y: 77, w: 216, h: 192 });
+  it('lays a text clip out like libass: greedy wrap at spaces in the box, newlines, alignment, line height = font size', () => {
+    const style = { ...DEFAULT_TEXT_STYLE, fontFamily: 'Inter', fontSize: 40, align: 'right' as const, verticalAlign: 'middle' as const, strokeWidth: 2 };
+    const L = layoutText('aaaa bbbb cccc\nd', style, 100, 400, measure);
+    expect(L.lines.map((l) => [l.text, l.x, l.top, l.consumed])).toEqual([
+      ['aaaa bbbb', 10, 140, 1],
+      ['cccc', 60, 180, 1],
+      ['d', 90, 220, 0],
+    ]);
+    expect(L.lines[0]!.baseline).toBeCloseTo(140 + (40 * 2269) / (2269 + 660), 9);
+    expect(L.style).toMatchObject({ fontSize: (40 * 2048) / (2269 + 660), lineHeight: 40, stroke: { width: 4 } });
+    // a word longer than the box stays whole (libass never breaks inside a word)
+    expect(layoutText('supercalifragilistic', style, 50, 100, measure).lines).toHaveLength(1);
   });
 });

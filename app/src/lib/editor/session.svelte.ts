@@ -6,13 +6,16 @@
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import type { IndexeddbPersistence } from 'y-indexeddb';
-import { readTimeline, type TimelineSnapshot } from '@clipmaker/shared/timeline';
+import { migrateTimeline, readTimeline, repairTimeline, type TimelineSnapshot } from '@clipmaker/shared/timeline';
 import { LOCAL_ORIGIN, createUndoManager } from './undo.ts';
 import { initialPresence, readPeers, type Peer, type PresenceState } from './presence.ts';
 import { openOfflineStore } from './offline.ts';
 import { restoreSnapshot } from './versions.ts';
 
 export { LOCAL_ORIGIN } from './undo.ts';
+
+/** Origin of schema migrations written by this client (not undoable: nobody's edit). */
+export const MIGRATION_ORIGIN = { migration: true } as const;
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected';
 
@@ -45,7 +48,13 @@ export class EditorSession {
   private readonly onOffline = () => this.provider.disconnect();
   private readonly onOnline = () => this.provider.connect();
 
-  constructor(opts: { url: string; projectId: string; token: string; refreshToken: () => Promise<string>; user?: SessionUser }) {
+  /** Editors write schema migrations of older documents once synced (viewers read a migrated copy). */
+  private readonly canWrite: boolean;
+  /** Set when a migration could not be written (a newer document, a damaged one): shown by the page. */
+  migrationError = $state<string | null>(null);
+
+  constructor(opts: { url: string; projectId: string; token: string; refreshToken: () => Promise<string>; user?: SessionUser; canEdit?: boolean }) {
+    this.canWrite = opts.canEdit ?? false;
     const room = `project:${opts.projectId}`;
     this.user = opts.user ?? null;
     // The offline mirror first: what was edited while disconnected is in the doc before we sync.
@@ -67,6 +76,7 @@ export class EditorSession {
     });
     this.provider.on('sync', (isSynced: boolean) => {
       this.synced = isSynced;
+      if (isSynced) this.migrate();
       this.refresh();
     });
     this.undo = createUndoManager(this.doc);
@@ -86,6 +96,17 @@ export class EditorSession {
       this.provider.awareness.setLocalState(this.presence);
     }
     this.refresh();
+  }
+
+  /** Upgrades an older document in place (deterministic, so concurrent editors write the same values). */
+  private migrate(): void {
+    if (!this.canWrite || this.destroyed) return;
+    try {
+      migrateTimeline(this.doc, MIGRATION_ORIGIN);
+      repairTimeline(this.doc, MIGRATION_ORIGIN);
+    } catch (err) {
+      this.migrationError = err instanceof Error ? err.message : String(err);
+    }
   }
 
   private refresh(): void {
@@ -120,6 +141,8 @@ export class EditorSession {
   restoreVersion(state: Uint8Array): number {
     this.undo.stopCapturing();
     const changed = restoreSnapshot(this.doc, state, LOCAL_ORIGIN);
+    // A version saved before the layered timeline comes back in the old layout: upgrade it within the same undo step.
+    migrateTimeline(this.doc, LOCAL_ORIGIN);
     this.undo.stopCapturing();
     return changed;
   }

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { addAsset, addClip, initTimeline, readTimeline, setCropKeyframe } from '@clipmaker/shared/timeline';
+import { addAsset, addClip, addTextClip, initTimeline, readTimeline as read, setCropKeyframe, type TimelineSnapshot, type VideoClipSnapshot } from '@clipmaker/shared/timeline';
+
+const readTimeline = (d: Y.Doc): TimelineSnapshot => read(d);
+/** The clips seen as video clips (this file places videos, and one text clip it reads through `read`). */
+const vclips = (d: Y.Doc) => read(d).clips as VideoClipSnapshot[];
 import { applyDrag } from './timeline-edits';
 
 const ORIGIN = { local: true };
@@ -18,9 +22,9 @@ describe('timeline drags as edits', () => {
   it('moves several adjacent clips right and left without them colliding with each other', () => {
     const { d, c1, c2 } = doc();
     applyDrag(d, readTimeline(d), { kind: 'move-clips', ids: [c1, c2], delta: 10 }, ORIGIN);
-    expect(readTimeline(d).clips.map((c) => c.start)).toEqual([10, 40]);
+    expect(vclips(d).map((c) => c.start)).toEqual([10, 40]);
     applyDrag(d, readTimeline(d), { kind: 'move-clips', ids: [c1, c2], delta: -10 }, ORIGIN);
-    expect(readTimeline(d).clips.map((c) => c.start)).toEqual([0, 30]);
+    expect(vclips(d).map((c) => c.start)).toEqual([0, 30]);
   });
 
   it('refuses a move before frame 0', () => {
@@ -31,13 +35,13 @@ describe('timeline drags as edits', () => {
   it('trims a head keeping the tail in place, and a tail', () => {
     const { d, c2 } = doc();
     applyDrag(d, readTimeline(d), { kind: 'trim-head', id: c2, delta: 5 }, ORIGIN);
-    let c = readTimeline(d).clips.find((x) => x.id === c2)!;
+    let c = vclips(d).find((x) => x.id === c2)!;
     expect([c.start, c.sourceIn, c.sourceOut]).toEqual([35, 35, 60]);
     applyDrag(d, readTimeline(d), { kind: 'trim-head', id: c2, delta: -5 }, ORIGIN);
-    c = readTimeline(d).clips.find((x) => x.id === c2)!;
+    c = vclips(d).find((x) => x.id === c2)!;
     expect([c.start, c.sourceIn, c.sourceOut]).toEqual([30, 30, 60]);
     applyDrag(d, readTimeline(d), { kind: 'trim-tail', id: c2, delta: -10 }, ORIGIN);
-    c = readTimeline(d).clips.find((x) => x.id === c2)!;
+    c = vclips(d).find((x) => x.id === c2)!;
     expect([c.start, c.sourceIn, c.sourceOut]).toEqual([30, 30, 50]);
   });
 
@@ -45,6 +49,16 @@ describe('timeline drags as edits', () => {
     const { d, c1 } = doc();
     setCropKeyframe(d, c1, { frame: 5, x: 100, y: 0, w: 606, h: 1080 });
     applyDrag(d, readTimeline(d), { kind: 'move-keyframe', clipId: c1, from: 5, to: 12 }, ORIGIN);
-    expect(readTimeline(d).clips.find((x) => x.id === c1)!.crop).toEqual([{ frame: 12, x: 100, y: 0, w: 606, h: 1080 }]);
+    expect(vclips(d).find((x) => x.id === c1)!.crop).toEqual([{ frame: 12, x: 100, y: 0, w: 606, h: 1080 }]);
+  });
+
+  it('moves a clip onto another track, and trims text clips by their duration', () => {
+    const { d, c1 } = doc();
+    applyDrag(d, readTimeline(d), { kind: 'move-clips', ids: [c1], delta: 5, trackId: 'v2' }, ORIGIN);
+    expect(vclips(d).find((c) => c.id === c1)).toMatchObject({ trackId: 'v2', start: 5 });
+    const t = addTextClip(d, { trackId: 'v2', start: 100, duration: 30, text: 'Hi' });
+    applyDrag(d, readTimeline(d), { kind: 'trim-head', id: t, delta: 10 }, ORIGIN);
+    applyDrag(d, readTimeline(d), { kind: 'trim-tail', id: t, delta: -5 }, ORIGIN);
+    expect(read(d).clips.find((c) => c.id === t)).toMatchObject({ start: 110, duration: 15 });
   });
 });

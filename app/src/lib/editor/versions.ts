@@ -4,10 +4,10 @@
  * and Ctrl+Z undoes it. Pure Yjs: no UI, no network.
  */
 import * as Y from 'yjs';
-import { readTimeline, type TimelineSnapshot } from '@clipmaker/shared/timeline';
+import { readTimeline, timelineLength, type TimelineSnapshot } from '@clipmaker/shared/timeline';
 
 /** Every top-level map of the timeline (shared/timeline/model.ts). */
-const ROOTS = ['meta', 'clips', 'cues', 'subtitleStyle', 'overlays', 'music'] as const;
+const ROOTS = ['meta', 'tracks', 'clips', 'cues', 'subtitleStyle', 'overlays', 'music'] as const;
 
 export function base64ToBytes(b64: string): Uint8Array {
   const bin = atob(b64);
@@ -108,7 +108,7 @@ export function restoreSnapshot(doc: Y.Doc, state: Uint8Array, origin: unknown):
 
 /** A short, human summary of a timeline for the versions list and preview. */
 export function describeTimeline(t: TimelineSnapshot): string {
-  const frames = t.clips.reduce((m, c) => Math.max(m, c.start + (c.sourceOut - c.sourceIn)), 0);
+  const frames = timelineLength(t);
   const seconds = frames / (t.meta.fps.num / t.meta.fps.den);
   return `${t.clips.length} clip${t.clips.length === 1 ? '' : 's'}, ${t.cues.length} cue${t.cues.length === 1 ? '' : 's'}, ${t.meta.aspect}, ~${seconds.toFixed(1)} s`;
 }

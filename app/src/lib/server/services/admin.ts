@@ -25,7 +25,7 @@ import {
   type RenderPriority,
   type WorkerHealth,
 } from '@clipmaker/shared/jobs';
-import { buildFfmpegCommand, commandToArgs, RenderSpec } from '@clipmaker/shared/render-spec';
+import { buildFfmpegCommand, commandToArgs, safeParseAnyRenderSpec, type RenderSpec } from '@clipmaker/shared/render-spec';
 import type { AppContext } from '../context.ts';
 import { ServiceError } from './errors.ts';
 import { failRender, renderMinutes } from './renders.ts';
@@ -287,8 +287,8 @@ async function renderRow(ctx: AppContext, renderId: string) {
 async function loadSpec(ctx: AppContext, specKey: string): Promise<RenderSpec | null> {
   try {
     const bytes = await ctx.storage.getBytes(specKey);
-    const parsed = RenderSpec.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')));
-    return parsed.success ? parsed.data : null;
+    const parsed = safeParseAnyRenderSpec(JSON.parse(Buffer.from(bytes).toString('utf8')));
+    return parsed.success ? (parsed.data as RenderSpec) : null;
   } catch {
     return null;
   }
@@ -303,7 +303,7 @@ export async function jobDetail(ctx: AppContext, renderId: string) {
   if (spec) {
     try {
       const inputs = Object.fromEntries(spec.sources.map((s) => [s.id, `<${s.key}>`]));
-      const cmd = buildFfmpegCommand({ spec, target: 'cpu', inputs, assPath: spec.subtitles.cues.length ? '<work>/subtitles.ass' : null, fontsDir: '<fonts>', outputPath: '<work>/out.mp4' });
+      const cmd = buildFfmpegCommand({ spec, target: 'cpu', inputs, workDir: '<work>', fontsDir: '<fonts>', outputPath: '<work>/out.mp4' });
       ffmpegArgs = ['ffmpeg', ...commandToArgs(cmd)];
     } catch (err) {
       ffmpegError = err instanceof Error ? err.message : String(err);
@@ -334,10 +334,10 @@ export async function jobDetail(ctx: AppContext, renderId: string) {
           durationFrames: spec.output.durationFrames,
           codec: spec.output.video.codec,
           clips: spec.clips.length,
+          tracks: spec.tracks.map((t) => ({ id: t.id, kind: t.kind, name: t.name, clips: spec.clips.filter((c) => c.trackId === t.id).length })),
           cues: spec.subtitles.cues.length,
-          overlays: spec.overlays.length,
           sources: spec.sources.map((s) => ({ id: s.id, kind: s.kind, key: s.key })),
-          music: spec.music !== null,
+          loudness: spec.output.audio.loudness,
         }
       : null,
     ffmpegArgs,

@@ -7,7 +7,7 @@ import * as Y from 'yjs';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { schema, type Db } from '@clipmaker/db';
 import { loadDocumentState } from '@clipmaker/db/documents';
-import { compileRenderSpec, RenderSpec, type Source } from '@clipmaker/shared/render-spec';
+import { compileRenderSpec, migrateRenderSpec, RenderSpec, type Source } from '@clipmaker/shared/render-spec';
 import type { RenderPriority, RenderResult } from '@clipmaker/shared/jobs';
 import type { AppContext } from '../context.ts';
 import { QueueUnavailableError, type QueueEvents } from '../queue.ts';
@@ -379,7 +379,7 @@ export async function reconcileRenders(ctx: AppContext, opts: ReconcileOptions =
       }
       let spec: RenderSpec | null = null;
       try {
-        spec = RenderSpec.parse(JSON.parse(Buffer.from(await ctx.storage.getBytes(row.specKey)).toString('utf8')));
+        spec = RenderSpec.parse(migrateRenderSpec(JSON.parse(Buffer.from(await ctx.storage.getBytes(row.specKey)).toString('utf8'))));
       } catch {
         spec = null;
       }

@@ -9,7 +9,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { schema } from '@clipmaker/db';
-import { RenderSpec, sourceFramesToTimeline } from '@clipmaker/shared/render-spec';
+import { planLayers, safeParseAnyRenderSpec, visualLayers, type RenderSpec } from '@clipmaker/shared/render-spec';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { hashPassword, verifyPassword } from '../auth/password.ts';
@@ -183,8 +183,8 @@ async function loadSpec(ctx: AppContext, key: string): Promise<RenderSpec | null
   if (specCache.has(key)) return specCache.get(key)!;
   let spec: RenderSpec | null = null;
   try {
-    const parsed = RenderSpec.safeParse(JSON.parse((await ctx.storage.getBytes(key)).toString('utf8')));
-    spec = parsed.success ? parsed.data : null;
+    const parsed = safeParseAnyRenderSpec(JSON.parse((await ctx.storage.getBytes(key)).toString('utf8')));
+    spec = parsed.success ? (parsed.data as RenderSpec) : null;
   } catch {
     spec = null;
   }
@@ -194,17 +194,14 @@ async function loadSpec(ctx: AppContext, key: string): Promise<RenderSpec | null
 }
 
 /**
- * The clip and the subtitle cue on screen at `frame` in this render's frozen spec, and the offset
- * of the frame inside the clip (or the cue when no clip covers it), so the editor can find the
- * item by id in today's document however it was moved or trimmed since.
+ * The clip (the topmost picture) and the subtitle cue on screen at `frame` in this render's frozen
+ * spec, and the offset of the frame inside the clip (or the cue when no clip covers it), so the
+ * editor can find the item by id in today's document however it was moved or trimmed since.
  */
 export function itemAtFrame(spec: RenderSpec, frame: number): { clipId: string | null; cueId: string | null; itemOffset: number | null } {
-  const sources = new Map(spec.sources.map((s) => [s.id, s]));
-  const clip = spec.clips.find((c) => {
-    const src = sources.get(c.sourceId);
-    const len = sourceFramesToTimeline(c.sourceOut - c.sourceIn, src?.fps ?? spec.output.fps, spec.output.fps);
-    return frame >= c.start && frame < c.start + len;
-  });
+  const clip = visualLayers(spec, planLayers(spec))
+    .reverse()
+    .find((l) => frame >= l.clip.start && frame < l.clip.start + l.length)?.clip;
   const cue = spec.subtitles.cues.find((c) => frame >= c.start && frame < c.end);
   return { clipId: clip?.id ?? null, cueId: cue?.id ?? null, itemOffset: clip ? frame - clip.start : cue ? frame - cue.start : null };
 }
