@@ -37,6 +37,10 @@ export default defineConfig({
           testTimeout: 300_000,
           hookTimeout: 300_000,
           fileParallelism: false,
+          // expect.poll waits for what a user would wait for (an upload's server-side probe, a render);
+          // vitest's 1 s default failed uploads on a loaded machine while the page was still working.
+          // A test that needs a real bound (revocation within 2 s) states its own.
+          expect: { poll: { timeout: 15_000 } },
         },
       },
     ],

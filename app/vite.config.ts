@@ -1,27 +1,19 @@
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { sveltekit } from '@sveltejs/kit/vite';
 import { defineConfig, type Plugin } from 'vite';
 
 /**
- * Self-hosts ffmpeg.wasm's core files (no CDN; CSP allows only 'self'): copies
- * @ffmpeg/core and @ffmpeg/core-mt dist/esm into static/ffmpeg/{st,mt}/ (gitignored) before dev or build.
+ * The ffmpeg.wasm cores are Vite assets now (imported with ?url in $lib/editor/ffmpeg-wasm.ts: hashed
+ * names under /_app/immutable/, cached for a year). Older builds copied them into static/ffmpeg/:
+ * remove that copy so it is not shipped (and compressed) twice.
  */
-function selfHostFfmpegCore(): Plugin {
-  const copy = () => {
-    for (const [pkg, dir] of [['@ffmpeg/core', 'st'], ['@ffmpeg/core-mt', 'mt']] as const) {
-      const from = path.resolve(import.meta.dirname, 'node_modules', pkg, 'dist', 'esm');
-      const to = path.resolve(import.meta.dirname, 'static', 'ffmpeg', dir);
-      if (!existsSync(from)) throw new Error(`${pkg} has no dist/esm folder at ${from}`);
-      mkdirSync(to, { recursive: true });
-      cpSync(from, to, { recursive: true });
-    }
-  };
-  return { name: 'clipmaker-self-host-ffmpeg-core', enforce: 'pre', config: copy };
+function dropStaticFfmpegCopy(): Plugin {
+  return { name: 'clipmaker-drop-static-ffmpeg', enforce: 'pre', config: () => rmSync(path.resolve(import.meta.dirname, 'static', 'ffmpeg'), { recursive: true, force: true }) };
 }
 
 export default defineConfig({
-  plugins: [selfHostFfmpegCore(), sveltekit()],
+  plugins: [dropStaticFfmpegCopy(), sveltekit()],
   // Workspace packages ship TypeScript sources: bundle them into the server build.
   ssr: {
     noExternal: ['@clipmaker/shared', '@clipmaker/db'],

@@ -1,10 +1,11 @@
 // Container health checks without curl or redis-cli in the images (plain Node, no dependencies).
 //   node docker/healthcheck.mjs http <url>   healthy when the URL answers 2xx within 4 s
 //   node docker/healthcheck.mjs worker       healthy while this render worker beats: its heartbeat
-//                                            hash (${QUEUE_PREFIX}:workers:${WORKER_ID}, shared/jobs
-//                                            workerKey) has a lastSeen no older than 3 of its intervals
+//                                            hash (shared/jobs workerKey) has a lastSeen no older than
+//                                            HEALTHCHECK_FRESH_INTERVALS of its intervals
 import net from 'node:net';
 import os from 'node:os';
+import { HEALTHCHECK_FRESH_INTERVALS, HEARTBEAT_INTERVAL_MS, QUEUE_PREFIX, workerKey } from '../shared/jobs/contract.generated.mjs';
 
 const [mode, arg] = process.argv.slice(2);
 
@@ -46,7 +47,7 @@ if (mode === 'http') {
   );
 } else if (mode === 'worker') {
   const url = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-  const key = `${process.env.QUEUE_PREFIX || 'clipmaker'}:workers:${process.env.WORKER_ID || os.hostname()}`;
+  const key = workerKey(process.env.QUEUE_PREFIX || QUEUE_PREFIX, process.env.WORKER_ID || os.hostname());
   // (render-farm-entrypoint.sh gives the worker the same default; a health check's exec does not see
   // what the entrypoint exported.)
   const u = new URL(url);
@@ -56,9 +57,9 @@ if (mode === 'http') {
   // The hash outlives a dead worker (its grace period), so judge the age of its last beat.
   const fresh = `local b = redis.call('hmget', KEYS[1], 'lastSeen', 'intervalMs')
 if not b[1] then return 0 end
-local interval = tonumber(b[2]) or 5000
-return (tonumber(ARGV[1]) - tonumber(b[1]) <= 3 * interval) and 1 or 0`;
-  commands.push(['EVAL', fresh, '1', key, String(Date.now())]);
+local interval = tonumber(b[2]) or tonumber(ARGV[2])
+return (tonumber(ARGV[1]) - tonumber(b[1]) <= tonumber(ARGV[3]) * interval) and 1 or 0`;
+  commands.push(['EVAL', fresh, '1', key, String(Date.now()), String(HEARTBEAT_INTERVAL_MS), String(HEALTHCHECK_FRESH_INTERVALS)]);
   redisCommands(url, commands).then(
     (replies) => done(replies.at(-1) === ':1', `no recent heartbeat at ${key} (${replies.join(' | ')})`),
     (err) => done(false, `redis: ${err.message}`),

@@ -24,6 +24,12 @@ export interface DbHandle {
   close(): Promise<void>;
   /** Cheap liveness check for /api/health. */
   ping(): Promise<boolean>;
+  /**
+   * postgres.js only (absent on PGlite): a separate client of `max` connections (default 1) on the
+   * same database, for a hot path that must not queue behind the shared pool (the collab-server's
+   * update writer). Session settings go in `connection` (e.g. synchronous_commit). Its owner ends it.
+   */
+  dedicated?(opts?: { max?: number; connection?: Record<string, string> }): postgres.Sql;
 }
 
 export interface DbOptions {
@@ -54,6 +60,7 @@ export async function createDb(opts: DbOptions = {}): Promise<DbHandle> {
           return false;
         }
       },
+      dedicated: (o = {}) => postgres(url, { max: o.max ?? 1, onnotice: () => {}, ...(o.connection ? { connection: o.connection } : {}) }),
     };
   }
   const { PGlite } = await import('@electric-sql/pglite');

@@ -2,7 +2,7 @@
  * Review and approval (issue 6): share links per render version, frame-accurate comments with
  * annotations, approval decisions, the audit log and in-app notifications.
  */
-import { bigserial, boolean, customType, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, customType, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 // Tables are only referenced lazily (inside .references callbacks): schema.ts re-exports this file,
 // so nothing from it may be used while this module is evaluated.
 import { projects, renders, users } from './schema.ts';
@@ -16,7 +16,7 @@ const bytea = customType<{ data: Uint8Array; driverData: Uint8Array | Buffer }>(
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
-/** A link that lets anyone holding its token see and comment on ONE render version. */
+/** A link that lets anyone holding its token see ONE render version (or the whole stack), with its own permissions. */
 export const shareLinks = pgTable(
   'share_links',
   {
@@ -33,12 +33,55 @@ export const shareLinks = pgTable(
     passwordHash: text('password_hash'),
     /** Guests may download the render file (an attachment URL); otherwise they can only stream it. */
     allowDownload: boolean('allow_download').notNull().default(false),
+    /** Guests may comment, reply and resolve; otherwise they only watch. */
+    allowComment: boolean('allow_comment').notNull().default(true),
+    /** Guests may approve or request changes. Off unless the creator grants it. */
+    allowApprove: boolean('allow_approve').notNull().default(false),
+    /**
+     * The link is for the project's version stack: it opens the latest finished version and lets the
+     * guest switch between all of them (render_id is the version it was created from).
+     */
+    followLatest: boolean('follow_latest').notNull().default(false),
+    /**
+     * Guests never get the render itself: each viewer (verified email, else the name they gave) plays
+     * and downloads a copy with their name, email and the time burned in by the farm (review_proxies).
+     */
+    watermark: boolean('watermark').notNull().default(false),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
   },
   (t) => [index('share_links_render_idx').on(t.renderId)],
+);
+
+/**
+ * A watermarked copy of one render for one viewer of one share link, made by the farm's review-proxy
+ * job on the viewer's first open and served on that link instead of the render.
+ */
+export const reviewProxies = pgTable(
+  'review_proxies',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    shareLinkId: uuid('share_link_id')
+      .notNull()
+      .references(() => shareLinks.id, { onDelete: 'cascade' }),
+    renderId: uuid('render_id')
+      .notNull()
+      .references(() => renders.id, { onDelete: 'cascade' }),
+    /** `email:<lower-cased email>` or `name:<name>`: one copy per viewer identity. */
+    viewerKey: text('viewer_key').notNull(),
+    /** What is burned in (name, email), kept for the team's audit of who got which copy. */
+    viewerName: text('viewer_name').notNull(),
+    viewerEmail: text('viewer_email'),
+    status: text('status', { enum: ['queued', 'rendering', 'succeeded', 'failed'] }).notNull().default('queued'),
+    percent: integer('percent').notNull().default(0),
+    outputKey: text('output_key').notNull(),
+    error: text('error'),
+    createdAt: createdAt(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('review_proxies_viewer_idx').on(t.shareLinkId, t.renderId, t.viewerKey)],
 );
 
 /**
@@ -61,6 +104,8 @@ export const comments = pgTable(
     authorName: text('author_name').notNull(),
     shareLinkId: uuid('share_link_id').references(() => shareLinks.id, { onDelete: 'set null' }),
     frame: integer('frame').notNull(),
+    /** A range comment covers [frame, frameEnd] (inclusive, set with I/O); null for a point comment. */
+    frameEnd: integer('frame_end'),
     text: text('text').notNull(),
     clipId: text('clip_id'),
     cueId: text('cue_id'),
@@ -86,9 +131,37 @@ export const approvals = pgTable(
     state: text('state', { enum: ['in_review', 'changes_requested', 'approved'] }).notNull(),
     byUserId: uuid('by_user_id').references(() => users.id, { onDelete: 'set null' }),
     byName: text('by_name').notNull(),
+    /** A guest's email, verified by a one-time code before the decision (null for members). */
+    byEmail: text('by_email'),
+    /** The share link a guest decided through (null for members). */
+    shareLinkId: uuid('share_link_id').references(() => shareLinks.id, { onDelete: 'set null' }),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('approvals_render_idx').on(t.renderId, t.at)],
+);
+
+/**
+ * A guest on a share link proving an email address before approving: a 6-digit one-time code mailed
+ * to it, stored only as an HMAC, valid for a few minutes and a few tries. verifiedAt set = proven.
+ */
+export const reviewVerifications = pgTable(
+  'review_verifications',
+  {
+    id: uuid('id').primaryKey(),
+    shareLinkId: uuid('share_link_id')
+      .notNull()
+      .references(() => shareLinks.id, { onDelete: 'cascade' }),
+    /** Lower-cased. */
+    email: text('email').notNull(),
+    /** HMAC-SHA256(SIGNING_SECRET, id:code). */
+    codeHash: bytea('code_hash').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    /** Wrong codes tried so far; at the limit the code is dead. */
+    attempts: integer('attempts').notNull().default(0),
+    verifiedAt: timestamp('verified_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('review_verifications_link_idx').on(t.shareLinkId, t.email)],
 );
 
 export const auditLog = pgTable(
@@ -115,7 +188,7 @@ export const notifications = pgTable(
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    kind: text('kind', { enum: ['comment', 'decision'] }).notNull(),
+    kind: text('kind', { enum: ['comment', 'decision', 'mention'] }).notNull(),
     projectId: uuid('project_id').references(() => projects.id, { onDelete: 'cascade' }),
     renderId: uuid('render_id').references(() => renders.id, { onDelete: 'cascade' }),
     commentId: uuid('comment_id'),

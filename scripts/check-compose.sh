@@ -20,6 +20,7 @@ secrets=(POSTGRES_PASSWORD=check-only-password COLLAB_SECRET=check-only-collab-s
 
 env "${secrets[@]}" "${compose[@]}" -f docker/compose.yaml config --quiet
 env "${secrets[@]}" "${compose[@]}" -f docker/compose.yaml -f docker/compose.gpu.yaml config --quiet
+env "${secrets[@]}" "${compose[@]}" -f docker/compose.yaml --profile monitoring config --quiet
 env "${secrets[@]}" MINIO_ROOT_USER=check-only-minio MINIO_ROOT_PASSWORD=check-only-minio-password "${compose[@]}" -f docker/compose.yaml -f docker/compose.minio.yaml config --quiet
 
 # The S3_* settings reach both services that touch storage (the app and the workers).
@@ -38,8 +39,21 @@ print(",".join(missing))
   fi
 done
 
+# At least two collab-server replicas, both on Redis (fan-out), behind the balancer that publishes the port.
+replicas=$(env "${secrets[@]}" "${compose[@]}" -f docker/compose.yaml config | python3 -c '
+import sys, yaml
+svc = yaml.safe_load(sys.stdin)["services"]
+collab = [n for n, s in svc.items() if "collab-server" in str(s.get("image", ""))]
+ok = len(collab) >= 2 and all(svc[n]["environment"].get("REDIS_URL") for n in collab) and not any(svc[n].get("ports") for n in collab) and svc.get("collab-lb", {}).get("ports")
+print(len(collab) if ok else 0)
+')
+if [ "$replicas" -lt 2 ]; then
+  echo "check-compose: docker/compose.yaml must run >= 2 collab-server replicas on Redis behind collab-lb" >&2
+  exit 1
+fi
+
 if env -u POSTGRES_PASSWORD -u COLLAB_SECRET -u SIGNING_SECRET "${compose[@]}" -f docker/compose.yaml config --quiet >/dev/null 2>&1; then
   echo "check-compose: docker/compose.yaml accepted missing secrets" >&2
   exit 1
 fi
-echo "check-compose: docker/compose.yaml, compose.gpu.yaml and compose.minio.yaml are valid, S3_* reach app and render-farm (${compose[*]})"
+echo "check-compose: docker/compose.yaml, compose.gpu.yaml and compose.minio.yaml are valid, S3_* reach app and render-farm, $replicas collab replicas behind collab-lb (${compose[*]})"

@@ -5,6 +5,12 @@
  *  - Redis: REDIS_URL, or a redis-server found on PATH, started with its data under .data/redis.
  *  - ffmpeg: FFMPEG_PATH or PATH.
  * Production runs the three packages as separate processes (see docker/compose.yaml).
+ *
+ * `pnpm start` passes --build-if-changed: the app is rebuilt only when its sources are newer than
+ * app/build (scripts/build-if-changed.ts). On a terminal (stdout a TTY, LOG_FORMAT not `json`) this
+ * process supervises a copy of itself in its own process group and pipes that copy's pino JSON
+ * through pino-pretty; Ctrl-C (SIGINT) or SIGTERM is forwarded once: a graceful stop, and a second
+ * Ctrl-C forces the exit. Anywhere else (CI, docker, tests) it runs in-process and logs JSON.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -17,9 +23,11 @@ import pino from 'pino';
 import { createDb, setDb } from '../drizzle/index.ts';
 import { migrate } from '../drizzle/migrate.ts';
 import { resolveSecrets } from '../app/src/lib/server/secrets.ts';
+import { buildIfChanged } from './build-if-changed.ts';
 
 const log = pino({ name: 'clipmaker' });
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SUPERVISED = '--supervised';
 const dataDir = path.resolve(process.env.DATA_DIR ?? path.join(root, '.data'));
 process.env.DATA_DIR = dataDir;
 process.env.STORAGE_DIR ??= path.join(dataDir, 'storage');
@@ -59,7 +67,10 @@ async function startEmbeddedRedis(): Promise<{ url: string; child: ChildProcess 
   const dir = path.join(dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '60 1'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Its own process group: a terminal's Ctrl-C must not stop Redis before the worker and the app
+  // have drained; the launcher stops it last (and on any exit).
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '60 1'], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  process.once('exit', () => child.kill('SIGTERM'));
   for (let i = 0; i < 100; i++) {
     if (await redisPing(port)) return { url: `redis://127.0.0.1:${port}`, child };
     await new Promise((r) => setTimeout(r, 100));
@@ -96,6 +107,9 @@ async function main() {
     secret: process.env.COLLAB_SECRET!,
     port: Number(process.env.COLLAB_PORT ?? 1234),
     host: process.env.COLLAB_HOST ?? '127.0.0.1',
+    // Access changes from the app (live revocation) and fan-out to any other collab process.
+    redis: { url: process.env.REDIS_URL!, prefix: process.env.QUEUE_PREFIX || 'clipmaker' },
+    metricsToken: process.env.METRICS_TOKEN || undefined,
   });
   process.env.COLLAB_PUBLIC_URL ??= `ws://localhost:${collab.port}`;
   // The app's /metrics reads the embedded engine's live connection count through this hook.
@@ -122,11 +136,17 @@ async function main() {
   const { handler } = (await import(pathToFileURL(path.join(root, 'app/build/handler.js')).href)) as { handler: http.RequestListener };
   const server = http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
-  log.info({ url: process.env.ORIGIN }, 'ClipMaker is running');
+  log.info({ url: process.env.ORIGIN, dataDir }, `ClipMaker is running: open ${process.env.ORIGIN}  (data in ${dataDir})`);
 
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      if (signal === 'SIGINT') {
+        log.warn('second Ctrl-C: exiting without waiting for in-flight work');
+        process.exit(130);
+      }
+      return;
+    }
     stopping = true;
     log.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 30_000).unref();
@@ -147,7 +167,37 @@ async function main() {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-main().catch((err: unknown) => {
+/**
+ * On a terminal: run the launcher as a child in its own process group (so a Ctrl-C reaches it once,
+ * through here) with its JSON logs made readable by pino-pretty.
+ */
+async function supervise(): Promise<never> {
+  const { default: pretty } = await import('pino-pretty');
+  const args = [...process.execArgv, fileURLToPath(import.meta.url), SUPERVISED];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  child.stdout!.pipe(pretty({ colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' }));
+  const forward = (signal: NodeJS.Signals) => () => {
+    if (child.exitCode === null) child.kill(signal);
+  };
+  process.on('SIGINT', forward('SIGINT'));
+  process.on('SIGTERM', forward('SIGTERM'));
+  process.on('SIGHUP', forward('SIGTERM'));
+  process.once('exit', () => child.exitCode === null && child.kill('SIGTERM'));
+  const code = await new Promise<number>((resolve) => child.once('exit', (c, sig) => resolve(c ?? (sig === 'SIGINT' ? 130 : 1))));
+  process.exit(code);
+}
+
+async function launch() {
+  const supervised = process.argv.includes(SUPERVISED);
+  if (process.argv.includes('--build-if-changed') && !supervised) {
+    mkdirSync(dataDir, { recursive: true });
+    await buildIfChanged(root, path.join(dataDir, 'build.log'), (msg) => log.info(msg));
+  }
+  if (!supervised && process.stdout.isTTY && process.env.LOG_FORMAT !== 'json') return supervise();
+  return main();
+}
+
+launch().catch((err: unknown) => {
   log.fatal({ err: err instanceof Error ? err.message : err }, 'ClipMaker failed to start');
   process.exit(1);
 });

@@ -2,7 +2,7 @@
 declare global {
   namespace App {
     interface Locals {
-      user: { id: string; email: string; name: string; isFarmAdmin: boolean } | null;
+      user: { id: string; email: string; name: string; isFarmAdmin: boolean; isInstanceAdmin: boolean } | null;
       session: { id: string; expiresAt: Date } | null;
     }
     /** adapter-node passes the Node request (hooks.server.ts uses it to linger-close refused bodies). */

@@ -1,35 +1,48 @@
 import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
-import { sequence } from '@sveltejs/kit/hooks';
 import { building } from '$app/environment';
 import { getContext } from '$lib/server/context';
+import { installMetrics, observeRequest } from '$lib/server/metrics';
 import { logger } from '$lib/server/logger';
-import { bodyLimitFor, bufferBody, checkDeclaredLength } from '$lib/server/body-limit';
+import { bodyLimitFor, bufferBody, checkDeclaredLength, refuseUnread } from '$lib/server/body-limit';
 import { internalErrorMessage, isAbortError, logUnexpected } from '$lib/server/http';
 import { NOT_FOUND_MESSAGE } from '$lib/server/services/errors';
 import { crossSiteRefusal, narrowConnectSrc } from '$lib/server/security';
-import { SESSION_COOKIE_NAME, blankSessionCookie, sessionCookie, validateSessionToken } from '$lib/server/auth/session';
+import { SESSION_COOKIE_NAME, blankSessionCookie, sessionCookie, sessionCookieHeader, validateSessionToken, type SessionCookie } from '$lib/server/auth/session';
+import { TRPC_ROUTE_ID, answerTrpc } from '$lib/server/trpc/http';
+import { resumableUploads } from '$lib/server/resumable-uploads';
 
-/** Sets locals.user from the session cookie; renews the cookie when the session slid forward. */
+/**
+ * Sets locals.user from the session cookie; renews the cookie when the session slid forward.
+ * tRPC (GET and POST /api/trpc/*) is answered right here, after every other handle has run (timing,
+ * security headers, cross-site refusal, body limit) but without SvelteKit's route resolution: for a
+ * small read that pipeline was a large share of the CPU per request (docs/BENCHMARKS.md). The
+ * procedures check auth themselves (authedProcedure, the services' role checks), as before. Since
+ * that answer skips SvelteKit's resolve, which is what writes `event.cookies` onto a response, the
+ * session cookie is written onto it here (tRPC procedures set no cookies of their own).
+ */
 const auth: Handle = async ({ event, resolve }) => {
   event.locals.user = null;
   event.locals.session = null;
   const token = event.cookies.get(SESSION_COOKIE_NAME);
+  let cookie: SessionCookie | null = null;
   if (token) {
     const ctx = await getContext();
     const secure = event.url.protocol === 'https:';
     const result = await validateSessionToken(ctx.db.db, token);
     if (result) {
-      event.locals.user = { id: result.user.id, email: result.user.email, name: result.user.name, isFarmAdmin: result.user.isFarmAdmin };
+      event.locals.user = { id: result.user.id, email: result.user.email, name: result.user.name, isFarmAdmin: result.user.isFarmAdmin, isInstanceAdmin: result.user.isInstanceAdmin };
       event.locals.session = { id: result.session.id, expiresAt: result.session.expiresAt };
-      if (result.renewed) {
-        const c = sessionCookie(token, result.session.expiresAt, { secure });
-        event.cookies.set(c.name, c.value, c.options);
-      }
+      if (result.renewed) cookie = sessionCookie(token, result.session.expiresAt, { secure });
     } else {
-      const c = blankSessionCookie({ secure });
-      event.cookies.set(c.name, c.value, c.options);
+      cookie = blankSessionCookie({ secure });
     }
   }
+  if (event.route.id === TRPC_ROUTE_ID && (event.request.method === 'GET' || event.request.method === 'POST')) {
+    const response = await answerTrpc(event);
+    if (cookie) response.headers.append('set-cookie', sessionCookieHeader(cookie));
+    return response;
+  }
+  if (cookie) event.cookies.set(cookie.name, cookie.value, cookie.options);
   return resolve(event);
 };
 
@@ -83,17 +96,54 @@ const bodyLimit: Handle = async ({ event, resolve }) => {
  */
 const crossSite: Handle = async ({ event, resolve }) => {
   const why = crossSiteRefusal(event.request.method, event.request.headers, event.url.origin);
-  if (why) return new Response(JSON.stringify({ error: why }), { status: 403, headers: { 'content-type': 'application/json' } });
+  // The body is never read: discarded while the connection lingers, then closed (no reset before the 403).
+  if (why) return refuseUnread(new Response(JSON.stringify({ error: why }), { status: 403, headers: { 'content-type': 'application/json' } }), event.platform?.req);
   return resolve(event);
 };
 
-export const handle = sequence(securityHeaders, crossSite, bodyLimit, auth);
+/** Request duration by route and status, and 5xx counts, for Prometheus (metrics.ts). */
+const timing: Handle = async ({ event, resolve }) => {
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  try {
+    const res = await resolve(event);
+    observeRequest(event.request.method, event.route.id, res.status, seconds());
+    return res;
+  } catch (err) {
+    observeRequest(event.request.method, event.route.id, 500, seconds());
+    throw err;
+  }
+};
 
-/** At server start: the context (and with it the render reconciler) exists before the first request. */
+/**
+ * The handles in order, each calling the next through `resolve`, like SvelteKit's sequence() but
+ * without what sequence() adds per handle on every request: a tracing span, a copy of the event and
+ * an AsyncLocalStorage run (SvelteKit already runs the whole handle inside one). At ~0.3 ms CPU for
+ * a request that does no I/O, that per-handle work was a measurable share (docs/BENCHMARKS.md).
+ * Resolve options a handle passes reach SvelteKit's resolve (the innermost handle's win; sequence()
+ * would merge transformPageChunk, which none of these uses).
+ */
+function chain(...handles: Handle[]): Handle {
+  return ({ event, resolve }) => {
+    type Options = Parameters<typeof resolve>[1];
+    const at = (i: number, e: typeof event, outer: Options): ReturnType<Handle> =>
+      handles[i]!({ event: e, resolve: (next, opts) => (i + 1 < handles.length ? at(i + 1, next, opts ?? outer) : resolve(next, opts ?? outer)) });
+    return at(0, event, undefined);
+  };
+}
+
+export const handle = chain(timing, securityHeaders, crossSite, bodyLimit, auth);
+
+/** At server start: the context (and with it the render reconciler) and the tus store exist before the first request. */
 export const init: ServerInit = async () => {
   if (building) return;
   // Not fatal: a database that is not up yet fails the first requests instead, which retry it.
-  await getContext().catch((err: unknown) => logger.error({ err }, 'server context not ready at start'));
+  await getContext()
+    .then(async (ctx) => {
+      installMetrics(ctx);
+      await resumableUploads(ctx); // its private folder, and the sweep of abandoned partial uploads
+    })
+    .catch((err: unknown) => logger.error({ err }, 'server context not ready at start'));
 };
 
 /**

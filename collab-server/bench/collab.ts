@@ -28,6 +28,7 @@ import { orgs, projects } from '@clipmaker/db/schema';
 import { appendUpdates, loadDocumentState } from '@clipmaker/db/documents';
 import type { Db, DbHandle } from '@clipmaker/db';
 import { createTestDb } from '../../tests/support/db.ts';
+import { timelineDoc } from './fixtures.ts';
 import { CollabEngine } from '../src/engine.ts';
 import { freePort } from '../../tests/support/app-server.ts';
 
@@ -207,28 +208,6 @@ async function latency(db: Db, url: string, port: number) {
   return { editors: EDITORS, single_edit: quiet, under_load: loaded };
 }
 
-/** A timeline-like document: 50 clips with a few keyframes each, a title, a few cues. */
-function timelineDoc(): Uint8Array {
-  const d = new Y.Doc();
-  d.transact(() => {
-    d.getMap('meta').set('title', 'Bench project');
-    const clips = d.getArray<Y.Map<unknown>>('clips');
-    for (let i = 0; i < 50; i++) {
-      const clip = new Y.Map<unknown>();
-      clip.set('id', `clip-${i}`);
-      clip.set('asset', crypto.randomUUID());
-      clip.set('in', i * 30);
-      clip.set('out', i * 30 + 90);
-      const keys = new Y.Array<unknown>();
-      keys.push([0, 15, 30].map((f) => ({ frame: f, x: 10, y: 20, w: 1080, h: 1920 })));
-      clip.set('crop', keys);
-      clips.push([clip]);
-    }
-    const cues = d.getArray<unknown>('cues');
-    for (let i = 0; i < 20; i++) cues.push([{ start: i * 60, end: i * 60 + 50, text: `Subtitle line number ${i}` }]);
-  });
-  return Y.encodeStateAsUpdate(d);
-}
 
 /**
  * Heap + off-heap bytes per open idle document. `external` already includes `arrayBuffers` (Node

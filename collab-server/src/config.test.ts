@@ -21,7 +21,9 @@ describe('loadCollabConfig', () => {
 
   it('reads the environment', () => {
     const c = loadCollabConfig({ COLLAB_PORT: '0', COLLAB_HOST: '0.0.0.0', COLLAB_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://h/db' });
-    expect(c).toMatchObject({ port: 0, host: '0.0.0.0', secret: 'x'.repeat(32), databaseUrl: 'postgres://h/db' });
+    expect(c).toMatchObject({ port: 0, host: '0.0.0.0', secret: 'x'.repeat(32), databaseUrl: 'postgres://h/db', synchronousCommit: true });
+    expect(loadCollabConfig({ COLLAB_SECRET: 'x'.repeat(32), COLLAB_SYNCHRONOUS_COMMIT: 'off' }).synchronousCommit).toBe(false);
+    expect(() => loadCollabConfig({ COLLAB_SECRET: 'x'.repeat(32), COLLAB_SYNCHRONOUS_COMMIT: 'false' })).toThrow();
   });
 
   it('requires a real secret in production', () => {

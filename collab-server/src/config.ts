@@ -31,6 +31,16 @@ const Env = z.object({
   COLLAB_UNLOAD_DELAY_MS: z.coerce.number().int().min(0).default(2000),
   /** Keep an open document only encoded after this long without changes (0: never). */
   COLLAB_DEHYDRATE_AFTER_MS: z.coerce.number().int().min(0).default(10_000),
+  /**
+   * "off": the update writer's commits return before their WAL is flushed (see UpdateWriterOptions
+   * in drizzle/documents.ts: safe against a crash of this process, not of Postgres). Default "on".
+   */
+  COLLAB_SYNCHRONOUS_COMMIT: z.enum(['on', 'off']).default('on'),
+  /** Redis for fan-out between collab processes and access changes from the app. Unset: redis://127.0.0.1:6379; "off": single process. */
+  REDIS_URL: z.string().optional(),
+  /** The deployment's key prefix (the app's QUEUE_PREFIX). */
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).optional(),
+  METRICS_TOKEN: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -44,6 +54,11 @@ export interface CollabConfig {
   maxMessageBytes: number;
   unloadDelayMs: number;
   dehydrateAfterMs: number;
+  /** false: COLLAB_SYNCHRONOUS_COMMIT=off. */
+  synchronousCommit: boolean;
+  /** null: fan-out off (one process only). */
+  redis: { url: string; prefix: string } | null;
+  metricsToken: string | undefined;
   logLevel: string;
 }
 
@@ -63,6 +78,9 @@ export function loadCollabConfig(env: NodeJS.ProcessEnv = process.env): CollabCo
     maxMessageBytes: e.COLLAB_MAX_MESSAGE_BYTES,
     unloadDelayMs: e.COLLAB_UNLOAD_DELAY_MS,
     dehydrateAfterMs: e.COLLAB_DEHYDRATE_AFTER_MS,
+    synchronousCommit: e.COLLAB_SYNCHRONOUS_COMMIT === 'on',
+    redis: e.REDIS_URL === 'off' ? null : { url: e.REDIS_URL || 'redis://127.0.0.1:6379', prefix: e.QUEUE_PREFIX || 'clipmaker' },
+    metricsToken: e.METRICS_TOKEN || undefined,
     logLevel: e.LOG_LEVEL,
   };
 }

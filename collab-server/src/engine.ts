@@ -4,9 +4,10 @@
  *
  * One room per project: an in-memory Y.Doc loaded from the document repository on first connection,
  * an awareness instance, the connections. Guarantees:
- *  - Persist before visible: a document update is stored (appendUpdates) before it is applied to the
- *    room doc and broadcast, so anything a client can see is in the database. Stores are group
- *    commits from one FIFO queue per room, so updates are applied in the order they arrived.
+ *  - Persist before visible: a document update is stored (committed by the engine's UpdateWriter)
+ *    before it is applied to the room doc and broadcast, so anything a client can see is in the
+ *    database. Stores are group commits from one FIFO queue per room, so updates are applied in the
+ *    order they arrived; the writer also folds what several rooms queue at once into one insert.
  *  - Read-only roles: sync updates from a role outside WRITE_ROLES are refused (never stored, applied
  *    or broadcast; logged and counted). Nothing is sent back, so the y-websocket client keeps
  *    working; awareness (presence) still flows.
@@ -29,8 +30,10 @@ import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import { pino, type Logger } from 'pino';
 import { WRITE_ROLES, type CollabRole } from '@clipmaker/shared/collab';
+import { ACCESS_CLOSE_CODES, encodeAccessNotice, lowerRole, type AccessNotice } from '@clipmaker/shared/collab/access-message';
+import type { Fanout, FanoutHandler, FanoutKind } from './fanout.ts';
 import type { DbHandle } from '@clipmaker/db';
-import { appendUpdates, compact, deleteUpdates, loadDocumentParts } from '@clipmaker/db/documents';
+import { compact, createUpdateWriter, deleteUpdates, loadDocumentParts, type UpdateWriter } from '@clipmaker/db/documents';
 import { EngineHooks, type EngineEventName, type EngineEvents, type RejectReason } from './hooks.ts';
 import {
   MalformedMessage,
@@ -70,6 +73,15 @@ export interface CollabEngineOptions {
   maxBatch?: number;
   /** Keep a room's document only encoded after this long without changes. Default 10 000 ms; 0 disables. */
   dehydrateAfterMs?: number;
+  /** Cross-process fan-out (Redis); absent: this process alone serves its documents. */
+  fanout?: Fanout | null;
+  /** After a token expired (socket read-only, client told), close the socket this much later. Default 5000 ms. */
+  expiredGraceMs?: number;
+  /**
+   * The update writer's session `synchronous_commit` (see UpdateWriterOptions in
+   * @clipmaker/db/documents). Default true: a broadcast edit is on disk.
+   */
+  synchronousCommit?: boolean;
 }
 
 export interface ConnectionInfo {
@@ -78,6 +90,8 @@ export interface ConnectionInfo {
   userId: string;
   userName: string;
   role: CollabRole;
+  /** Token expiry, seconds since epoch: the socket stops writing then. Absent: never. */
+  exp?: number;
 }
 
 /** What the engine needs from a socket. */
@@ -94,12 +108,18 @@ export interface EngineStats {
 
 const MAX_AWARENESS_CLIENTS_PER_CONNECTION = 16;
 const LOAD_ORIGIN = Symbol('load');
+/** Origin of what another process stored (documents) or relayed (presence). */
+const REMOTE_ORIGIN = Symbol('remote');
 
 let nextConnectionId = 1;
 
 export class CollabConnection {
   readonly id = nextConnectionId++;
-  readonly canWrite: boolean;
+  /** Whether document updates are accepted now (role, token expiry). */
+  canWrite: boolean;
+  /** The role enforced now: the token's, or lower after a live downgrade. */
+  role: CollabRole;
+  private expiryTimer: NodeJS.Timeout | null = null;
   /** Awareness client ids this connection controls (removed when it leaves). */
   readonly awarenessClients = new Set<number>();
   refusedUpdates = 0;
@@ -112,8 +132,52 @@ export class CollabConnection {
     private readonly room: Room | null,
     log: Logger,
   ) {
+    this.role = info.role;
     this.canWrite = WRITE_ROLES.has(info.role);
     this.log = log.child({ conn: this.id, userId: info.userId, role: info.role });
+    if (info.exp !== undefined && room) this.armExpiry(info.exp, room.expiredGraceMs);
+  }
+
+  private armExpiry(exp: number, graceMs: number): void {
+    const ms = exp * 1000 - Date.now();
+    if (ms <= 0) {
+      this.expire(graceMs);
+      return;
+    }
+    // setTimeout caps at 2^31-1 ms; tokens are minutes long, re-arm if ever longer.
+    this.expiryTimer = setTimeout(() => this.armExpiry(exp, graceMs), Math.min(ms, 2 ** 31 - 1));
+    this.expiryTimer.unref();
+  }
+
+  /** The token ran out: no more writes, tell the client (it refreshes and reconnects), close later. */
+  private expire(graceMs: number): void {
+    if (this.closedFlag) return;
+    this.canWrite = false;
+    this.log.info('token expired: socket read-only until the client reconnects with a fresh token');
+    this.notify({ role: this.role, canWrite: false, reason: 'token-expired' });
+    this.expiryTimer = setTimeout(() => this.close(ACCESS_CLOSE_CODES.tokenExpired, 'token expired'), graceMs);
+    this.expiryTimer.unref();
+  }
+
+  /**
+   * Applies a live role change (never above the token's role: a higher one needs a new token).
+   * Returns whether anything changed.
+   */
+  setRole(role: CollabRole): boolean {
+    if (this.closedFlag) return false;
+    const rank = lowerRole(role, this.info.role);
+    const expired = this.info.exp !== undefined && this.info.exp * 1000 <= Date.now();
+    const canWrite = WRITE_ROLES.has(rank) && !expired;
+    if (rank === this.role && canWrite === this.canWrite) return false;
+    this.role = rank;
+    this.canWrite = canWrite;
+    this.log.info({ newRole: rank, canWrite }, 'role changed on an open socket');
+    this.notify({ role: rank, canWrite, reason: 'role-changed' });
+    return true;
+  }
+
+  private notify(notice: AccessNotice): void {
+    this.send(encodeAccessNotice(notice));
   }
 
   get closed(): boolean {
@@ -130,6 +194,7 @@ export class CollabConnection {
   disconnect(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.room?.leave(this);
   }
 
@@ -147,6 +212,7 @@ export class CollabConnection {
   close(code: number, reason: string): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
     try {
       this.transport.close(code, reason);
     } catch (err) {
@@ -193,6 +259,14 @@ class Room {
   private unloadPromise: Promise<void> | null = null;
   private readonly loaded: Promise<void>;
   private readonly awarenessOwner = new Map<number, CollabConnection>();
+  /** Awareness client ids that live on other processes (no local connection may take them over). */
+  private readonly remoteAwareness = new Set<number>();
+  /** Fan-out frames that arrived while the room was loading. */
+  private remoteEarly: { kind: FanoutKind; payload: Uint8Array }[] = [];
+  private readonly onRemote: FanoutHandler = (kind, payload) => {
+    if (this.state === 'loading') this.remoteEarly.push({ kind, payload });
+    else if (this.state === 'ready' || this.state === 'unloading') this.applyRemote(kind, payload);
+  };
 
   constructor(
     private readonly engine: CollabEngine,
@@ -203,6 +277,10 @@ class Room {
     this.awareness.setLocalState(null);
     this.awareness.on('update', this.onAwarenessUpdate);
     this.loaded = (after ?? Promise.resolve()).then(() => this.load());
+  }
+
+  get expiredGraceMs(): number {
+    return this.engine.expiredGraceMs;
   }
 
   get pendingCount(): number {
@@ -272,20 +350,41 @@ class Room {
   private async load(): Promise<void> {
     const t0 = performance.now();
     try {
+      // Subscribe first: whatever another process stores after this point reaches us, whatever it
+      // stored before is in what we read next.
+      if (this.engine.fanout) await this.engine.fanout.join(this.projectId, this.onRemote);
       const parts = await loadDocumentParts(this.engine.db.db, this.projectId);
       const pieces = parts.snapshot ? [parts.snapshot, ...parts.updates.map((u) => u.update)] : parts.updates.map((u) => u.update);
       let bytes = 0;
-      this.doc.transact(() => {
-        for (const piece of pieces) {
-          bytes += piece.byteLength;
-          try {
-            Y.applyUpdate(this.doc, piece, LOAD_ORIGIN);
-          } catch (err) {
-            // Never stored by this engine (it validates first); keep the rest of the document usable.
-            this.log.error({ err }, 'a stored piece of this document does not apply; skipped');
-          }
+      for (const piece of pieces) bytes += piece.byteLength;
+      // Memory: a room opened for reading never builds a Y.Doc. The stored pieces are merged as
+      // bytes (the first non-empty update hydrates); if they do not merge, the doc path below skips
+      // whatever does not apply.
+      let encoded: EncodedDoc | null = null;
+      if (this.engine.dehydrateAfterMs > 0) {
+        try {
+          const state = pieces.length === 1 ? pieces[0]! : Y.mergeUpdates(pieces);
+          encoded = { state, stateVector: Y.encodeStateVectorFromUpdate(state) };
+        } catch {
+          encoded = null;
         }
-      }, LOAD_ORIGIN);
+      }
+      if (encoded) {
+        this.live?.destroy();
+        this.live = null;
+        this.encoded = encoded;
+      } else {
+        this.doc.transact(() => {
+          for (const piece of pieces) {
+            try {
+              Y.applyUpdate(this.doc, piece, LOAD_ORIGIN);
+            } catch (err) {
+              // Never stored by this engine (it validates first); keep the rest of the document usable.
+              this.log.error({ err }, 'a stored piece of this document does not apply; skipped');
+            }
+          }
+        }, LOAD_ORIGIN);
+      }
       this.uncompacted = parts.updates.length;
       const ms = performance.now() - t0;
       this.engine.hooks.emit('roomLoaded', { projectId: this.projectId, ms, bytes, updates: parts.updates.length });
@@ -305,6 +404,9 @@ class Room {
       this.scheduleDehydrate();
     }
     // Also when an unload started meanwhile: updates already received must still be stored.
+    const remote = this.remoteEarly;
+    this.remoteEarly = [];
+    for (const { kind, payload } of remote) this.applyRemote(kind, payload);
     const early = this.early;
     this.early = [];
     for (const { conn, frame } of early) this.handle(conn, frame);
@@ -424,8 +526,7 @@ class Room {
       const t0 = performance.now();
       let ids: number[];
       try {
-        ids = await appendUpdates(
-          this.engine.db.db,
+        ids = await this.engine.writer.append(
           this.projectId,
           batch.map((p) => ({ update: p.update, userId: p.conn.info.userId })),
         );
@@ -467,6 +568,67 @@ class Room {
     }
     const frame = encodeSyncUpdate(p.update);
     for (const conn of this.conns) if (conn !== p.conn) conn.send(frame);
+    // Stored, so other processes may show it too.
+    this.engine.fanout?.publish(this.projectId, 'update', p.update);
+    this.scheduleDehydrate();
+  }
+
+  /** A frame from another process: a stored update, or presence of its clients. */
+  private applyRemote(kind: FanoutKind, payload: Uint8Array): void {
+    if (this.broken || this.state === 'unloaded') return;
+    if (kind === 'awareness') {
+      try {
+        const entries = decodeAwarenessUpdate(payload);
+        for (const e of entries) {
+          if (this.awarenessOwner.has(e.clientId)) continue; // never let a remote frame take over a local client
+          if (e.state === null) this.remoteAwareness.delete(e.clientId);
+          else this.remoteAwareness.add(e.clientId);
+        }
+        awarenessProtocol.applyAwarenessUpdate(this.awareness, payload, REMOTE_ORIGIN);
+      } catch (err) {
+        this.log.warn({ err }, 'malformed presence from another process ignored');
+      }
+      return;
+    }
+    try {
+      Y.applyUpdate(this.doc, payload, REMOTE_ORIGIN);
+    } catch (err) {
+      this.log.error({ err }, 'an update from another process does not apply; reloading from the database');
+      void this.resync();
+      return;
+    }
+    this.engine.hooks.emit('remoteUpdate', { projectId: this.projectId, bytes: payload.byteLength });
+    const frame = encodeSyncUpdate(payload);
+    for (const conn of this.conns) conn.send(frame);
+    this.scheduleDehydrate();
+  }
+
+  /** Re-reads the stored document and sends local clients what they missed (fan-out gap). */
+  async resync(): Promise<void> {
+    if (this.state !== 'ready' || this.broken) return;
+    let parts;
+    try {
+      parts = await loadDocumentParts(this.engine.db.db, this.projectId);
+    } catch (err) {
+      this.log.error({ err }, 'resync read failed');
+      return;
+    }
+    if (this.state !== 'ready' || this.broken) return;
+    const before = Y.encodeStateVector(this.doc);
+    const pieces = parts.snapshot ? [parts.snapshot, ...parts.updates.map((u) => u.update)] : parts.updates.map((u) => u.update);
+    this.doc.transact(() => {
+      for (const piece of pieces) {
+        try {
+          Y.applyUpdate(this.doc, piece, REMOTE_ORIGIN);
+        } catch (err) {
+          this.log.error({ err }, 'a stored piece of this document does not apply; skipped');
+        }
+      }
+    }, REMOTE_ORIGIN);
+    const missed = Y.encodeStateAsUpdate(this.doc, before);
+    if (inspectUpdate(missed).empty) return;
+    const frame = encodeSyncUpdate(missed);
+    for (const conn of this.conns) conn.send(frame);
     this.scheduleDehydrate();
   }
 
@@ -513,14 +675,23 @@ class Room {
     }
     const changed = [...added, ...updated, ...removed];
     if (changed.length === 0) return;
-    const frame = encodeAwarenessMessage(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
+    const update = awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed);
+    const frame = encodeAwarenessMessage(update);
     for (const conn of this.conns) if (conn !== origin) conn.send(frame);
+    // Local presence (a client's frame, or a leaving connection's states removed) goes to the other
+    // processes; relayed or timed-out states do not (every process times them out itself).
+    if (this.engine.fanout && (origin instanceof CollabConnection || origin === null)) {
+      const local = changed.filter((id) => !this.remoteAwareness.has(id));
+      if (local.length > 0) this.engine.fanout.publish(this.projectId, 'awareness', local.length === changed.length ? update : awarenessProtocol.encodeAwarenessUpdate(this.awareness, local));
+    }
+    if (origin === REMOTE_ORIGIN || origin === 'timeout') for (const id of removed) this.remoteAwareness.delete(id);
   };
 
   private receiveAwareness(conn: CollabConnection, update: Uint8Array): void {
     const entries = decodeAwarenessUpdate(update); // throws MalformedMessage
     const allowed = entries.filter((e) => {
       if (e.clientId === this.awareness.clientID) return false;
+      if (this.remoteAwareness.has(e.clientId)) return false;
       const owner = this.awarenessOwner.get(e.clientId);
       if (owner) return owner === conn;
       return conn.awarenessClients.size < MAX_AWARENESS_CLIENTS_PER_CONNECTION;
@@ -567,6 +738,8 @@ class Room {
   private destroy(): void {
     if (this.state === 'unloaded') return;
     this.state = 'unloaded';
+    this.engine.fanout?.leave(this.projectId, this.onRemote);
+    this.remoteEarly = [];
     if (this.dehydrateTimer) clearTimeout(this.dehydrateTimer);
     this.dehydrateTimer = null;
     this.awareness.off('update', this.onAwarenessUpdate);
@@ -587,6 +760,10 @@ export class CollabEngine {
   readonly maxMessageBytes: number;
   readonly maxBatch: number;
   readonly dehydrateAfterMs: number;
+  readonly expiredGraceMs: number;
+  readonly fanout: Fanout | null;
+  /** Stores every room's updates (group commit across rooms, its own connection). */
+  readonly writer: UpdateWriter;
   private readonly rooms = new Map<string, Room>();
   /** Rooms being unloaded: a new room for the same project loads only after this settles. */
   private readonly unloading = new Map<string, Promise<void>>();
@@ -601,6 +778,21 @@ export class CollabEngine {
     this.maxMessageBytes = opts.maxMessageBytes ?? 10 * 1024 * 1024;
     this.maxBatch = Math.max(1, opts.maxBatch ?? 256);
     this.dehydrateAfterMs = Math.max(0, opts.dehydrateAfterMs ?? 10_000);
+    this.expiredGraceMs = Math.max(0, opts.expiredGraceMs ?? 5_000);
+    this.fanout = opts.fanout ?? null;
+    this.writer = createUpdateWriter(opts.db, { synchronousCommit: opts.synchronousCommit ?? true });
+  }
+
+  /** Open connections matching `pred` (live revocation). */
+  connections(pred: (info: ConnectionInfo, conn: CollabConnection) => boolean): CollabConnection[] {
+    const out: CollabConnection[] = [];
+    for (const r of this.rooms.values()) for (const c of r.conns) if (!c.closed && pred(c.info, c)) out.push(c);
+    return out;
+  }
+
+  /** After a fan-out gap (Redis reconnect): every loaded room re-reads the stored document. */
+  async resyncAll(): Promise<void> {
+    await Promise.allSettled([...this.rooms.values()].map((r) => r.resync()));
   }
 
   /** Adds an authenticated connection to its project's room (loading the room if needed). */
@@ -677,6 +869,7 @@ export class CollabEngine {
       for (const room of rooms) for (const conn of [...room.conns]) conn.close(CLOSE_CODES.goingAway, 'server shutting down');
       const results = await Promise.allSettled([...rooms.map((r) => this.unload(r)), ...this.unloading.values()]);
       for (const r of results) if (r.status === 'rejected') this.log.error({ err: r.reason }, 'room failed to unload cleanly');
+      await this.writer.close().catch((err: unknown) => this.log.error({ err }, 'update writer failed to close'));
     })();
     return this.closing;
   }

@@ -14,6 +14,8 @@ export interface EngineEvents {
   roomUnloaded: { projectId: string };
   /** The room's document is now kept only encoded (idle); `bytes` is the encoded size. */
   roomDehydrated: { projectId: string; bytes: number };
+  /** A stored update relayed by another process was applied and sent to local clients. */
+  remoteUpdate: { projectId: string; bytes: number };
   /** The room's document was decoded again (an update arrived). */
   roomHydrated: { projectId: string };
   /** Updates durably stored (one event per group commit). */

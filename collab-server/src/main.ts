@@ -4,8 +4,9 @@
  * Environment: COLLAB_PORT (1234), COLLAB_HOST (127.0.0.1), COLLAB_SECRET (required in production;
  * elsewhere read from $DATA_DIR/secrets/COLLAB_SECRET, which `pnpm start` generates), DATABASE_URL (unset: embedded
  * PGlite under $DATA_DIR, migrated here since no other process can reach it; with Postgres,
- * migrations are applied by `pnpm db:migrate` at deploy), COLLAB_COMPACT_EVERY,
- * COLLAB_MAX_MESSAGE_BYTES, COLLAB_UNLOAD_DELAY_MS, LOG_LEVEL. Logs are pino JSON on stdout.
+ * migrations are applied by `pnpm db:migrate` at deploy), COLLAB_COMPACT_EVERY, REDIS_URL (fan-out to the other collab processes and access changes
+ * from the app; "off": a single process), QUEUE_PREFIX, METRICS_TOKEN (bearer token for /metrics),
+ * COLLAB_MAX_MESSAGE_BYTES, COLLAB_UNLOAD_DELAY_MS, COLLAB_SYNCHRONOUS_COMMIT, LOG_LEVEL. Logs are pino JSON on stdout.
  * SIGINT/SIGTERM: graceful stop (everything received is stored and compacted), then exit 0.
  */
 import { pino } from 'pino';
@@ -30,6 +31,9 @@ async function main(): Promise<void> {
     maxMessageBytes: config.maxMessageBytes,
     unloadDelayMs: config.unloadDelayMs,
     dehydrateAfterMs: config.dehydrateAfterMs,
+    synchronousCommit: config.synchronousCommit,
+    redis: config.redis,
+    metricsToken: config.metricsToken,
   });
   log.info({ port: server.port, host: config.host, db: db.kind }, 'collab-server listening');
 

@@ -4,6 +4,8 @@ import type { CollabEngine } from './engine.ts';
 
 export interface CollabMetrics {
   registry: Registry;
+  /** Records one fan-out frame's lag (publish in another process -> received here). */
+  observeFanoutLag(ms: number): void;
   /** Detaches the engine listeners. */
   dispose(): void;
 }
@@ -36,6 +38,30 @@ export function createCollabMetrics(engine: CollabEngine, opts: { defaultMetrics
       this.set(engine.stats().pendingUpdates);
     },
   });
+  // Updates stored per second over the last 10 s (a scraper can also take rate() of the counter).
+  const window: { at: number; count: number }[] = [];
+  const recordStored = (count: number) => {
+    const now = Date.now();
+    window.push({ at: now, count });
+    while (window.length > 0 && window[0]!.at < now - 10_000) window.shift();
+  };
+  new Gauge({
+    name: 'collab_updates_per_second',
+    help: 'Document updates stored per second, averaged over the last 10 s',
+    registers: [registry],
+    collect() {
+      const now = Date.now();
+      while (window.length > 0 && window[0]!.at < now - 10_000) window.shift();
+      this.set(window.reduce((n, w) => n + w.count, 0) / 10);
+    },
+  });
+  const remoteUpdates = new Counter({ name: 'collab_remote_updates_total', help: 'Stored updates relayed from other processes and applied here', registers: [registry] });
+  const fanoutLag = new Histogram({
+    name: 'collab_fanout_lag_seconds',
+    help: 'Publish (another process) to receipt (here) of a fan-out frame through Redis',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
   const connectionsTotal = new Counter({ name: 'collab_connections_total', help: 'Connections accepted', labelNames: ['role'], registers: [registry] });
   const stored = new Counter({ name: 'collab_updates_stored_total', help: 'Document updates stored', registers: [registry] });
   const storedBytes = new Counter({ name: 'collab_update_bytes_stored_total', help: 'Bytes of document updates stored', registers: [registry] });
@@ -61,6 +87,7 @@ export function createCollabMetrics(engine: CollabEngine, opts: { defaultMetrics
     engine.on('connectionOpened', (e) => connectionsTotal.inc({ role: e.role })),
     engine.on('updatesStored', (e) => {
       stored.inc(e.count);
+      recordStored(e.count);
       storedBytes.inc(e.bytes);
       storeSeconds.observe(e.ms / 1000);
     }),
@@ -70,6 +97,7 @@ export function createCollabMetrics(engine: CollabEngine, opts: { defaultMetrics
     engine.on('compacted', () => compactions.inc()),
     engine.on('compactionFailed', () => compactionFailures.inc()),
     engine.on('roomLoaded', (e) => loadSeconds.observe(e.ms / 1000)),
+    engine.on('remoteUpdate', () => remoteUpdates.inc()),
   ];
-  return { registry, dispose: () => off.forEach((f) => f()) };
+  return { registry, observeFanoutLag: (ms) => fanoutLag.observe(ms / 1000), dispose: () => off.forEach((f) => f()) };
 }

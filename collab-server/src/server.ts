@@ -9,15 +9,19 @@
  * both before the upgrade (no WebSocket is ever opened).
  */
 import http from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Registry } from 'prom-client';
-import { roomForProject, verifyCollabToken } from '@clipmaker/shared/collab';
+import { COLLAB_TOKEN_TTL_SECONDS, roomForProject, verifyCollabToken, type CollabRole } from '@clipmaker/shared/collab';
 import type { DbHandle } from '@clipmaker/db';
 import { CLOSE_CODES, CollabEngine, type CollabEngineOptions, type ConnectionInfo } from './engine.ts';
 import { createCollabMetrics } from './metrics.ts';
+import { RedisFanout } from './fanout.ts';
+import { lowerRole } from '@clipmaker/shared/collab/access-message';
+import { applyAccessChange, dbRoleResolver, type RoleResolver } from './access.ts';
 
 export interface CollabServerOptions extends Omit<CollabEngineOptions, 'db' | 'logger'> {
   db: DbHandle;
@@ -34,6 +38,15 @@ export interface CollabServerOptions extends Omit<CollabEngineOptions, 'db' | 'l
   pathPrefix?: string;
   /** Ping every open socket this often; one without a pong by the next round is dropped. Default 30 s. */
   pingIntervalMs?: number;
+  /**
+   * Redis for cross-process fan-out and access changes: any number of processes serve the same
+   * documents. Absent: this process alone (no access-change subscription either).
+   */
+  redis?: { url: string; prefix: string } | null;
+  /** How live revocation reads a user's current role (default: org membership in the database). */
+  roleResolver?: RoleResolver;
+  /** Standalone: GET /metrics needs `Authorization: Bearer <token>` when set (as the app's METRICS_TOKEN). */
+  metricsToken?: string;
 }
 
 export interface CollabServer {
@@ -73,8 +86,41 @@ export async function startCollabServer(opts: CollabServerOptions): Promise<Coll
   const log = opts.logger ?? pino({ name: 'collab-server', level: process.env.LOG_LEVEL ?? 'info' });
   const prefix = (opts.pathPrefix ?? '').replace(/\/+$/, '');
   const embedded = opts.server !== undefined;
-  const engine = new CollabEngine({ ...opts, logger: log });
+  /**
+   * Users whose access changed within a token lifetime: a token minted before the change still
+   * carries the old role, so their upgrades are re-checked against the database (and, after
+   * user-sessions, refused) until every such token has expired. Every process gets the message.
+   */
+  const changedAccess = new Map<string, { at: number; signedOut: boolean }>();
+  function noteChanged(userId: string, signedOut: boolean): void {
+    const now = Date.now();
+    const prev = changedAccess.get(userId);
+    changedAccess.set(userId, { at: now, signedOut: signedOut || (prev?.signedOut === true && now - prev.at < COLLAB_TOKEN_TTL_SECONDS * 1000) });
+    for (const [k, v] of changedAccess) if (now - v.at > COLLAB_TOKEN_TTL_SECONDS * 1000 + 60_000) changedAccess.delete(k);
+  }
+  let onLag: ((ms: number) => void) | undefined;
+  let engineRef: CollabEngine | null = null;
+  const resolveRole = opts.roleResolver ?? dbRoleResolver(opts.db.db);
+  const fanout = opts.redis
+    ? new RedisFanout({
+        url: opts.redis.url,
+        prefix: opts.redis.prefix,
+        logger: log,
+        onLag: (ms) => onLag?.(ms),
+        onResubscribed: () => void engineRef?.resyncAll(),
+        onAccessChange: (change) => {
+          // A closed project is noted under its own key: tokens minted before it are re-checked too.
+          if (change.kind === 'project-closed') noteChanged(`project:${change.projectId}`, false);
+          else noteChanged(change.userId, change.kind === 'user-sessions');
+          if (engineRef) applyAccessChange(engineRef, resolveRole, change, log).catch((err: unknown) => log.error({ err }, 'access change failed'));
+        },
+      })
+    : null;
+  if (fanout) await fanout.start();
+  const engine = new CollabEngine({ ...opts, logger: log, fanout });
+  engineRef = engine;
   const metrics = createCollabMetrics(engine, { defaultMetrics: !embedded });
+  onLag = metrics.observeFanoutLag;
   const maxMessageBytes = engine.maxMessageBytes;
   // Hard cap on what `ws` buffers; frames between maxMessageBytes and this are closed by the engine
   // with 4413 (permanent), bigger ones by `ws` with 1009.
@@ -103,7 +149,17 @@ export async function startCollabServer(opts: CollabServerOptions): Promise<Coll
     if (!verified.ok) return { ok: false, status: 401, error: `invalid token (${verified.reason})` };
     const p = verified.payload;
     if (roomForProject(p.projectId) !== room) return { ok: false, status: 403, error: 'token is for another room' };
-    return { ok: true, info: { projectId: p.projectId, userId: p.sub, userName: p.name, role: p.role } };
+    let role: CollabRole = p.role;
+    // Minted (exp - TTL) before a change of this user's access or of the project: the role in it may be stale.
+    const predates = (c: { at: number } | undefined) => c !== undefined && (p.exp - COLLAB_TOKEN_TTL_SECONDS) * 1000 <= c.at + 1_000;
+    const changed = changedAccess.get(p.sub);
+    if (predates(changed) || predates(changedAccess.get(`project:${p.projectId}`))) {
+      if (predates(changed) && changed!.signedOut) return { ok: false, status: 401, error: 'token predates a sign-out' };
+      const current = await resolveRole(p.sub, p.projectId);
+      if (current === null) return { ok: false, status: 403, error: 'no longer a member' };
+      role = lowerRole(current, role);
+    }
+    return { ok: true, info: { projectId: p.projectId, userId: p.sub, userName: p.name, role, exp: p.exp } };
   }
 
   function attach(ws: WebSocket, info: ConnectionInfo): void {
@@ -189,6 +245,13 @@ export async function startCollabServer(opts: CollabServerOptions): Promise<Coll
   }, opts.pingIntervalMs ?? 30_000);
   pingTimer.unref();
 
+  function metricsAuthorized(header: string | undefined): boolean {
+    if (!opts.metricsToken) return true;
+    const a = Buffer.from(`Bearer ${opts.metricsToken}`);
+    const b = Buffer.from(header ?? '');
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
   async function health(res: http.ServerResponse): Promise<void> {
     const db = await opts.db.ping();
     const ok = db && !closing;
@@ -207,6 +270,11 @@ export async function startCollabServer(opts: CollabServerOptions): Promise<Coll
           res.end();
         });
       } else if (req.method === 'GET' && path === '/metrics') {
+        if (!metricsAuthorized(req.headers.authorization)) {
+          res.writeHead(401, { 'content-type': 'text/plain' });
+          res.end('unauthorized\n');
+          return;
+        }
         metrics.registry.metrics().then(
           (text) => {
             res.writeHead(200, { 'content-type': metrics.registry.contentType });
@@ -252,6 +320,7 @@ export async function startCollabServer(opts: CollabServerOptions): Promise<Coll
         while (sockets.size > 0 && Date.now() < grace) await new Promise((r) => setTimeout(r, 20));
         for (const ws of sockets) ws.terminate();
         wss.close();
+        await fanout?.close();
         metrics.dispose();
         if (!embedded) {
           await new Promise<void>((resolve) => {

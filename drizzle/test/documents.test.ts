@@ -18,6 +18,7 @@ import {
   appendUpdate,
   appendUpdates,
   compact,
+  createUpdateWriter,
   createNamedSnapshot,
   deleteUpdates,
   getSnapshot,
@@ -127,6 +128,53 @@ describe('document repository on real Postgres', () => {
     expect(rows.map((r) => r.userId)).toEqual([user!.id, null, null]);
     expect(rows.map((r) => tokens(r.update))).toEqual([['1'], ['2'], ['3']]);
     expect(await appendUpdates(db, p, [])).toEqual([]);
+  });
+
+  it('the update writer stores what several projects queue at once in ONE insert, in order, ids per caller', async () => {
+    const a = await newProject(db);
+    const b = await newProject(db);
+    const [user] = await db.insert(users).values({ email: `w${Date.now()}@x.test`, name: 'W', passwordHash: 'x' }).returning();
+    const admin = postgres(t.url, { max: 1, onnotice: () => {} });
+    // A statement-level trigger counts insert statements on document_updates.
+    await admin.unsafe(`
+      create table cm_insert_count (n int not null); insert into cm_insert_count values (0);
+      create function cm_count_insert() returns trigger language plpgsql as $$ begin update cm_insert_count set n = n + 1; return null; end $$;
+      create trigger cm_count after insert on document_updates for each statement execute function cm_count_insert();`);
+    const writer = createUpdateWriter(t.handle);
+    try {
+      const [ia, ib, ia2] = await Promise.all([
+        writer.append(a, [{ update: upd('a1'), userId: user!.id }, { update: upd('a2'), userId: 'anon:x' }]),
+        writer.append(b, [{ update: upd('b1') }]),
+        writer.append(a, [{ update: upd('a3') }]),
+      ]);
+      const [row] = await admin<{ n: number }[]>`select n from cm_insert_count`;
+      expect(row?.n).toBe(1);
+      expect([...ia!, ...ib!, ...ia2!]).toEqual([...ia!, ...ib!, ...ia2!].sort((x, y) => x - y));
+      const rowsA = await db.select().from(documentUpdates).where(eq(documentUpdates.projectId, a)).orderBy(documentUpdates.id);
+      expect(rowsA.map((r) => r.id)).toEqual([...ia!, ...ia2!]);
+      expect(rowsA.map((r) => tokens(r.update))).toEqual([['a1'], ['a2'], ['a3']]);
+      expect(rowsA.map((r) => r.userId)).toEqual([user!.id, null, null]);
+      expect(tokens((await loadDocumentState(db, b)).state)).toEqual(['b1']);
+
+      // A project deleted meanwhile fails its own rows only; the others in the same turn are stored.
+      const gone = await newProject(db);
+      await db.delete(projects).where(eq(projects.id, gone));
+      const [ok, bad] = await Promise.allSettled([writer.append(b, [{ update: upd('b2') }]), writer.append(gone, [{ update: upd('x') }])]);
+      expect(ok.status).toBe('fulfilled');
+      expect(bad.status).toBe('rejected');
+      expect(tokens((await loadDocumentState(db, b)).state)).toEqual(['b1', 'b2']);
+
+      // close() stores what is queued first, then refuses.
+      const last = writer.append(a, [{ update: upd('a4') }]);
+      await writer.close();
+      expect((await last).length).toBe(1);
+      expect(tokens((await loadDocumentState(db, a)).state)).toEqual(['a1', 'a2', 'a3', 'a4']);
+      await expect(writer.append(a, [{ update: upd('late') }])).rejects.toThrow(/closed/);
+    } finally {
+      await writer.close();
+      await admin.unsafe('drop trigger cm_count on document_updates; drop function cm_count_insert(); drop table cm_insert_count;');
+      await admin.end();
+    }
   });
 
   it('compacts into one snapshot, deletes folded rows, keeps the document identical', async () => {

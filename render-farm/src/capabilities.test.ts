@@ -20,6 +20,7 @@ function caps(over: Partial<Capabilities> = {}): Capabilities {
     cudaDeviceError: null,
     filters: { ass: true, subtitles: true, scale_cuda: true, overlay_cuda: true },
     targets: ['cpu'],
+    gpus: [],
     probeMs: 1,
     ...over,
   };

@@ -3,7 +3,10 @@
  * every distro build lists h264_nvenc, and an H100/H200 has CUDA but no NVENC silicon. So each
  * encoder is OPENED by encoding one frame of lavfi colour to the null muxer.
  */
+import type { z } from 'zod';
+import type { GpuInfo, WorkerCapabilities } from '@clipmaker/shared/jobs';
 import { ffmpegBinary, execTool } from './ffmpeg/adapter.ts';
+import { queryGpus } from './gpu.ts';
 
 export type RenderTarget = 'cpu' | 'cuda';
 export type VideoCodec = 'h264' | 'hevc';
@@ -33,8 +36,14 @@ export interface Capabilities {
   filters: { ass: boolean; subtitles: boolean; scale_cuda: boolean; overlay_cuda: boolean };
   /** Targets this worker can render with, best first; 'cpu' is always the fallback. */
   targets: RenderTarget[];
+  /** GPUs nvidia-smi reports (model, driver, memory, utilisation at probe time); [] without one. */
+  gpus: GpuInfo[];
   probeMs: number;
 }
+// The heartbeat's capabilities JSON is this object: it must satisfy the shared contract.
+type _SatisfiesContract = Capabilities extends z.input<typeof WorkerCapabilities> ? true : never;
+const _capabilitiesMatchContract: _SatisfiesContract = true;
+void _capabilitiesMatchContract;
 
 /** `ffmpeg -version` first line -> version string. */
 export function parseFfmpegVersion(out: string): string | null {
@@ -82,11 +91,12 @@ async function openCudaDevice(bin: string): Promise<{ ok: boolean; error: string
 export async function probeCapabilities(): Promise<Capabilities> {
   const started = performance.now();
   const bin = ffmpegBinary();
-  const [version, hwaccels, encoders, filters] = await Promise.all([
+  const [version, hwaccels, encoders, filters, gpus] = await Promise.all([
     execTool(bin, ['-hide_banner', '-version']).then((r) => r.stdout),
     execTool(bin, ['-hide_banner', '-hwaccels']).then((r) => r.stdout),
     execTool(bin, ['-hide_banner', '-encoders']).then((r) => parseCodecList(r.stdout)),
     execTool(bin, ['-hide_banner', '-filters']).then((r) => parseCodecList(r.stdout)),
+    queryGpus(),
   ]);
   const hw = parseHwaccels(hwaccels);
 
@@ -112,6 +122,7 @@ export async function probeCapabilities(): Promise<Capabilities> {
     cudaDeviceError: cuda.error,
     filters: { ass: filters.has('ass'), subtitles: filters.has('subtitles'), scale_cuda: filters.has('scale_cuda'), overlay_cuda: filters.has('overlay_cuda') },
     targets,
+    gpus,
     probeMs: Math.round(performance.now() - started),
   };
 }

@@ -20,12 +20,13 @@ import { join } from 'node:path';
 import type BeeQueue from 'bee-queue';
 import { ChunkJobData, isRedisConnectionError, PERMANENT_ERROR_PREFIX, RenderResult, type RenderJobData, type RenderProgress } from '@clipmaker/shared/jobs';
 import { planChunks, type ChunkPlan } from '@clipmaker/shared/render-spec';
+import { fileUrl, inputOptionsFor } from '@clipmaker/shared/media';
 import type { Logger } from 'pino';
 import { chooseTarget, type Capabilities, type RenderTarget } from './capabilities.ts';
 import { isPermanentError, PermanentError, RenderAbortedError, StitchError } from './errors.ts';
-import { probe, run } from './ffmpeg/adapter.ts';
+import { FfmpegError, probe, run } from './ffmpeg/adapter.ts';
 import { makePoster } from './poster.ts';
-import { parseRenderSpec, renderSpecToFile } from './render.ts';
+import { parseRenderSpec, renderSpecToFile, type RunRecorder } from './render.ts';
 import { loadSpecJson, outputKeys } from './render-job.ts';
 import type { LocalFile, Storage } from './storage/index.ts';
 
@@ -38,6 +39,8 @@ export interface ChunkDeps {
   workRoot?: string;
   signal?: AbortSignal;
   onProgress?: (progress: RenderProgress) => void;
+  /** Records every ffmpeg run (argv, encoder, stages, stderr) for the admin job page. */
+  recordRun?: RunRecorder;
 }
 
 export function parseChunkJobData(data: unknown): ChunkJobData {
@@ -58,7 +61,10 @@ export async function runChunkJob(raw: unknown, deps: ChunkDeps): Promise<{ key:
   const key = data.kind === 'audio' ? plan.audioKey : `chunks/${data.chunk.hash}.mp4`;
   const expected = data.kind === 'audio' ? plan.audioHash : plan.chunks[data.chunk.index]?.hash;
   if (expected !== data.chunk.hash) throw new PermanentError(`chunk ${data.kind} ${data.chunk.index} does not match the spec's plan`);
-  if (await deps.storage.exists(key)) return { key, cached: true, encoder: 'cache' };
+  if (await deps.storage.exists(key)) {
+    await deps.storage.touch(key); // a cache hit: most recently used (chunk-cache.ts)
+    return { key, cached: true, encoder: 'cache' };
+  }
 
   const log = deps.logger.child({ renderId: data.renderId, kind: data.kind, chunk: data.chunk.index });
   // Every video chunk of one render must come from the same encoder family so `-c copy` concat
@@ -79,6 +85,7 @@ export async function runChunkJob(raw: unknown, deps: ChunkDeps): Promise<{ key:
       range: data.kind === 'audio' ? undefined : { start: data.chunk.start, end: data.chunk.end },
       audio: data.kind === 'audio' ? 'only' : 'none',
       onProgress: (p) => deps.onProgress?.({ renderId: data.renderId, workerId: deps.workerId, stage: p.stage, percent: p.percent ?? 0, fps: p.fps, etaSeconds: p.etaSeconds }),
+      onFfmpegRun: (r) => deps.recordRun?.({ kind: data.kind === 'audio' ? 'audio' : 'video-chunk', chunkIndex: data.kind === 'audio' ? null : data.chunk.index, ...r }),
     });
     await deps.storage.put(key, outPath, { contentType: data.kind === 'audio' ? 'audio/mp4' : 'video/mp4' });
     return { key, cached: false, encoder: rendered.encoder };
@@ -149,7 +156,10 @@ export async function runChunkedRender(data: RenderJobData, deps: CoordinatorDep
   const plan = planChunks(spec, { chunkFrames });
   const pieces = piecesOf(plan, data, chunkFrames);
 
-  for (const p of pieces) p.done = p.reused = await deps.storage.exists(p.key);
+  for (const p of pieces) {
+    p.done = p.reused = await deps.storage.exists(p.key);
+    if (p.reused) await deps.storage.touch(p.key); // reused: most recently used (chunk-cache.ts)
+  }
   const reused = pieces.filter((p) => p.done).length;
   for (const p of pieces) if (!p.done) await ensureJob(deps.chunkQueue, p);
   log.info({ chunks: plan.chunks.length, chunkFrames, reused, toRender: pieces.length - reused }, 'chunked render planned');
@@ -226,19 +236,24 @@ async function stitch(data: RenderJobData, deps: CoordinatorDeps, { spec, plan, 
     const listPath = join(work, 'chunks.ffconcat');
     await writeFile(listPath, plan.concatList(videos.map((f) => f.path)));
     const outPath = join(work, 'output.mp4');
-    const stitched = await run(
-      {
+    const stitchStarted = performance.now();
+    const stitchCommand = {
         globalOptions: ['-hide_banner', '-nostdin', '-y'],
         inputs: [
-          { options: ['-f', 'concat', '-safe', '0'], path: listPath },
-          { options: [], path: audio!.path },
+          // The concat list is ours (chunk files in storage); it may open files, nothing else.
+          { options: ['-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file'], path: listPath },
+          { options: inputOptionsFor('mov'), path: fileUrl(audio!.path) },
         ],
         filterComplex: '',
         outputOptions: ['-map', '0:v:0', '-map', '1:a:0', '-c', 'copy', '-movflags', '+faststart'],
         outputPath: outPath,
-      },
-      { signal: deps.signal, workDir: work },
-    );
+      };
+    const stitchEncoder = 'copy';
+    const stitched = await run(stitchCommand, { signal: deps.signal, workDir: work }).catch((err: unknown) => {
+      if (err instanceof FfmpegError) deps.recordRun?.({ kind: 'stitch', chunkIndex: null, args: err.args, encoder: stitchEncoder, target: 'cpu', ok: false, error: err.message, stderrTail: err.stderrTail, stagesMs: { stitch: Math.round(performance.now() - stitchStarted) } });
+      throw err;
+    });
+    deps.recordRun?.({ kind: 'stitch', chunkIndex: null, args: stitched.args, encoder: stitchEncoder, target: 'cpu', ok: true, error: null, stderrTail: stitched.stderrTail, stagesMs: { stitch: stitched.wallMs } });
     const info = await probe(outPath, { signal: deps.signal });
     if (info.durationFrames !== spec.output.durationFrames) log.warn({ expected: spec.output.durationFrames, actual: info.durationFrames }, 'stitched frame count differs from the spec');
 

@@ -15,6 +15,8 @@
  *   BLOCKLIST_AFTER      transient failures of one job before this worker leaves it to others, default 2
  *   HEARTBEAT_INTERVAL_MS  time between heartbeats (the admin shows a worker lost after 1.5 of them), default 5000
  *   WORKER_GRACE_SECONDS   how long a dead worker stays listed (as lost) before it expires, default 600
+ *   RENDER_CHUNK_CACHE_MAX_BYTES / _SWEEP_SECONDS / _GRACE_SECONDS  the chunk cache's LRU bound (chunk-cache.ts),
+ *                        default 20G / 600 / 3600
  *   FFMPEG_PATH, FFPROBE_PATH, LOG_LEVEL
  */
 import { hostname } from 'node:os';

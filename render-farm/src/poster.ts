@@ -6,6 +6,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { formatSeconds } from '@clipmaker/shared/render-spec';
+import { fileUrl, inputOptionsFor } from '@clipmaker/shared/media';
 import { run } from './ffmpeg/adapter.ts';
 
 export const POSTER_MAX_WIDTH = 1080;
@@ -31,7 +32,8 @@ export async function makePoster(videoPath: string, outDir: string, opts: { dura
     await run(
       {
         globalOptions: ['-hide_banner', '-nostdin', '-v', 'error', '-y'],
-        inputs: [{ options: ['-ss', formatSeconds(posterTimeSeconds(opts.durationUs))], path: videoPath }],
+        // Our own MP4 output, still opened by the ingest rules (mov demuxer, file protocol only).
+        inputs: [{ options: [...inputOptionsFor('mov'), '-ss', formatSeconds(posterTimeSeconds(opts.durationUs))], path: fileUrl(videoPath) }],
         filterComplex: '',
         outputOptions: ['-map', '0:v:0', '-frames:v', '1', '-update', '1', '-c:v', 'png', '-f', 'image2'],
         outputPath: framePath,

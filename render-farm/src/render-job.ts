@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { chooseTarget, type Capabilities, type RenderTarget } from './capabilities.ts';
 import { PermanentError } from './errors.ts';
 import { makePoster } from './poster.ts';
-import { renderSpecToFile } from './render.ts';
+import { renderSpecToFile, type RunRecorder } from './render.ts';
 import { StorageNotFoundError, type Storage } from './storage/index.ts';
 
 export interface RenderJobDeps {
@@ -23,6 +23,8 @@ export interface RenderJobDeps {
   workRoot?: string;
   signal?: AbortSignal;
   onProgress?: (progress: RenderProgress) => void;
+  /** Records every ffmpeg run (argv, encoder, stages, stderr) for the admin job page. */
+  recordRun?: RunRecorder;
 }
 
 /** Job payload validation; a malformed payload is permanent. */
@@ -82,6 +84,7 @@ export async function runRenderJob(rawData: unknown, deps: RenderJobDeps): Promi
       workDir: work,
       logger: log,
       onProgress: (p) => progress({ stage: p.stage, percent: p.percent ?? 0, fps: p.fps, etaSeconds: p.etaSeconds }),
+      onFfmpegRun: (r) => deps.recordRun?.({ kind: 'render', chunkIndex: null, ...r }),
     });
     if (rendered.fellBack) log.warn({ encoder: rendered.encoder }, 'rendered on cpu after the cuda attempt failed');
 

@@ -19,7 +19,7 @@ import {
 } from '@clipmaker/shared/render-spec';
 import { fontFiles } from '@clipmaker/shared/fonts';
 import type { Logger } from 'pino';
-import { MediaProbeError, probe, run, type FfmpegProgress, type MediaInfo } from './ffmpeg/adapter.ts';
+import { FfmpegError, MediaProbeError, probe, run, type FfmpegProgress, type MediaInfo } from './ffmpeg/adapter.ts';
 import { PermanentError, RenderAbortedError } from './errors.ts';
 import { StorageNotFoundError, type LocalFile, type Storage } from './storage/index.ts';
 import type { RenderTarget } from './capabilities.ts';
@@ -47,13 +47,34 @@ export interface RenderSpecOptions {
   fontsDir?: string;
   threads?: number;
   logger?: Logger;
+  /** Called after every ffmpeg run that renders the output (success or failure), with what ran. */
+  onFfmpegRun?: (run: FfmpegRunInfo) => void;
   /** Timeline frames [start, end) (a chunk); default the whole timeline. */
   range?: { start: number; end: number };
   /** 'none' for video chunks, 'only' for the once-rendered audio of a chunked render. */
   audio?: 'include' | 'none' | 'only';
 }
 
+/** What a job records per ffmpeg run (the worker adds render, job, attempt, worker and time). */
+export type RunRecorder = (run: { kind: 'render' | 'video-chunk' | 'audio' | 'stitch'; chunkIndex: number | null } & FfmpegRunInfo) => void;
+
+/** One ffmpeg run of renderSpecToFile, as it happened. */
+export interface FfmpegRunInfo {
+  /** The exact argv spawned: the builder's `args`. */
+  args: string[];
+  encoder: string;
+  target: RenderTarget;
+  ok: boolean;
+  error: string | null;
+  stderrTail: string[];
+  /** probe (sources), loudness (measure pass), encode (this run), ms. */
+  stagesMs: Record<string, number>;
+}
+
 export interface RenderOutcome {
+  /** Per stage, ms: probe, loudness (when measured), encode, verify (ffprobe of the output). */
+  stagesMs: Record<string, number>;
+  stderrTail: string[];
   /** The exact ffmpeg argument list of the attempt that produced the output. */
   ffmpegArgs: string[];
   encoder: string;
@@ -145,24 +166,32 @@ async function resolveSources(spec: RenderSpec, opts: RenderSpecOptions): Promis
   return files;
 }
 
-async function checkSources(spec: RenderSpec, files: Map<string, LocalFile>, signal?: AbortSignal): Promise<void> {
+/**
+ * Probes every referenced source with the ingest probe (its stored container forced when known) and
+ * returns the spec with each source's container and stream starts as detected here: the builder
+ * then opens every input with `-f <container>` and the file protocol only (shared/media/ingest.ts).
+ */
+async function checkSources(spec: RenderSpec, files: Map<string, LocalFile>, signal?: AbortSignal): Promise<RenderSpec> {
+  const detected = new Map<string, Source>();
   await Promise.all(
     referencedSources(spec).map(async (source) => {
       let info: MediaInfo;
       try {
-        info = await probe(files.get(source.id)!.path, { signal });
+        info = await probe(files.get(source.id)!.path, { signal, container: source.container });
       } catch (err) {
         if (err instanceof MediaProbeError) throw new PermanentError(`source ${source.id} (${source.key}): ${err.message}`);
         throw err;
       }
       if (info.kind !== source.kind) throw new PermanentError(`source ${source.id} (${source.key}) is ${info.kind}, the spec says ${source.kind}`);
+      detected.set(source.id, { ...source, container: info.container, videoStartUs: info.videoStartUs, audioStartUs: info.audioStartUs, sar: info.sar, vfr: info.vfr, colorTransfer: info.colorTransfer });
     }),
   );
+  return { ...spec, sources: spec.sources.map((s) => detected.get(s.id) ?? s) };
 }
 
 export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptions): Promise<RenderOutcome> {
   const started = performance.now();
-  const spec = parseRenderSpec(specInput);
+  let spec = parseRenderSpec(specInput);
   const log = opts.logger;
   if (opts.signal?.aborted) throw new RenderAbortedError();
 
@@ -170,8 +199,19 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
   let files = new Map<string, LocalFile>();
   try {
     opts.onProgress?.({ stage: 'probing', frame: 0, fps: null, percent: 0, etaSeconds: null });
-    files = await resolveSources(spec, opts);
-    await checkSources(spec, files, opts.signal);
+    const stagesMs: Record<string, number> = {};
+    const timed = async <T>(stage: string, fn: () => Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await fn();
+      } finally {
+        stagesMs[stage] = Math.round(performance.now() - t0);
+      }
+    };
+    await timed('probe', async () => {
+      files = await resolveSources(spec, opts);
+      spec = await checkSources(spec, files, opts.signal);
+    });
 
     const range = opts.range ?? { start: 0, end: spec.output.durationFrames };
     const frames = range.end - range.start;
@@ -193,7 +233,7 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
     // values (linear gain). Chunked renders do this in their audio job, which renders the whole mix.
     let loudness: LoudnessPass | undefined;
     if (spec.output.audio.loudness && opts.audio !== 'none') {
-      const measured = await runCommand(build('cpu', undefined, { pass: 'measure' }, '-'), null);
+      const measured = await timed('loudness', () => runCommand(build('cpu', undefined, { pass: 'measure' }, '-'), null));
       const m = parseLoudnormJson(measured.stderrTail.join('\n'));
       if (!m) throw new Error('loudnorm printed no measurement');
       loudness = { pass: 'apply', measured: m };
@@ -202,14 +242,25 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
 
     const attempt = async (target: RenderTarget, videoEncoder: string | undefined) => {
       const command = build(target, videoEncoder, loudness, opts.outPath);
-      const encoder = videoEncoderOf(command) ?? videoEncoder ?? 'unknown';
+      const encoder = command.encoder ?? videoEncoderOf(command) ?? videoEncoder ?? 'unknown';
       log?.info({ target, encoder }, 'ffmpeg starting');
-      const result = await runCommand(command, opts.audio === 'only' ? null : frames);
-      return { args: result.args, encoder, target };
+      const t0 = performance.now();
+      const report = (ok: boolean, error: string | null, stderrTail: string[], args: string[]) =>
+        opts.onFfmpegRun?.({ args, encoder, target, ok, error, stderrTail, stagesMs: { ...stagesMs, encode: Math.round(performance.now() - t0) } });
+      try {
+        const result = await runCommand(command, opts.audio === 'only' ? null : frames);
+        stagesMs.encode = Math.round(performance.now() - t0);
+        report(true, null, result.stderrTail, result.args);
+        return { args: result.args, encoder, target, stderrTail: result.stderrTail };
+      } catch (err) {
+        if (err instanceof FfmpegError) report(false, err.message, err.stderrTail, err.args);
+        else if (err instanceof RenderAbortedError) report(false, 'aborted', [], command.args ?? []);
+        throw err;
+      }
     };
 
     const target = opts.target ?? 'cpu';
-    let done: { args: string[]; encoder: string; target: RenderTarget };
+    let done: { args: string[]; encoder: string; target: RenderTarget; stderrTail: string[] };
     let fellBack = false;
     try {
       done = await attempt(target, opts.videoEncoder);
@@ -221,11 +272,11 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
       done = await attempt('cpu', undefined);
     }
 
-    const output = await probe(opts.outPath, { signal: opts.signal });
+    const output = await timed('verify', () => probe(opts.outPath, { signal: opts.signal }));
     if (opts.audio !== 'only' && output.durationFrames !== frames) {
       log?.warn({ expected: frames, actual: output.durationFrames }, 'output frame count differs from the spec');
     }
-    return { ffmpegArgs: done.args, encoder: done.encoder, target: done.target, durationMs: Math.round(performance.now() - started), output, fellBack };
+    return { ffmpegArgs: done.args, encoder: done.encoder, target: done.target, durationMs: Math.round(performance.now() - started), output, fellBack, stagesMs, stderrTail: done.stderrTail };
   } catch (err) {
     await rm(opts.outPath, { force: true });
     throw err;

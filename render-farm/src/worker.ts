@@ -32,26 +32,42 @@ import {
   RENDER_CHUNK_QUEUE,
   RENDER_QUEUES,
   RenderProgress,
+  REVIEW_PROXY_QUEUE,
+  ReviewProxyProgress,
+  reviewProxyResultKey,
   renderResultKey,
+  TRANSCRIBE_QUEUES,
+  TranscribeProgress,
+  transcribeResultKey,
   WORKER_GRACE_SECONDS,
   WorkerControl,
   workerControlKey,
   workerHealth,
   workerKey,
   workerRegistryKey,
+  JOB_RUN_STDERR_LINES,
+  JOB_RUNS_MAX,
+  JOB_RUNS_TTL_SECONDS,
+  JobRun,
+  jobRunsKey,
   type RenderPriority,
 } from '@clipmaker/shared/jobs';
 import { pino, type Logger } from 'pino';
 import { probeCapabilities, type Capabilities, type RenderTarget } from './capabilities.ts';
 import { errorMessage, isPermanentError, RenderAbortedError, StitchError } from './errors.ts';
 import { startHeartbeat, type Heartbeat, type HeartbeatRedis } from './heartbeat.ts';
+import { chunkCacheSettings, startChunkCacheSweeper, type ChunkCacheSettings } from './chunk-cache.ts';
 import { GateClosedError, PriorityGate } from './priority-gate.ts';
 import { parseJobData, runRenderJob } from './render-job.ts';
+import type { RunRecorder } from './render.ts';
+import { queryGpus } from './gpu.ts';
 import { BLOCKLISTED_MESSAGE, JobBlocklist, type BlocklistRedis } from './blocklist.ts';
 import { runChunkedRender, runChunkJob } from './chunked.ts';
 import { fencedStorage, QueueRuntime, SupersededError, type Attempt } from './queue-runtime.ts';
 import { openWorkDir } from './workdir.ts';
 import type { Storage } from './storage/index.ts';
+import { runReviewProxyJob } from './review-proxy-job.ts';
+import { probeEngines, runTranscribeJob, type EngineProbe, type SpeechEngine } from './transcribe/index.ts';
 
 export const PRIORITIES: readonly RenderPriority[] = ['high', 'normal', 'low'];
 
@@ -91,17 +107,37 @@ export interface WorkerOptions {
   blocklistAfter?: number;
   /** After handing a job back, how long this worker waits before taking one from that queue (default 1 s). */
   handBackPauseMs?: number;
+  /** Transcribe queue names per priority (default TRANSCRIBE_QUEUES). */
+  transcribeQueueNames?: Partial<Record<RenderPriority, string>>;
+  /**
+   * Speech engines (default: probed: pocketsphinx, whisper with WHISPER_MODEL). A worker with none
+   * does not consume the transcribe queues; [] turns transcription off here.
+   */
+  engines?: readonly SpeechEngine[];
+  /** Review-proxy (watermark) queue name (default REVIEW_PROXY_QUEUE); false: this worker takes none. */
+  reviewProxyQueueName?: string | false;
+  /** Bounds the shared chunk cache (chunk-cache.ts); default from RENDER_CHUNK_CACHE_* env, false: no sweeping here. */
+  chunkCache?: ChunkCacheSettings | false;
 }
 
 export interface RenderWorker {
   readonly workerId: string;
   readonly capabilities: Capabilities;
+  /** Speech engines this worker runs transcribe jobs with (empty: it takes none). */
+  readonly engines: readonly SpeechEngine[];
   /** Queue names consumed, best priority first. */
   readonly queues: string[];
   /** This worker's temp folder (per-job folders inside). */
   readonly workDir: string;
   /** Stops taking jobs, lets running renders finish (bounded), hands held ones back, closes. */
   stop(): Promise<void>;
+}
+
+interface RunsMulti {
+  rpush(key: string, value: string): RunsMulti;
+  ltrim(key: string, start: number, stop: number): RunsMulti;
+  expire(key: string, seconds: number): RunsMulti;
+  exec(cb: (err: Error | null) => void): unknown;
 }
 
 interface RunningJob {
@@ -112,6 +148,8 @@ interface RunningJob {
   attempt: Attempt;
   done: Promise<unknown>;
   cancelled: boolean;
+  /** Stopped by a farm admin's pause: handed back to the queue untouched, not failed. */
+  paused: boolean;
 }
 
 /** What one attempt came to when it did not settle with a value or an error. */
@@ -137,7 +175,8 @@ const call = <T>(fn: (cb: Cb<T>) => unknown) => new Promise<T>((resolve, reject)
 
 export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
   const workerId = opts.workerId ?? `${hostname()}-${process.pid}`;
-  const logger = (opts.logger ?? pino({ name: 'render-farm' })).child({ workerId });
+  // Every line names its service and worker; job lines add jobId/queue/renderId, lifecycle lines an `event` and `durationMs`.
+  const logger = (opts.logger ?? pino({ name: 'render-farm' })).child({ service: 'render-farm', workerId });
   const prefix = opts.prefix ?? QUEUE_PREFIX;
   const priorities = opts.priorities ?? PRIORITIES;
   const concurrency = opts.concurrency ?? 1;
@@ -147,10 +186,18 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
   // The hash must outlive a few beats, or a live worker would flicker out of the registry.
   const graceSeconds = Math.max(opts.workerGraceSeconds ?? WORKER_GRACE_SECONDS, Math.ceil((3 * heartbeatInterval) / 1000));
   const handBackPause = opts.handBackPauseMs ?? 1000;
+  const chunkCache = opts.chunkCache ?? chunkCacheSettings(); // invalid env: refused before anything starts
   const startedAt = Date.now();
 
   const capabilities = opts.capabilities ?? (await probeCapabilities());
   logger.info({ capabilities }, 'ffmpeg capabilities');
+  let engines: readonly SpeechEngine[];
+  if (opts.engines) engines = opts.engines;
+  else {
+    const probes: EngineProbe[] = await probeEngines({ gpu: capabilities.cudaDevice });
+    for (const p of probes) if (!p.available) logger.info({ engine: p.id, reason: p.reason }, 'speech engine unavailable');
+    engines = probes.flatMap((p) => (p.engine ? [p.engine] : []));
+  }
   // Sweeps the folders that dead workers on this host left behind, before taking any job.
   const workdir = await openWorkDir({ parent: opts.workRoot, workerId, logger });
 
@@ -159,12 +206,17 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
   let stopping = false;
   let heartbeat: Heartbeat | null = null;
 
-  const queueSpecs: { priority: RenderPriority | null; name: string }[] = [
-    ...priorities.map((priority) => ({ priority, name: opts.queueNames?.[priority] ?? RENDER_QUEUES[priority] })),
-    // Chunk and audio jobs of chunked renders; each carries its render's priority for the gate.
-    { priority: null, name: opts.chunkQueueName ?? RENDER_CHUNK_QUEUE },
+  type QueueKind = 'render' | 'chunk' | 'transcribe' | 'review-proxy';
+  const queueSpecs: { priority: RenderPriority | null; name: string; kind: QueueKind }[] = [
+    ...priorities.map((priority) => ({ priority, name: opts.queueNames?.[priority] ?? RENDER_QUEUES[priority], kind: 'render' as const })),
+    // Transcription: only where a speech engine runs (capability-based routing).
+    ...(engines.length > 0 ? priorities.map((priority) => ({ priority, name: opts.transcribeQueueNames?.[priority] ?? TRANSCRIBE_QUEUES[priority], kind: 'transcribe' as const })) : []),
+    // Watermarked review copies: a viewer is waiting on the share page, so they go first in the gate.
+    ...(opts.reviewProxyQueueName === false ? [] : [{ priority: 'high' as const, name: opts.reviewProxyQueueName ?? REVIEW_PROXY_QUEUE, kind: 'review-proxy' as const }]),
+    // Chunk and audio jobs of chunked renders; each carries its render's priority for the gate. Last.
+    { priority: null, name: opts.chunkQueueName ?? RENDER_CHUNK_QUEUE, kind: 'chunk' as const },
   ];
-  const queues = queueSpecs.map(({ priority, name }) => {
+  const queues = queueSpecs.map(({ priority, name, kind }) => {
     const queue = new BeeQueue<unknown>(name, {
       prefix,
       redis: redisClientOptions(opts.redisUrl ?? DEFAULT_REDIS_URL),
@@ -181,7 +233,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
     } as BeeQueue.QueueSettings);
     queue.on('error', (err) => logger.warn({ err: errorMessage(err), queue: name }, 'queue redis error'));
     queue.on('stalled', (jobId) => logger.warn({ jobId, queue: name }, 're-queued a stalled job'));
-    return { priority, name, queue };
+    return { priority, name, kind, queue };
   });
   // Waits for Redis however long it is away: a worker started before Redis simply waits.
   await Promise.all(queues.map((q) => q.queue.ready()));
@@ -206,12 +258,39 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
     }
     return live;
   };
+  /** Appends one ffmpeg run to its render's run list (shared/jobs JobRun); never fails the job. */
+  const recordRun = (renderId: string, jobId: string, attemptNo: number, jobLog: Logger): RunRecorder => (r) => {
+    const parsed = JobRun.safeParse({ renderId, jobId, attempt: attemptNo, workerId, finishedAt: Date.now(), kind: r.kind, chunkIndex: r.chunkIndex, target: r.target, encoder: r.encoder, argv: r.args, stagesMs: r.stagesMs, stderrTail: r.stderrTail.slice(-JOB_RUN_STDERR_LINES), ok: r.ok, error: r.error?.slice(0, 4000) ?? null });
+    if (!parsed.success) return void jobLog.warn({ issues: parsed.error.issues.slice(0, 3) }, 'job run record invalid: not stored');
+    const key = jobRunsKey(prefix, renderId);
+    (commands as unknown as { multi(): RunsMulti }).multi().rpush(key, JSON.stringify(parsed.data)).ltrim(key, -JOB_RUNS_MAX, -1).expire(key, JOB_RUNS_TTL_SECONDS).exec((err) => {
+      if (err) jobLog.warn({ err: errorMessage(err) }, 'job run record not stored');
+    });
+  };
   const isCancelled = (renderId: string) => call<number>((cb) => commands.exists(cancelledKey(prefix, renderId), cb)).then((n) => n > 0);
+  /** Live GPU figures (nvidia-smi), refreshed in the background every 15 s (or beat); only on GPU hosts. */
+  let liveGpus = capabilities.gpus ?? [];
+  const gpuTimer = liveGpus.length
+    ? setInterval(() => void queryGpus().then((g) => (liveGpus = g.length ? g : liveGpus)), Math.max(heartbeatInterval, 15_000))
+    : null;
+  gpuTimer?.unref();
+  /** The last control flag read (drain/pause), for the heartbeat's controlState. */
+  let control: WorkerControl | null = null;
   const controlFlag = () =>
     call<string | null>((cb) => commands.get(workerControlKey(prefix, workerId), cb)).then(
-      (v) => WorkerControl.safeParse(v).data ?? null,
-      () => null,
+      (v) => (control = WorkerControl.safeParse(v).data ?? null),
+      () => control,
     );
+  const controlState = () => (control === 'pause' ? 'paused' : control === 'drain' ? (running.size > 0 ? 'draining' : 'drained') : '');
+  /** Pause = hand back at once: every running attempt stops and goes back to its queue untouched. */
+  const pauseRunning = () => {
+    for (const j of running.values()) {
+      if (j.paused || j.cancelled) continue;
+      j.paused = true;
+      j.abort.abort();
+      logger.info({ jobId: j.id, queue: j.queue, renderId: j.renderId }, 'worker paused: running job stopped and handed back');
+    }
+  };
 
   const cancelRunning = (renderId: string, why: string) => {
     for (const j of running.values()) {
@@ -244,6 +323,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
       capabilities: JSON.stringify(capabilities),
       currentJob: [...running.values()].map((j) => `${j.queue}:${j.id}${j.renderId ? `:${j.renderId}` : ''}`).join(','),
       startedAt: String(startedAt),
+      controlState: controlState(),
+      gpus: liveGpus.length ? JSON.stringify(liveGpus) : '',
     }),
     onError: (err) => logger.warn({ err: errorMessage(err) }, 'heartbeat failed'),
   });
@@ -256,6 +337,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
     if (watching || running.size === 0) return;
     watching = true;
     void (async () => {
+      // drain: the running jobs finish; pause: they stop now and go back to the queue.
+      if ((await controlFlag()) === 'pause') pauseRunning();
       for (const j of [...running.values()]) {
         if (!(await j.attempt.renew().catch(() => true))) {
           logger.warn({ jobId: j.id, queue: j.queue }, 'another attempt holds this job now: stopping this one');
@@ -268,14 +351,14 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
 
   const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, stopping ? 0 : ms));
 
-  const handle = async (rt: QueueRuntime, queuePriority: RenderPriority | null, job: BeeQueue.Job<unknown>): Promise<unknown> => {
+  const handle = async (rt: QueueRuntime, queuePriority: RenderPriority | null, kind: QueueKind, job: BeeQueue.Job<unknown>): Promise<unknown> => {
     const queueName = rt.name;
     const attempt = await rt.claim(job);
     if (!attempt) {
       logger.info({ jobId: job.id, queue: queueName }, 'job already finished by an earlier attempt: dropped');
       return { handedBack: 'finished-elsewhere' } satisfies HandedBack;
     }
-    const outcome = await runAttempt(rt, queuePriority, job, attempt);
+    const outcome = await runAttempt(rt, queuePriority, kind, job, attempt);
     if (outcome && typeof outcome === 'object' && 'handedBack' in outcome) {
       // Let an idle worker draw the job first; a drained or paused worker waits until resumed.
       if ((outcome as HandedBack).handedBack === 'control') while (!stopping && (await controlFlag())) await pause(1000);
@@ -284,32 +367,37 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
     return outcome;
   };
 
-  const runAttempt = async (rt: QueueRuntime, queuePriority: RenderPriority | null, job: BeeQueue.Job<unknown>, attempt: Attempt): Promise<unknown> => {
+  const runAttempt = async (rt: QueueRuntime, queuePriority: RenderPriority | null, kind: QueueKind, job: BeeQueue.Job<unknown>, attempt: Attempt): Promise<unknown> => {
     const queueName = rt.name;
-    const isChunk = queuePriority === null;
+    const isChunk = kind === 'chunk';
+    const isTranscribe = kind === 'transcribe';
+    const isReviewProxy = kind === 'review-proxy';
     const rawPriority = (job.data as { priority?: unknown })?.priority;
     const priority: RenderPriority = queuePriority ?? (rawPriority === 'high' || rawPriority === 'low' ? rawPriority : 'normal');
     // A coordinator (chunked render job) only plans, waits and stitches: it takes no encode slot.
     let coordinator = false;
-    if (!isChunk) {
+    if (kind === 'render') {
       try {
         coordinator = parseJobData(job.data).chunking !== null;
       } catch {
         coordinator = false; // runRenderJob reports the payload error
       }
     }
-    const renderId = typeof (job.data as { renderId?: unknown })?.renderId === 'string' ? (job.data as { renderId: string }).renderId : null;
+    // The job's owner id: a render's, or a transcript's (cancel messages carry either).
+    const ownerField = isTranscribe ? 'transcriptId' : isReviewProxy ? 'proxyId' : 'renderId';
+    const rawOwner = (job.data as Record<string, unknown> | null)?.[ownerField];
+    const renderId = typeof rawOwner === 'string' ? rawOwner : null;
     const jobLog = logger.child({ jobId: job.id, queue: queueName, renderId });
     // Farm admin drain/pause: start nothing new here.
-    const control = await controlFlag();
-    if (control) {
+    const flag = await controlFlag();
+    if (flag) {
       await attempt.handBack();
-      jobLog.info({ control }, `worker ${control === 'drain' ? 'draining' : 'paused'}: job handed back to the queue`);
+      jobLog.info({ event: 'job.handed_back', reason: 'control', control: flag }, `worker ${flag === 'drain' ? 'draining' : 'paused'}: job handed back to the queue`);
       return { handedBack: 'control' } satisfies HandedBack;
     }
     if (await blocklist.shouldSkip(queueName, job.id, workerId, () => liveWorkersOn(queueName)).catch(() => false)) {
       await attempt.handBack();
-      jobLog.warn(BLOCKLISTED_MESSAGE);
+      jobLog.warn({ event: 'job.handed_back', reason: 'blocklist' }, BLOCKLISTED_MESSAGE);
       return { handedBack: 'blocklist' } satisfies HandedBack;
     }
     if (renderId && (await isCancelled(renderId).catch(() => false))) {
@@ -323,52 +411,67 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
       if (err instanceof GateClosedError) {
         // Taken from Redis but never started: back to the queue, nothing used up.
         await attempt.handBack();
-        jobLog.info(NOT_STARTED_MESSAGE);
+        jobLog.info({ event: 'job.handed_back', reason: 'stopping' }, NOT_STARTED_MESSAGE);
         return { handedBack: 'stopping' } satisfies HandedBack;
       }
       throw err;
     }
-    if (!isChunk && renderId) attempt.resultKey = renderResultKey(prefix, renderId);
+    if (!isChunk && renderId) attempt.resultKey = isTranscribe ? transcribeResultKey(prefix, renderId) : isReviewProxy ? reviewProxyResultKey(prefix, renderId) : renderResultKey(prefix, renderId);
     const abort = new AbortController();
     // bee-queue enforces job.timeout() by rejecting the handler's promise; it cannot stop ffmpeg.
     const timeoutMs = Number(job.options.timeout) || 0;
     const timeoutTimer = timeoutMs > 0 ? setTimeout(() => abort.abort(), timeoutMs) : null;
     let lastProgressAt = 0;
     let lastStage = '';
-    const onProgress = (p: RenderProgress) => {
+    const report = <T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, p: T & { stage: string; percent: number }) => {
       const now = Date.now();
       if (p.stage === lastStage && p.percent < 100 && now - lastProgressAt < progressInterval) return;
       lastStage = p.stage;
       lastProgressAt = now;
-      const parsed = RenderProgress.safeParse(p);
+      const parsed = schema.safeParse(p);
       if (parsed.success) Promise.resolve(job.reportProgress(parsed.data)).catch((err: unknown) => jobLog.warn({ err: errorMessage(err) }, 'progress report failed'));
     };
+    const onProgress = (p: RenderProgress) => report(RenderProgress, p);
+    const onTranscribeProgress = (p: TranscribeProgress) => report(TranscribeProgress, p);
+    const onReviewProxyProgress = (p: ReviewProxyProgress) => report(ReviewProxyProgress, p);
     let jobDir: string | null = null;
     const done: Promise<unknown> = (async () => {
       // A coordinator only needs a folder to stitch, once every piece is in: it makes it then.
-      jobDir = coordinator ? workdir.jobDirPath(`job-${job.id}`) : await workdir.jobDir(`${isChunk ? 'chunk' : 'job'}-${job.id}`);
+      jobDir = coordinator ? workdir.jobDirPath(`job-${job.id}`) : await workdir.jobDir(`${isChunk ? 'chunk' : isTranscribe ? 'transcribe' : isReviewProxy ? 'review-proxy' : 'job'}-${job.id}`);
       // Only the attempt that still holds the job may publish anything.
-      const deps = { storage: fencedStorage(opts.storage, attempt), capabilities, workerId, logger: jobLog, target: opts.target, workRoot: jobDir, signal: abort.signal, onProgress };
+      const attemptNo = (job.options.stacktraces?.length ?? 0) + 1;
+      const deps = { storage: fencedStorage(opts.storage, attempt), capabilities, workerId, logger: jobLog, target: opts.target, workRoot: jobDir, signal: abort.signal, onProgress, recordRun: renderId && !isTranscribe && !isReviewProxy ? recordRun(renderId, job.id, attemptNo, jobLog) : undefined };
+      if (isTranscribe) return runTranscribeJob(job.data, { storage: deps.storage, engines, workerId, logger: jobLog, workRoot: jobDir, signal: abort.signal, onProgress: onTranscribeProgress });
+      if (isReviewProxy) return runReviewProxyJob(job.data, { storage: deps.storage, workerId, logger: jobLog, workRoot: jobDir, signal: abort.signal, onProgress: onReviewProxyProgress });
       if (isChunk) return runChunkJob(job.data, { ...deps, onProgress: undefined });
       if (coordinator) return runChunkedRender(parseJobData(job.data), { ...deps, chunkQueue });
       return runRenderJob(job.data, deps);
     })();
-    const entry: RunningJob = { id: job.id, queue: queueName, renderId, abort, attempt, done, cancelled: false };
+    const entry: RunningJob = { id: job.id, queue: queueName, renderId, abort, attempt, done, cancelled: false, paused: false };
     running.set(job.id, entry);
     heartbeat?.beat().catch(() => {});
-    jobLog.info({ attempt: (job.options.stacktraces?.length ?? 0) + 1, retriesLeft: job.options.retries }, 'job started');
+    const startedAt = performance.now();
+    const ms = () => Math.round(performance.now() - startedAt);
+    jobLog.info({ event: 'job.started', kind: isTranscribe ? 'transcribe' : isReviewProxy ? 'review-proxy' : isChunk ? 'chunk' : coordinator ? 'chunked-render' : 'render', attempt: (job.options.stacktraces?.length ?? 0) + 1, retriesLeft: job.options.retries }, 'job started');
     try {
-      return await done;
+      const result = await done;
+      jobLog.info({ event: 'job.succeeded', durationMs: ms() }, 'job succeeded');
+      return result;
     } catch (err) {
       if (attempt.outcome === 'superseded' || err instanceof SupersededError) {
         attempt.outcome = 'superseded';
-        jobLog.warn('attempt superseded: nothing published, the job is not finished from here');
+        jobLog.warn({ event: 'job.superseded', durationMs: ms() }, 'attempt superseded: nothing published, the job is not finished from here');
         throw err;
       }
       if (entry.cancelled) {
         job.options.retries = 0;
-        jobLog.info('job cancelled');
+        jobLog.info({ event: 'job.cancelled', durationMs: ms() }, 'job cancelled');
         throw new Error(CANCELLED_MESSAGE);
+      }
+      if (entry.paused && !stopping) {
+        await attempt.handBack();
+        jobLog.info({ event: 'job.handed_back', reason: 'paused', durationMs: ms() }, 'paused: job handed back to the queue (no attempt spent)');
+        return { handedBack: 'control' } satisfies HandedBack;
       }
       if (!isPermanentError(err) && !(err instanceof RenderAbortedError)) {
         const n = await blocklist.recordFailure(queueName, job.id, workerId).catch(() => 0);
@@ -379,19 +482,19 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
         await blocklist.block(queueName, job.id, workerId).catch(() => {});
         if (await blocklist.someoneElseCan(queueName, job.id, workerId, () => liveWorkersOn(queueName)).catch(() => false)) {
           await attempt.handBack();
-          jobLog.warn({ reason: err.message }, 'could not stitch here: render handed to another worker (its pieces are cached)');
+          jobLog.warn({ event: 'job.handed_back', reason: 'stitch', error: err.message, durationMs: ms() }, 'could not stitch here: render handed to another worker (its pieces are cached)');
           return { handedBack: 'stitch' } satisfies HandedBack;
         }
       }
       if (isPermanentError(err)) {
         job.options.retries = 0; // the finish reads this: no retry
-        jobLog.error({ reason: errorMessage(err) }, 'job failed permanently');
+        jobLog.error({ event: 'job.failed', permanent: true, error: errorMessage(err), durationMs: ms() }, 'job failed permanently');
       } else if (err instanceof RenderAbortedError) {
         const why = stopping ? 'worker stopping' : `job timeout of ${timeoutMs} ms reached`;
-        jobLog.warn({ why }, 'render aborted; the queue retries it if attempts remain');
+        jobLog.warn({ event: 'job.aborted', why, durationMs: ms() }, 'render aborted; the queue retries it if attempts remain');
         throw new Error(`render aborted: ${why}`);
       } else {
-        jobLog.error({ err, retriesLeft: job.options.retries }, 'job failed');
+        jobLog.error({ event: 'job.failed', permanent: false, err, retriesLeft: job.options.retries, durationMs: ms() }, 'job failed');
       }
       throw err;
     } finally {
@@ -404,15 +507,16 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
     }
   };
 
-  for (const { queue, name, priority } of queues) {
+  for (const { queue, name, priority, kind } of queues) {
     const rt = runtimes.get(name)!;
     // Each queue may hold up to `concurrency` jobs; the gate lets `concurrency` of them run in total.
-    queue.process(concurrency, (job: BeeQueue.Job<unknown>) => handle(rt, priority, job));
+    queue.process(concurrency, (job: BeeQueue.Job<unknown>) => handle(rt, priority, kind, job));
     queue.checkStalledJobs(stallInterval, (err) => {
       if (err) logger.warn({ err: errorMessage(err), queue: name }, 'stalled-job check failed');
     });
   }
-  logger.info({ queues: queues.map((q) => q.name), prefix, concurrency, workDir: workdir.root }, 'worker started');
+  const sweeper = chunkCache ? startChunkCacheSweeper(opts.storage, chunkCache, logger) : null;
+  logger.info({ queues: queues.map((q) => q.name), prefix, concurrency, workDir: workdir.root, chunkCacheMaxBytes: chunkCache ? chunkCache.maxBytes : null }, 'worker started');
 
   let stopped: Promise<void> | null = null;
   const stop = () =>
@@ -432,6 +536,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
         await settled;
       }
       clearInterval(watch);
+      if (gpuTimer) clearInterval(gpuTimer);
+      await sweeper?.stop();
       await heartbeat?.stop().catch(() => {});
       await Promise.all(closing);
       subscriber.quit();
@@ -440,5 +546,5 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
       logger.info('worker stopped');
     })());
 
-  return { workerId, capabilities, queues: queues.map((q) => q.name), workDir: workdir.root, stop };
+  return { workerId, capabilities, engines, queues: queues.map((q) => q.name), workDir: workdir.root, stop };
 }

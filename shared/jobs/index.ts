@@ -2,7 +2,7 @@
  * The contract between the app (producer) and the render farm (consumer). Both meet only here and in Redis.
  */
 import { z } from 'zod';
-import { StorageKey } from '../render-spec/schema.ts';
+import { StorageKey, type RenderSpec } from '../render-spec/schema.ts';
 
 export const QUEUE_PREFIX = 'clipmaker';
 /** bee-queue has no priorities: one queue per priority, workers poll high before normal before low. */
@@ -28,6 +28,29 @@ export const RenderJobData = z.object({
 });
 export type RenderJobData = z.infer<typeof RenderJobData>;
 
+export const RENDER_PRIORITIES = Object.keys(RENDER_QUEUES) as RenderPriority[];
+
+/** How a render job is queued (bee-queue options): job id = render id, so a repeated enqueue cannot duplicate it. */
+export const RENDER_JOB_OPTIONS = { retries: 3, backoff: { strategy: 'exponential', delayMs: 2000 }, timeoutMs: 60 * 60 * 1000 } as const;
+
+/**
+ * Renders longer than two chunks are split into GOP-aligned chunks of about `chunkSeconds` rendered
+ * in parallel, audio once, stitched without re-encode. 0 (or less) turns chunking off.
+ */
+export function chunkingFor(spec: Pick<RenderSpec, 'output'>, chunkSeconds: number): { chunkFrames: number } | null {
+  if (!(chunkSeconds > 0)) return null;
+  const chunkFrames = Math.max(1, Math.round((chunkSeconds * spec.output.fps.num) / spec.output.fps.den));
+  return spec.output.durationFrames > 2 * chunkFrames ? { chunkFrames } : null;
+}
+
+/**
+ * THE job data of a whole render (submit, reconciler re-queue, admin retry and priority change all
+ * build it here): the frozen spec decides chunking, the caller the priority.
+ */
+export function renderJobData(row: { renderId: string; specKey: string; outputPrefix: string }, spec: Pick<RenderSpec, 'output'>, priority: RenderPriority, chunkSeconds: number): RenderJobData {
+  return RenderJobData.parse({ renderId: row.renderId, specKey: row.specKey, outputPrefix: row.outputPrefix, chunk: { index: 0, count: 1 }, attempt: 0, chunking: chunkingFor(spec, chunkSeconds), priority });
+}
+
 /** Chunk and audio jobs of chunked renders (one queue; the job's priority orders it in the worker's gate). */
 export const RENDER_CHUNK_QUEUE = 'render-chunks';
 
@@ -45,6 +68,11 @@ export type ChunkJobData = z.infer<typeof ChunkJobData>;
 // ---------------------------------------------------------------- Redis keys, channels, TTLs
 // Every key and channel the app and the farm share, beside bee-queue's own
 // (`${prefix}:${queue}:{jobs,waiting,active,stalling,delayed,succeeded,failed,...}`).
+
+/** bee-queue's own key for one of a queue's structures (`jobs` hash, `waiting` list, ...). */
+export function queueKey(prefix: string, queue: string, part: 'jobs' | 'waiting' | 'active' | 'delayed' | 'succeeded' | 'failed' | 'stalling' | 'id'): string {
+  return `${prefix}:${queue}:${part}`;
+}
 
 /** Redis pub/sub channel (under the queue prefix) carrying a cancelled render's id to every worker. */
 export function cancelChannel(prefix: string): string {
@@ -65,6 +93,11 @@ export function workerKey(prefix: string, workerId: string): string {
 export function workerControlKey(prefix: string, workerId: string): string {
   return `${prefix}:workers:${workerId}:control`;
 }
+/**
+ * drain: finish the job in hand, then take none (the worker goes idle, ready to be stopped);
+ * pause: hand the job in hand back to the queue at once (ffmpeg stopped, no attempt spent) and take
+ * none until resumed.
+ */
 export const WorkerControl = z.enum(['drain', 'pause']);
 export type WorkerControl = z.infer<typeof WorkerControl>;
 /**
@@ -79,26 +112,80 @@ export function workerRegistryKey(prefix: string): string {
 export const HEARTBEAT_INTERVAL_MS = 5000;
 /** How long a dead worker stays listed (as lost) before it expires from the registry (WORKER_GRACE_SECONDS). */
 export const WORKER_GRACE_SECONDS = 600;
+/** docker/healthcheck.mjs: a worker is healthy while its last beat is at most this many intervals old. */
+export const HEALTHCHECK_FRESH_INTERVALS = 3;
 /** A worker whose last beat is older than this many of its intervals is lost (killed, hung or cut off). */
 export const WORKER_LOST_AFTER_INTERVALS = 1.5;
 
+const EncoderCapability = z.object({ listed: z.boolean(), opened: z.boolean(), error: z.string().nullable() });
+/** The GPU a worker sees (nvidia-smi); null when there is none or nvidia-smi is missing. */
+export const GpuInfo = z.object({
+  model: z.string(),
+  driver: z.string().nullable(),
+  memoryTotalMiB: z.number().nullable(),
+  memoryUsedMiB: z.number().nullable(),
+  utilizationPercent: z.number().nullable(),
+});
+export type GpuInfo = z.infer<typeof GpuInfo>;
+/** The capabilities JSON in a heartbeat: what this worker's ffmpeg really opened, and its GPUs. */
+export const WorkerCapabilities = z.object({
+  ffmpegPath: z.string().default('ffmpeg'),
+  ffmpegVersion: z.string().nullable().default(null),
+  hwaccels: z.array(z.string()).default([]),
+  encoders: z.record(z.string(), EncoderCapability).default({}),
+  cudaDevice: z.boolean().default(false),
+  cudaDeviceError: z.string().nullable().default(null),
+  filters: z.record(z.string(), z.boolean()).default({}),
+  targets: z.array(z.enum(['cpu', 'cuda'])).default(['cpu']),
+  gpus: z.array(GpuInfo).default([]),
+  probeMs: z.number().default(0),
+});
+export type WorkerCapabilities = z.infer<typeof WorkerCapabilities>;
+
 /** What a worker writes in its heartbeat hash (all values are strings in Redis). */
 export const WorkerHeartbeat = z.object({
+  // Defaults: a beat from an older worker version still lists (with what it did write).
   workerId: z.string(),
-  host: z.string(),
-  pid: z.string(),
-  status: z.enum(['running', 'stopping']),
-  concurrency: z.string(),
-  queues: z.string(),
-  capabilities: z.string(),
+  host: z.string().default('?'),
+  pid: z.string().default(''),
+  status: z.enum(['running', 'stopping']).catch('running'),
+  concurrency: z.string().default('1'),
+  queues: z.string().default(''),
+  capabilities: z.string().default('{}'),
   currentJob: z.string().default(''),
   /** ms since the epoch of this beat. */
   lastSeen: z.string(),
   /** This worker's beat interval in ms: the admin judges "lost" against it. */
   intervalMs: z.string().default(String(HEARTBEAT_INTERVAL_MS)),
   startedAt: z.string().optional(),
+  /**
+   * What the worker is doing about its control flag at this beat: 'draining' (finishing its job),
+   * 'drained' (idle, takes none), 'paused' (handed its job back, takes none), '' (normal).
+   */
+  controlState: z.enum(['', 'draining', 'drained', 'paused']).default(''),
+  /** Live GPU figures (GpuInfo[] JSON), refreshed every beat; '' when the worker has no GPU. */
+  gpus: z.string().default(''),
 });
 export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeat>;
+
+/** A heartbeat hash as read from Redis, with its capabilities decoded; null when it is not one. */
+export function parseWorkerHeartbeat(hash: Record<string, string> | null): (WorkerHeartbeat & { caps: WorkerCapabilities; liveGpus: GpuInfo[] }) | null {
+  const beat = WorkerHeartbeat.safeParse(hash ?? undefined);
+  if (!beat.success) return null;
+  const caps = WorkerCapabilities.safeParse(safeJson(beat.data.capabilities) ?? {});
+  const live = z.array(GpuInfo).safeParse(safeJson(beat.data.gpus) ?? []);
+  const c = caps.success ? caps.data : WorkerCapabilities.parse({});
+  return { ...beat.data, caps: c, liveGpus: live.success && live.data.length ? live.data : c.gpus };
+}
+
+function safeJson(s: string | undefined): unknown {
+  if (!s) return null;
+  try {
+    return JSON.parse(s);
+  } catch {
+    return null;
+  }
+}
 
 export type WorkerHealth = 'ok' | 'lost';
 /**
@@ -165,6 +252,158 @@ export const RenderResult = z.object({
   ffmpegArgs: z.array(z.string()),
 });
 export type RenderResult = z.infer<typeof RenderResult>;
+
+// ---------------------------------------------------------------- transcription (docs/CAPTIONS.md)
+
+/** Transcribe jobs: one queue per priority like renders; only workers with a speech engine consume them. */
+export const TRANSCRIBE_QUEUES = { high: 'transcribe-high', normal: 'transcribe-normal', low: 'transcribe-low' } as const;
+
+/** ffmpeg demuxer names the asset may record (ingest's probe); anything else is refused. */
+export const DemuxerName = z.string().regex(/^[a-z0-9_]{1,32}(,[a-z0-9_]{1,32}){0,8}$/, 'not a demuxer name');
+
+export const TranscribeJobData = z
+  .object({
+    transcriptId: z.string().uuid(),
+    /** Storage key of the media (an asset's original or its proxy). */
+    mediaKey: StorageKey,
+    /** The demuxer ingest recorded for the asset: forced with -f so the file is read as that format only. */
+    demuxer: DemuxerName.nullable().default(null),
+    /** Part of the media to transcribe (ms of the media); null = all. Word times stay media times. */
+    range: z.object({ startMs: z.number().int().min(0), endMs: z.number().int().min(1) }).refine((r) => r.endMs > r.startMs, 'range end must be after its start').nullable().default(null),
+    mode: z.enum(['recognise', 'align']).default('recognise'),
+    /** Known text for align mode (pasted, TXT, or an SRT's cue text). */
+    script: z.string().max(200_000).nullable().default(null),
+    language: z.string().regex(/^[a-z]{2,3}(-[a-z]{2,4})?$/).default('en-us'),
+    engine: z.enum(['auto', 'pocketsphinx', 'whisper']).default('auto'),
+    /** Where the worker writes the Transcript JSON. */
+    outputKey: StorageKey,
+    priority: z.enum(['high', 'normal', 'low']).default('normal'),
+  })
+  .refine((d) => d.mode !== 'align' || (d.script ?? '').trim() !== '', { message: 'align mode needs the known text (script)', path: ['script'] });
+export type TranscribeJobData = z.infer<typeof TranscribeJobData>;
+export type TranscribeJobInput = z.input<typeof TranscribeJobData>;
+
+export const TranscribeProgress = z.object({
+  transcriptId: z.string().uuid(),
+  stage: z.enum(['queued', 'decoding', 'recognising', 'aligning', 'uploading', 'done']),
+  percent: z.number().min(0).max(100),
+  etaSeconds: z.number().min(0).nullable(),
+  workerId: z.string().nullable(),
+});
+export type TranscribeProgress = z.infer<typeof TranscribeProgress>;
+
+export const TranscribeResult = z.object({
+  transcriptId: z.string().uuid(),
+  transcriptKey: StorageKey,
+  engine: z.enum(['pocketsphinx', 'whisper']),
+  quality: z.enum(['draft', 'standard', 'aligned']),
+  wordCount: z.number().int().min(0),
+  mediaDurationMs: z.number().int().min(0),
+  /** Wall time of the job; realTimeFactor = wall / media duration. */
+  durationMs: z.number().int().min(0),
+  realTimeFactor: z.number().min(0),
+  workerId: z.string(),
+});
+export type TranscribeResult = z.infer<typeof TranscribeResult>;
+
+/** String: the TranscribeResult JSON of a succeeded transcribe job (the app reconciles from it). */
+export function transcribeResultKey(prefix: string, transcriptId: string): string {
+  return `${prefix}:transcribe-result:${transcriptId}`;
+}
+
+// ---------------------------------------------------------------- review proxies (watermarked copies for share links)
+
+/**
+ * Review-proxy jobs: a share link with `watermark` on never serves its render; each viewer gets a
+ * copy with their name, email and the time burned in (so a leaked file names its viewer). One
+ * queue; every worker with ffmpeg consumes it. Job id = proxy id.
+ */
+export const REVIEW_PROXY_QUEUE = 'review-proxy';
+
+/**
+ * Who the copy is for. Plain text, never placed in a filter string: the worker writes it into an
+ * ASS script of its own (shared/render-spec reviewProxyCommand), escaped so it renders literally.
+ */
+export const WatermarkViewer = z.object({
+  /** The name the guest gave on the link (or a member's name). */
+  name: z.string().trim().min(1).max(80),
+  /** The guest's email when verified by a one-time code; null when only a name is known. */
+  email: z.string().email().max(254).nullable().default(null),
+  /** When the viewer opened the link (ISO 8601, UTC); printed as YYYY-MM-DD HH:MM UTC. */
+  issuedAt: z.string().datetime(),
+});
+export type WatermarkViewer = z.infer<typeof WatermarkViewer>;
+
+export const ReviewProxyJobData = z.object({
+  proxyId: z.string().uuid(),
+  /** The finished render's output.mp4 (written by this farm). */
+  sourceKey: StorageKey,
+  /** Where the worker writes the watermarked MP4. */
+  outputKey: StorageKey,
+  viewer: WatermarkViewer,
+  /** Frames of the render, for progress (the copy has exactly as many). */
+  durationFrames: z.number().int().min(1),
+});
+export type ReviewProxyJobData = z.infer<typeof ReviewProxyJobData>;
+export type ReviewProxyJobInput = z.input<typeof ReviewProxyJobData>;
+
+export const ReviewProxyProgress = z.object({
+  proxyId: z.string().uuid(),
+  stage: z.enum(['queued', 'probing', 'rendering', 'uploading', 'done']),
+  percent: z.number().min(0).max(100),
+  etaSeconds: z.number().min(0).nullable(),
+  workerId: z.string().nullable(),
+});
+export type ReviewProxyProgress = z.infer<typeof ReviewProxyProgress>;
+
+export const ReviewProxyResult = z.object({
+  proxyId: z.string().uuid(),
+  outputKey: StorageKey,
+  frames: z.number().int().min(0),
+  bytes: z.number().int().min(0),
+  durationMs: z.number().int().min(0),
+  workerId: z.string(),
+  /** The exact ffmpeg argument list (no viewer text in it: that is in the ASS file). */
+  ffmpegArgs: z.array(z.string()),
+});
+export type ReviewProxyResult = z.infer<typeof ReviewProxyResult>;
+
+/** String: the ReviewProxyResult JSON of a succeeded review-proxy job (the app reconciles from it). */
+export function reviewProxyResultKey(prefix: string, proxyId: string): string {
+  return `${prefix}:review-proxy-result:${proxyId}`;
+}
+
+/**
+ * One ffmpeg run of a render (the whole render, a video chunk, the audio of a chunked render, or the
+ * stitch), as the worker that ran it records it: the EXACT argv the adapter spawned (the builder's),
+ * the target and encoder, the worker, per-stage timings and the last lines of ffmpeg's stderr. The
+ * worker appends it to jobRunsKey; the app stores it in render_runs and shows it on the admin job page.
+ */
+export const JOB_RUN_STDERR_LINES = 200;
+export const JobRun = z.object({
+  renderId: z.string().uuid(),
+  jobId: z.string().max(200),
+  kind: z.enum(['render', 'video-chunk', 'audio', 'stitch']),
+  chunkIndex: z.number().int().min(0).nullable(),
+  attempt: z.number().int().min(1),
+  workerId: z.string().max(200),
+  target: z.string().max(20),
+  encoder: z.string().max(50).nullable(),
+  argv: z.array(z.string()),
+  /** Stage name -> ms (probe, loudness, encode, verify, poster, upload...). */
+  stagesMs: z.record(z.string(), z.number().min(0)),
+  stderrTail: z.array(z.string()).max(JOB_RUN_STDERR_LINES),
+  ok: z.boolean(),
+  error: z.string().nullable(),
+  finishedAt: z.number().int(),
+});
+export type JobRun = z.infer<typeof JobRun>;
+/** List of JobRun JSON for one render, newest last (trimmed to JOB_RUNS_MAX), TTL JOB_RUNS_TTL_SECONDS. */
+export function jobRunsKey(prefix: string, renderId: string): string {
+  return `${prefix}:render-runs:${renderId}`;
+}
+export const JOB_RUNS_MAX = 500;
+export const JOB_RUNS_TTL_SECONDS = 30 * 86_400;
 
 /** Errors a worker classifies as permanent are not retried (bad media, invalid spec). */
 export const PERMANENT_ERROR_PREFIX = 'PERMANENT:';

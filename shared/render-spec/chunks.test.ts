@@ -1,3 +1,4 @@
+import { inputOptionsFor } from '../media/ingest.ts';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { alignedChunkFrames, planChunks, sha256Hex, stableJson } from './chunks.ts';
@@ -27,6 +28,9 @@ function spec(over: Partial<Record<string, unknown>> = {}): RenderSpec {
 
 const media = (c: RenderSpec['clips'][number]) => c as Extract<typeof c, { kind: 'video' }>;
 
+/** What every input opens with when its container is not known yet: both whitelists (media/ingest.ts). */
+const OPEN = inputOptionsFor(null);
+
 describe('sha256Hex', () => {
   it('matches the FIPS 180-2 vectors', () => {
     expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
@@ -41,15 +45,15 @@ describe('sha256Hex', () => {
     }
   });
   // Re-pinned for chunk format 3 (RenderSpec v2 slices); the hashing itself is pinned by the FIPS vectors above.
-  it('keeps the chunk cache keys stable (pinned values of chunk format 3)', () => {
+  it('keeps the chunk cache keys stable (pinned values of chunk format 4)', () => {
     const plan = planChunks(spec(), { chunkFrames: 300 });
     expect(plan.chunks.map((c) => c.hash)).toEqual([
-      '48bbc8afcec32c4d43b05b6181df8778fb9b846a3bfd3993ab10d2816b1ed00f',
-      '5ed8d0a2f9445409b9fdb554154758147f9596bb59cf29d17289b42fb00cfd8f',
-      '2179af712d91313d22ad96b99347b813553358eda225adc48a7f0240a91764bd',
-      '48b1d070471ff4f9ca142f9417ecd6b55d7c2601700bf940a01d9613665770be',
+      'a6a6a51a2306a130fd28ef265d69dfffd7984c119ee1191c298754cd30919b58',
+      '2f9cfbf2dca2569ef13a89ff90d7d477a47d873e141a47f01ec6f5361dd8a7fa',
+      '9383ac407638dfbfc1cca936eb4cedd5431e8e12e441ae852a10349ae65b1870',
+      '385a0711a9600b0a199e0e27400c1752ded2988aaafc23ed5a65f65bf82d215f',
     ]);
-    expect(plan.audioHash).toBe('7f7ea6145bbe7d0e42f2b9e9c95d8c569b6bc16ad9dceda573d337398b5360a0');
+    expect(plan.audioHash).toBe('5130423677152bc284e3eb6df98ebbdf13c2a8fc70fa664cc8285cb3eb2c01a4');
   });
   it('stableJson ignores key order', () => {
     expect(stableJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe(stableJson({ a: [{ c: 3, d: 2 }], b: 1 }));
@@ -137,7 +141,7 @@ describe('buildFfmpegCommand audio only', () => {
     const args = commandToArgs(buildFfmpegCommand({ spec: s, target: 'cpu', inputs: { s1: '/m/src.mp4' }, workDir: '/w', fontsDir: '/f', outputPath: '/o/a.m4a', audio: 'only' }));
     expect(args).toEqual([
       '-hide_banner', '-nostdin', '-y',
-      '-ss', '0.5', '-t', '2.7', '-i', '/m/src.mp4',
+      ...OPEN, '-ss', '0.5', '-t', '2.7', '-i', '/m/src.mp4',
       '-filter_complex',
       '[0:a]aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,asetpts=N/SR/TB,apad,atrim=end_sample=120000[aclip0];[aclip0]apad,atrim=end_sample=120000[bus1];[bus1]anull[a]',
       '-map', '[a]', '-vn', '-c:a', 'aac', '-b:a', '192k', '-ar', '48000', '-ac', '2', '-movflags', '+faststart', '/o/a.m4a',

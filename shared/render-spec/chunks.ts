@@ -14,7 +14,7 @@ import type { RenderSpec } from './schema.ts';
 import { audioLayers, planLayers, visualLayers } from './layers.ts';
 
 /** Bump when the builder's output for the same slice changes, to invalidate cached chunks. */
-export const CHUNK_FORMAT_VERSION = 3;
+export const CHUNK_FORMAT_VERSION = 4;
 
 export interface PlannedChunk {
   index: number;

@@ -3,6 +3,7 @@
  * sources to its database rows afterwards (the document is client-edited and never trusted for
  * paths). The render lasts until the end of the last clip on a video track; sound past it is cut.
  */
+import { isIngestDemuxer } from '../media/ingest.ts';
 import * as Y from 'yjs';
 import { readTimeline } from '../timeline/read.ts';
 import { clipLength, timelineLength, type ClipSnapshot, type TimelineSnapshot } from '../timeline/model.ts';
@@ -71,10 +72,22 @@ export function compileRenderSpec(input: Y.Doc | TimelineSnapshot, opts: Compile
     clips.push(clip);
   }
 
-  const cues = tl.cues.filter((c) => c.start < durationFrames && c.text.trim() !== '').map((c) => ({ ...c, end: Math.min(c.end, durationFrames) }));
+  const cues = tl.cues
+    .filter((c) => c.start < durationFrames && c.text.trim() !== '')
+    .map((c) => {
+      const end = Math.min(c.end, durationFrames);
+      // Word timings survive only when they still match the text word for word (a plain text edit
+      // by an older client drops them): clamped into the cue, never empty.
+      const n = c.text.split(/\s+/u).filter(Boolean).length;
+      const words = c.words && c.words.length === n ? c.words.map((w) => { const s = Math.min(Math.max(w.start, c.start), end - 1); return { start: s, end: Math.min(Math.max(w.end, s + 1), end) }; }) : undefined;
+      const { words: _drop, ...rest } = c;
+      return words ? { ...rest, end, words } : { ...rest, end };
+    });
   const sources: Source[] = [...used].sort().map((id) => {
     const a = assets.get(id)!;
-    return { id: a.id, key: a.key, kind: a.kind, width: a.width, height: a.height, fps: a.fps, durationFrames: a.durationFrames, durationUs: a.durationUs, hasAudio: a.hasAudio, sha256: a.sha256 && /^[0-9a-f]{64}$/.test(a.sha256) ? a.sha256 : null };
+    return { id: a.id, key: a.key, kind: a.kind, width: a.width, height: a.height, fps: a.fps, durationFrames: a.durationFrames, durationUs: a.durationUs, hasAudio: a.hasAudio, sha256: a.sha256 && /^[0-9a-f]{64}$/.test(a.sha256) ? a.sha256 : null,
+      container: a.container && isIngestDemuxer(a.container) ? a.container : null, videoStartUs: a.videoStartUs ?? 0, audioStartUs: a.audioStartUs ?? 0, sar: a.sar ?? { num: 1, den: 1 },
+      vfr: a.vfr ?? false, colorTransfer: a.colorTransfer && /^[a-z0-9_-]{1,32}$/.test(a.colorTransfer) ? a.colorTransfer : null };
   });
 
   const candidate = {
@@ -91,7 +104,7 @@ export function compileRenderSpec(input: Y.Doc | TimelineSnapshot, opts: Compile
     sources,
     tracks,
     clips,
-    subtitles: { style: tl.subtitleStyle, cues },
+    subtitles: { style: tl.subtitleStyle, cues, ...(tl.wordStyle ? { wordStyle: tl.wordStyle } : {}) },
   };
   const parsed = RenderSpec.safeParse(candidate);
   if (!parsed.success) {

@@ -1,3 +1,4 @@
+import { inputOptionsFor } from '../media/ingest.ts';
 import { describe, expect, it } from 'vitest';
 import { buildFfmpegCommand, commandToArgs, escapeFilterValue, FfmpegBuildError, keyframeExpr, type BuildCommandInput, type FfmpegCommand } from './ffmpeg-args.ts';
 import { DEFAULT_TEXT_STYLE, IDENTITY_TRANSFORM, SOCIAL_LOUDNESS, type RenderSpec, type Transition } from './schema.ts';
@@ -38,13 +39,16 @@ function evalExpr(expr: string, vars: Record<string, number>): number {
   return new Function('vars', ...Object.keys(fns), `return ${js};`)(vars, ...Object.values(fns)) as number;
 }
 
+/** What every input opens with when its container is not known yet: both whitelists (media/ingest.ts). */
+const OPEN = inputOptionsFor(null);
+
 describe('buildFfmpegCommand (cpu): exact argument lists', () => {
   it('one trimmed clip: seeks half a frame early, the canvas, one layer, exact samples', () => {
     const c = build(spec());
     expect(commandToArgs(c)).toEqual([
       '-hide_banner', '-nostdin', '-y',
-      '-ss', '0.483333', '-t', '2.6', '-i', '/m/src.mp4',
-      '-ss', '0.5', '-t', '2.7', '-i', '/m/src.mp4',
+      ...OPEN, '-ss', '0.483333', '-t', '2.6', '-i', '/m/src.mp4',
+      ...OPEN, '-ss', '0.5', '-t', '2.7', '-i', '/m/src.mp4',
       '-filter_complex',
       [
         'color=c=black:s=1080x1920:r=30/1,trim=end_frame=75,setsar=1,format=yuv420p[canvas0]',
@@ -56,7 +60,7 @@ describe('buildFfmpegCommand (cpu): exact argument lists', () => {
         '[bus4]anull[a]',
       ].join(';'),
       '-map', '[v]', '-map', '[a]',
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '20', '-pix_fmt', 'yuv420p', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-r', '30/1',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '20', '-pix_fmt', 'yuv420p', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-r', '30/1',
       '-c:a', 'aac', '-b:a', '96k', '-ar', '48000', '-ac', '2', '-movflags', '+faststart', '/o/out.mp4',
     ]);
     expect(c.files).toEqual([]);
@@ -78,7 +82,7 @@ describe('buildFfmpegCommand (cpu): exact argument lists', () => {
     const freeze = chains(build(spec({ clips: [videoClip({ id: 'c', sourceId: 's1', start: 0, sourceIn: 40, sourceOut: 41, freeze: 75 })] })));
     expect(freeze[1]).toMatch(/^\[0:v\]trim=end_frame=1,setpts=0,tpad=stop_mode=clone:stop=75,trim=end_frame=75,/);
     const rev = build(spec({ clips: [videoClip({ id: 'c', sourceId: 's1', start: 0, sourceIn: 100, sourceOut: 175, reverse: true })] }));
-    expect(rev.inputs[0]!.options).toEqual(['-ss', '3.316667', '-t', '2.6']);
+    expect(rev.inputs[0]!.options).toEqual([...OPEN, '-ss', '3.316667', '-t', '2.6']);
     expect(chains(rev)[1]).toMatch(/^\[0:v\]trim=end_frame=75,reverse,setpts='if\(eq\(N,0\),0,max\(0,floor\(\(N\*1\+0\)\/1\)\)\)\*1\/30\/TB',fps=30\/1,tpad/);
     expect(chains(rev).find((x) => x.includes('[1:a]'))).toContain('areverse');
   });
@@ -86,7 +90,7 @@ describe('buildFfmpegCommand (cpu): exact argument lists', () => {
   it('a chunk inside a clip: seeks into it, offsets crop expressions, stamps frames on the chunk', () => {
     const kf = [{ frame: 0, x: 0, y: 0, w: 608, h: 1080 }, { frame: 60, x: 1312, y: 0, w: 608, h: 1080 }];
     const c = build(spec({ clips: [videoClip({ id: 'c', sourceId: 's1', start: 0, sourceIn: 15, sourceOut: 90, crop: kf })] }), { range: { start: 45, end: 75 }, audio: 'none' });
-    expect(c.inputs[0]!.options).toEqual(['-ss', '1.983333', '-t', '1.1']);
+    expect(c.inputs[0]!.options).toEqual([...OPEN, '-ss', '1.983333', '-t', '1.1']);
     expect(chains(c)[1]).toContain(`crop=w=608:h=1080:x='${keyframeExpr(kf, 'x', 'n', 45)}':y='0':exact=1`);
     expect(c.outputOptions).toContain('-frames:v');
   });
@@ -103,10 +107,10 @@ describe('layers, transitions and effects', () => {
     const c = build(two({ kind: 'dissolve', direction: 'left', duration: 10 }));
     // A: 55 frames from the start (5 past its out point); B: from source frame 95 (5 before its in point).
     expect(c.inputs.map((i) => i.options)).toEqual([
-      ['-t', '1.933333'],
-      ['-ss', '3.15', '-t', '1.6'],
-      ['-t', '2.033333'],
-      ['-ss', '3.166667', '-t', '1.7'],
+      [...OPEN, '-t', '1.933333'],
+      [...OPEN, '-ss', '3.15', '-t', '1.6'],
+      [...OPEN, '-t', '2.033333'],
+      [...OPEN, '-ss', '3.166667', '-t', '1.7'],
     ]);
     const g = chains(c);
     expect(g[1]).toContain('tpad=stop_mode=clone:stop=55,trim=end_frame=55');
@@ -127,7 +131,7 @@ describe('layers, transitions and effects', () => {
 
   it('dips: no overlap; the outgoing clip fades to the colour before the cut, the incoming from it after', () => {
     const c = build(two({ kind: 'dip-black', direction: 'left', duration: 10 }));
-    expect(c.inputs.map((i) => i.options).slice(0, 2)).toEqual([['-t', '1.766667'], ['-ss', '3.316667', '-t', '1.433333']]);
+    expect(c.inputs.map((i) => i.options).slice(0, 2)).toEqual([[...OPEN, '-t', '1.766667'], [...OPEN, '-ss', '3.316667', '-t', '1.433333']]);
     expect(c.files![0]!.contents.split('\n')[0]).toBe('1.483333-1.516667 [enter] lutyuv@op0 y val*0.831373+2.698039, lutyuv@op0 u val*0.831373+21.584314, lutyuv@op0 v val*0.831373+21.584314, lutyuv@op0 a val*1;');
   });
 
@@ -235,7 +239,7 @@ describe('targets and refusals', () => {
     expect(wasm.outputOptions).toEqual(expect.arrayContaining(['-threads', '2']));
     expect(() => build(s, { target: 'wasm' })).toThrow(FfmpegBuildError);
     const cuda = build(s, { target: 'cuda', videoEncoder: 'h264_nvenc' });
-    expect(cuda.inputs[0]!.options.slice(0, 4)).toEqual(['-hwaccel', 'cuda', '-hwaccel_output_format', 'cuda']);
+    expect(cuda.inputs[0]!.options.slice(OPEN.length, OPEN.length + 4)).toEqual(['-hwaccel', 'cuda', '-hwaccel_output_format', 'cuda']);
     expect(cuda.inputs[1]!.options).not.toContain('-hwaccel');
     expect(chains(cuda)[1]).toMatch(/^\[0:v\]hwdownload,format=nv12,/);
     expect(cuda.outputOptions).toEqual(expect.arrayContaining(['-c:v', 'h264_nvenc']));
@@ -280,5 +284,18 @@ describe('escapeFilterValue', () => {
   it('keeps whitespace at the ends, which both levels would otherwise trim', () => {
     // option level: "\ a b\ "; graph level escapes those backslashes and the now-trailing space
     expect(escapeFilterValue(' a b ')).toBe('\\\\ a b\\\\\\ ');
+  });
+});
+
+describe('source normalisation: VFR grid and HDR tone mapping', () => {
+  const graphWith = (over: Partial<typeof src>) => build(spec({ sources: [{ ...src, ...over }, film, logo, song] })).filterComplex;
+  it('a VFR source goes onto its nominal grid by timestamp (fps round=up, from source frame sourceIn), a CFR one does not', () => {
+    expect(graphWith({ vfr: true })).toMatch(/settb=1\/1000000,setpts=PTS-2000,fps=fps=30\/1:round=up,trim=start_pts=15,/);
+    expect(graphWith({ vfr: false })).not.toMatch(/round=up/);
+  });
+  it('PQ and HLG sources are tone-mapped to BT.709 by zscale + tonemap; SDR ones are not', () => {
+    expect(graphWith({ colorTransfer: 'smpte2084' })).toContain('zscale=tin=smpte2084:pin=bt2020:min=bt2020nc:rin=tv:t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0:peak=10,zscale=t=bt709:m=bt709:r=tv,format=yuv420p');
+    expect(graphWith({ colorTransfer: 'arib-std-b67' })).toContain('zscale=tin=arib-std-b67:');
+    expect(graphWith({ colorTransfer: 'bt709' })).not.toContain('zscale');
   });
 });

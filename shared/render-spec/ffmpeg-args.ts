@@ -34,6 +34,27 @@ export interface FfmpegCommand {
   outputPath: string;
   /** Files the command reads (ASS scripts, per-layer command scripts): written before it runs. */
   files?: CommandFile[];
+  /**
+   * The EXACT argument list (binary excluded) to run, set by buildFfmpegCommand: the farm's adapter
+   * spawns ffmpeg with precisely this and the farm records it. A graph over
+   * FILTER_SCRIPT_THRESHOLD_BYTES is passed as -filter_complex_script (one of `files`).
+   */
+  args?: string[];
+  /** The encoder the builder chose for the output's video (audio-only: the audio encoder; measure pass: null). */
+  encoder?: string | null;
+}
+
+/** Longer filter graphs go to a -filter_complex_script file (argv limits, readable process lists). */
+export const FILTER_SCRIPT_THRESHOLD_BYTES = 64 * 1024;
+
+/** Fills `args` (and the filter-script file when the graph is long) from the command's parts. */
+function withArgv(c: FfmpegCommand, workDir: string, encoder: string | null): FfmpegCommand {
+  if (c.filterComplex.length <= FILTER_SCRIPT_THRESHOLD_BYTES) return { ...c, args: commandToArgs(c), encoder };
+  const script: CommandFile = { path: `${workDir.replace(/\/+$/, '')}/filter-graph.txt`, contents: c.filterComplex };
+  const inline = commandToArgs({ ...c, filterComplex: '' });
+  const at = inline.length - c.outputOptions.length - 1;
+  const args = [...inline.slice(0, at), '-filter_complex_script', fileArg(script.path), ...inline.slice(at)];
+  return { ...c, files: [...(c.files ?? []), script], args, encoder };
 }
 
 export interface BuildCommandInput {
@@ -92,14 +113,15 @@ export function buildFfmpegCommand(i: BuildCommandInput): FfmpegCommand {
   if (withAudio) out.push('-map', '[a]');
   if (measuring) {
     out.push('-f', 'null');
-    return { globalOptions: ['-hide_banner', '-nostdin', '-y'], inputs: g.inputs, filterComplex: g.chains.join(';'), outputOptions: out, outputPath: '-', files: g.files };
+    return withArgv({ globalOptions: ['-hide_banner', '-nostdin', '-y'], inputs: g.inputs, filterComplex: g.chains.join(';'), outputOptions: out, outputPath: '-', files: g.files }, i.workDir, null);
   }
   const encoder = i.videoEncoder ?? 'libx264';
   const { crf, preset } = spec.output.video;
   if (!withVideo) out.push('-vn');
   else if (encoder.endsWith('_nvenc')) out.push('-c:v', encoder, '-preset', 'p4', '-rc', 'vbr', '-cq', String(crf), '-b:v', '0', '-no-scenecut', '1');
   else out.push('-c:v', encoder, '-preset', target === 'wasm' ? 'ultrafast' : preset, '-crf', String(crf));
-  if (withVideo) out.push('-pix_fmt', 'yuv420p', '-g', String(spec.output.gop), '-keyint_min', String(spec.output.gop), '-sc_threshold', '0', '-r', rate(fps));
+  // SDR BT.709, 8-bit, limited range, tagged so (HDR sources are tone-mapped to it: graph/inputs.ts).
+  if (withVideo) out.push('-pix_fmt', 'yuv420p', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv', '-g', String(spec.output.gop), '-keyint_min', String(spec.output.gop), '-sc_threshold', '0', '-r', rate(fps));
   if (withAudio) out.push('-c:a', 'aac', '-b:a', `${spec.output.audio.bitrateKbps}k`, '-ar', String(SAMPLE_RATE), '-ac', '2');
   if (target === 'wasm') out.push('-threads', String(i.threads));
   // The graph already yields exactly totalFrames frames. -frames:v caps video-only outputs as a
@@ -108,7 +130,7 @@ export function buildFfmpegCommand(i: BuildCommandInput): FfmpegCommand {
   if (withVideo && !withAudio) out.push('-frames:v', String(totalFrames));
   out.push('-movflags', '+faststart');
 
-  return { globalOptions: ['-hide_banner', '-nostdin', '-y'], inputs: g.inputs, filterComplex: g.chains.join(';'), outputOptions: out, outputPath: fileArg(i.outputPath), files: g.files };
+  return withArgv({ globalOptions: ['-hide_banner', '-nostdin', '-y'], inputs: g.inputs, filterComplex: g.chains.join(';'), outputOptions: out, outputPath: fileArg(i.outputPath), files: g.files }, i.workDir, withVideo ? encoder : 'aac');
 }
 
 /** globalOptions, then each input's options and `-i path`, then the graph, the output options and the output. */

@@ -39,7 +39,7 @@ export function textClip(o: Pick<TextClip, 'id' | 'start' | 'duration' | 'trackI
 
 export function videoSource(id: string, key: string, o: { width: number; height: number; fps?: number; frames: number; hasAudio: boolean }): Source {
   const fps = o.fps ?? 30;
-  return { id, key, kind: 'video', width: o.width, height: o.height, fps: { num: fps, den: 1 }, durationFrames: o.frames, durationUs: Math.round((o.frames / fps) * 1e6), hasAudio: o.hasAudio, sha256: null };
+  return { id, key, kind: 'video', width: o.width, height: o.height, fps: { num: fps, den: 1 }, durationFrames: o.frames, durationUs: Math.round((o.frames / fps) * 1e6), hasAudio: o.hasAudio, sha256: null, container: null, videoStartUs: 0, audioStartUs: 0, sar: { num: 1, den: 1 }, vfr: false, colorTransfer: null };
 }
 
 /** A spec at 30 fps with the given sources, tracks and clips; validated. */
@@ -63,9 +63,9 @@ export function specOf(o: { width: number; height: number; durationFrames: numbe
 }
 
 export function imageSource(id: string, key: string, width: number, height: number): Source {
-  return { id, key, kind: 'image', width, height, fps: null, durationFrames: null, durationUs: 0, hasAudio: false, sha256: null };
+  return { id, key, kind: 'image', width, height, fps: null, durationFrames: null, durationUs: 0, hasAudio: false, sha256: null, container: null, videoStartUs: 0, audioStartUs: 0, sar: { num: 1, den: 1 }, vfr: false, colorTransfer: null };
 }
 
 export function audioSource(id: string, key: string, seconds: number): Source {
-  return { id, key, kind: 'audio', width: 0, height: 0, fps: null, durationFrames: null, durationUs: Math.round(seconds * 1e6), hasAudio: true, sha256: null };
+  return { id, key, kind: 'audio', width: 0, height: 0, fps: null, durationFrames: null, durationUs: Math.round(seconds * 1e6), hasAudio: true, sha256: null, container: null, videoStartUs: 0, audioStartUs: 0, sar: { num: 1, den: 1 }, vfr: false, colorTransfer: null };
 }

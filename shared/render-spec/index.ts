@@ -7,4 +7,7 @@ export * from './compile.ts';
 export * from './ffmpeg-args.ts';
 export * from './chunks.ts';
 export * from './migrate.ts';
+export { previewMediaSeconds } from './graph/inputs.ts';
 export { RenderSpecV1, RENDER_SPEC_V1 } from './schema-v1.ts';
+export * from './presets.ts';
+export * from './review-proxy.ts';

@@ -13,6 +13,7 @@
  * floating seconds. Speeds are rationals. Positions are fractions of the output frame.
  */
 import { z } from 'zod';
+import { INGEST_DEMUXERS } from '../media/ingest.ts';
 import { clipLength } from './time.ts';
 
 export const RENDER_SPEC_VERSION = 2 as const;
@@ -50,6 +51,21 @@ export const Source = z.object({
   hasAudio: z.boolean(),
   /** Content hash (sha256 hex) of the original file, for content-addressed chunk caching. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  /**
+   * The demuxer the ingest probe detected (media/ingest.ts): every ffmpeg run forces it with -f.
+   * null for assets stored before detection: the farm detects it again before building.
+   */
+  container: z.enum(INGEST_DEMUXERS).nullable().default(null),
+  /** Video (else first) stream's start after the container's start, microseconds (ingest probe). */
+  videoStartUs: z.number().int().min(0).max(3_600_000_000).default(0),
+  /** Audio stream's start after the container's start, microseconds (ingest probe). */
+  audioStartUs: z.number().int().min(0).max(3_600_000_000).default(0),
+  /** Pixel aspect ratio of the coded video; width/height above are already the displayed size. */
+  sar: z.object({ num: z.number().int().min(1).max(65535), den: z.number().int().min(1).max(65535) }).default({ num: 1, den: 1 }),
+  /** Variable frame rate (ingest probe): source frame N is the frame displayed at N / fps (graph/inputs.ts). */
+  vfr: z.boolean().default(false),
+  /** The video's transfer characteristic as ffprobe names it (smpte2084 = PQ, arib-std-b67 = HLG get tone-mapped); null when untagged. */
+  colorTransfer: z.string().max(32).regex(/^[a-z0-9_-]+$/).nullable().default(null),
 });
 export type Source = z.infer<typeof Source>;
 
@@ -189,8 +205,28 @@ export const Cue = z.object({
   end: Frame,
   /** Plain text, may contain newlines. Escaped for ASS by the subtitle writer, never spliced into a filter. */
   text: z.string().max(2000),
+  /**
+   * Word timings (auto-captions, docs/CAPTIONS.md): one entry per whitespace-separated word of
+   * `text`, in order, timeline frames; drives word-level styles. Absent for plain subtitles.
+   */
+  words: z.array(z.object({ start: Frame, end: Frame })).max(500).optional(),
 });
 export type Cue = z.infer<typeof Cue>;
+
+/** Word-level caption style (shared/captions/word-style.ts draws it for libass and PixiJS alike). */
+export const WordStyle = z.object({
+  /** 'highlight': all words shown, the spoken one styled; 'reveal': words appear as spoken (pop-in). */
+  mode: z.enum(['highlight', 'reveal']),
+  activeColor: Color,
+  /** Percent scale of the active word (100 = none). */
+  activeScale: z.number().int().min(100).max(200),
+  /** Coloured blob (thick outline in this colour) behind the active word; null = none. */
+  activeBoxColor: Color.nullable(),
+  /** Active word pops from 70 % to activeScale over popMs at its start; 0 = no pop. */
+  popMs: z.number().int().min(0).max(1000),
+  uppercase: z.boolean(),
+});
+export type WordStyle = z.infer<typeof WordStyle>;
 
 const ClipCommon = z.object({
   id: Id,
@@ -326,7 +362,7 @@ export const RenderSpec = z
     tracks: z.array(Track).min(1).max(2 * MAX_TRACKS_PER_KIND),
     /** Sorted by track order then start. */
     clips: z.array(Clip).max(5000),
-    subtitles: z.object({ style: SubtitleStyle, cues: z.array(Cue).max(20_000) }),
+    subtitles: z.object({ style: SubtitleStyle, cues: z.array(Cue).max(20_000), wordStyle: WordStyle.nullable().optional() }),
   })
   .superRefine((spec, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -381,6 +417,14 @@ export const RenderSpec = z
     });
     spec.subtitles.cues.forEach((c, i) => {
       if (c.end <= c.start) issue(['subtitles', 'cues', i], 'cue end must be after start');
+      if (c.words) {
+        const n = c.text.split(/\s+/u).filter(Boolean).length;
+        if (c.words.length !== n) issue(['subtitles', 'cues', i, 'words'], `cue has ${n} words but ${c.words.length} word timings`);
+        c.words.forEach((w, j) => {
+          if (w.end <= w.start) issue(['subtitles', 'cues', i, 'words', j], 'word end must be after start');
+          if (w.start < c.start || w.end > c.end) issue(['subtitles', 'cues', i, 'words', j], 'word timing outside its cue');
+        });
+      }
     });
   });
 export type RenderSpec = z.infer<typeof RenderSpec>;

@@ -7,7 +7,8 @@
  * spaces and other control characters are dropped. Checked with ffmpeg 5.1 + libass: text such as
  * `{\pos(0,0)}hack \N [a];b:c,'d' % 😀 مرحبا` renders literally and stays in place.
  */
-import type { RenderSpec, SubtitleStyle } from '../render-spec/schema.ts';
+import type { Cue, RenderSpec, SubtitleStyle, WordStyle } from '../render-spec/schema.ts';
+import { captionSegments, wordVisible, type CaptionSegment } from '../captions/word-style.ts';
 
 const WORD_JOINER = '\u2060';
 
@@ -126,8 +127,13 @@ export function styleLine(name: string, s: SubtitleStyle): string {
 export function buildAss(spec: Pick<RenderSpec, 'output' | 'subtitles'>): string {
   const { width, height, fps } = spec.output;
   const events: string[] = [];
+  const wordStyle = spec.subtitles.wordStyle ?? null;
   for (const cue of spec.subtitles.cues) {
     if (cue.text.trim() === '') continue;
+    if (wordStyle && cue.words) {
+      events.push(...wordEvents(cue, wordStyle, spec.subtitles.style, fps));
+      continue;
+    }
     events.push(`Dialogue: 0,${assTime(cue.start, fps)},${assTime(cue.end, fps)},Cue,,0,0,0,,${escapeAssText(cue.text)}`);
   }
   return assScript(width, height, [styleLine('Cue', spec.subtitles.style)], events);
@@ -136,4 +142,41 @@ export function buildAss(spec: Pick<RenderSpec, 'output' | 'subtitles'>): string
 /** True when the spec has subtitles for libass to burn in (text clips have their own scripts). */
 export function needsAss(spec: Pick<RenderSpec, 'subtitles'>): boolean {
   return spec.subtitles.cues.some((c) => c.text.trim() !== '');
+}
+
+/**
+ * One Dialogue per caption segment (captionSegments: the look between two word changes). The active
+ * word carries override tags; pending words in reveal mode are fully transparent so the layout
+ * never moves. Word text is escaped like any cue text; only the tags here are ours.
+ */
+export function wordEvents(cue: Pick<Cue, 'start' | 'end' | 'text' | 'words'>, ws: WordStyle, base: SubtitleStyle, fps: { num: number; den: number }): string[] {
+  return captionSegments(cue, ws).map((seg) => `Dialogue: 0,${assTime(seg.start, fps)},${assTime(seg.end, fps)},Cue,,0,0,0,,${segmentText(seg, ws, base)}`);
+}
+
+function segmentText(seg: CaptionSegment, ws: WordStyle, base: SubtitleStyle): string {
+  let out = '';
+  seg.words.forEach((w, i) => {
+    if (i > 0) out += seg.words[i - 1]!.line === w.line ? ' ' : '\\N';
+    const text = escapeAssText(w.text);
+    if (!wordVisible(w.state, ws)) out += `{\\alpha&HFF&}${text}{\\r}`;
+    else if (w.state === 'active') out += `{${activeTags(ws, base)}}${text}{\\r}`;
+    else out += text;
+  });
+  return out;
+}
+
+function activeTags(ws: WordStyle, base: SubtitleStyle): string {
+  let t = `\\1c${assColor(ws.activeColor).slice(0, 2)}${assColor(ws.activeColor).slice(4)}&`;
+  const alpha = assColor(ws.activeColor).slice(2, 4);
+  if (alpha !== '00') t += `\\1a&H${alpha}&`;
+  if (ws.activeBoxColor && !base.box) {
+    const c = assColor(ws.activeBoxColor);
+    t += `\\3c&H${c.slice(4)}&\\3a&H${c.slice(2, 4)}&\\bord${Math.max(8, Math.round(base.fontSize * 0.18))}`;
+  }
+  if (ws.popMs > 0) {
+    // The pop runs from the segment start (the word's first frame) in the event's own time.
+    const popMs = Math.max(10, Math.round(ws.popMs / 10) * 10);
+    t += `\\fscx70\\fscy70\\t(0,${popMs},\\fscx${ws.activeScale}\\fscy${ws.activeScale})`;
+  } else if (ws.activeScale !== 100) t += `\\fscx${ws.activeScale}\\fscy${ws.activeScale}`;
+  return t;
 }

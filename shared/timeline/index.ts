@@ -1,3 +1,4 @@
 export * from './model.ts';
 export * from './ops.ts';
 export * from './read.ts';
+export * from './captions.ts';

@@ -7,6 +7,7 @@
  *   clips         Y.Map<clipId, Y.Map<clip field>>               see CLIP FIELDS below
  *   cues          Y.Map<cueId, Y.Map<cue field>>
  *   subtitleStyle Y.Map<SubtitleStyle field>
+ *   markers       Y.Map<markerId, Y.Map<marker field>>           {id, frame, label} (timeline markers; not rendered)
  *   overlays, music: v1 only (emptied by the v2 migration)
  * Clip fields, each its own map entry so concurrent edits of different fields both survive:
  *   id, trackId, kind ('video'|'audio'|'image'|'text'), start, transition (JSON|null),
@@ -34,6 +35,7 @@ import {
   Transition,
   TransformKeyframe,
   VolumeKeyframe,
+  WordStyle,
 } from '../render-spec/schema.ts';
 import { clipLength as specClipLength } from '../render-spec/time.ts';
 
@@ -63,6 +65,14 @@ export const AssetInfo = z.object({
   durationUs: z.number().int().min(0),
   hasAudio: z.boolean(),
   sha256: z.string().nullable(),
+  /** Ingest facts (shared/media/ingest.ts); absent on assets added before they were recorded. */
+  container: z.string().max(32).nullable().optional(),
+  videoStartUs: z.number().int().min(0).optional(),
+  audioStartUs: z.number().int().min(0).optional(),
+  rotation: z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)]).optional(),
+  sar: z.object({ num: z.number().int().min(1), den: z.number().int().min(1) }).optional(),
+  vfr: z.boolean().optional(),
+  colorTransfer: z.string().max(32).nullable().optional(),
 });
 export type AssetInfo = z.infer<typeof AssetInfo>;
 
@@ -110,8 +120,23 @@ export type TextClipSnapshot = z.infer<typeof TextClipSnapshot>;
 export type ClipSnapshot = z.infer<typeof ClipSnapshot>;
 export type MediaClipSnapshot = VideoClipSnapshot | AudioClipSnapshot;
 
-export const CueSnapshot = z.object({ id: z.string(), start: z.number().int().min(0), end: z.number().int().min(1), text: z.string().max(2000) });
+export const CueSnapshot = z.object({
+  id: z.string(),
+  start: z.number().int().min(0),
+  end: z.number().int().min(1),
+  text: z.string().max(2000),
+  /** Auto-captions: timeline frames of each word of `text` (docs/CAPTIONS.md); absent for plain subtitles. */
+  words: z.array(z.object({ start: z.number().int().min(0), end: z.number().int().min(1) })).max(500).optional(),
+});
 export type CueSnapshot = z.infer<typeof CueSnapshot>;
+
+/** A timeline marker: a named frame everyone on the project sees (snapping target, not rendered). */
+export const MarkerSnapshot = z.object({
+  id: z.string(),
+  frame: z.number().int().min(0),
+  label: z.string().max(200),
+});
+export type MarkerSnapshot = z.infer<typeof MarkerSnapshot>;
 
 export interface TimelineMeta {
   schemaVersion: number;
@@ -133,6 +158,10 @@ export interface TimelineSnapshot {
   /** Sorted by start. */
   cues: CueSnapshot[];
   subtitleStyle: SubtitleStyle;
+  /** Word-level caption style (stored under `wordStyle` in the subtitleStyle map); null = none. */
+  wordStyle?: WordStyle | null;
+  /** Timeline markers sorted by frame (absent in snapshots made before markers existed). */
+  markers?: MarkerSnapshot[];
 }
 
 export class TimelineError extends Error {
@@ -146,6 +175,7 @@ export const maps = (doc: Y.Doc) => ({
   clips: doc.getMap<Y.Map<unknown>>('clips'),
   cues: doc.getMap<Y.Map<unknown>>('cues'),
   subtitleStyle: doc.getMap<unknown>('subtitleStyle'),
+  markers: doc.getMap<Y.Map<unknown>>('markers'),
   overlays: doc.getMap<Y.Map<unknown>>('overlays'),
   music: doc.getMap<unknown>('music'),
 });
@@ -269,6 +299,13 @@ export function readCurrentTimeline(doc: Y.Doc): TimelineSnapshot {
     if (c.success) cues.push(c.data);
   }
   cues.sort((a, b) => a.start - b.start || a.end - b.end || a.id.localeCompare(b.id));
+  const markers: MarkerSnapshot[] = [];
+  for (const v of m.markers.values()) {
+    if (!(v instanceof Y.Map)) continue;
+    const k = MarkerSnapshot.safeParse(fieldsOf(v));
+    if (k.success) markers.push(k.data);
+  }
+  markers.sort((a, b) => a.frame - b.frame || a.id.localeCompare(b.id));
   const style = SubtitleStyle.safeParse({ ...DEFAULT_SUBTITLE_STYLE, ...fieldsOf(m.subtitleStyle) });
   return {
     meta: readMeta(doc),
@@ -277,6 +314,8 @@ export function readCurrentTimeline(doc: Y.Doc): TimelineSnapshot {
     clips,
     cues,
     subtitleStyle: style.success ? style.data : DEFAULT_SUBTITLE_STYLE,
+    wordStyle: WordStyle.safeParse(m.subtitleStyle.get('wordStyle')).data ?? null,
+    markers,
   };
 }
 

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import {
+  addMarker,
+  copyClip,
+  removeMarker,
+  updateMarker,
+  arrangeTrack,
   addAsset,
   addClip,
   addCue,
@@ -12,6 +17,7 @@ import {
   migrateTimeline,
   moveClip,
   newId,
+  remapAssetIds,
   removeClip,
   removeCropKeyframe,
   removeCue,
@@ -667,5 +673,74 @@ describe('concurrent editing (two replicas exchanging updates)', () => {
     const tl = readTimeline(doc);
     expect(tl.clips).toHaveLength(0);
     expect(tl.cues).toHaveLength(1);
+  });
+});
+
+describe('arrangeTrack (magnetic placement)', () => {
+  it('lays the named clips back to back in order and refuses an order that leaves one out', () => {
+    const d = new Y.Doc();
+    initTimeline(d, { fps: { num: 30, den: 1 }, aspect: '9:16' });
+    addAsset(d, { id: 'a', key: 'k/a.mp4', kind: 'video', name: 'a', width: 640, height: 360, fps: { num: 30, den: 1 }, durationFrames: 300, durationUs: 10_000_000, hasAudio: true, sha256: null });
+    const x = addClip(d, { assetId: 'a', start: 0, sourceIn: 0, sourceOut: 30 });
+    const y = addClip(d, { assetId: 'a', start: 50, sourceIn: 0, sourceOut: 10 });
+    expect(() => arrangeTrack(d, 'v1', [y])).toThrow(TimelineError);
+    arrangeTrack(d, 'v1', [y, x]);
+    expect(readTimeline(d).clips.map((c) => [c.id, c.start])).toEqual([[y, 0], [x, 10]]);
+    const sound = addClip(d, { assetId: 'a', trackId: 'a1' });
+    expect(() => arrangeTrack(d, 'v1', [y, x, sound])).toThrow(/sound stays/);
+  });
+});
+
+describe('copies and markers', () => {
+  it('copyClip copies trims, crop, transform and text into a new clip, refuses overlaps and the wrong kind of track', () => {
+    const doc = fresh();
+    const id = addClip(doc, { assetId: 'a1', trackId: 'v1', start: 0, sourceIn: 10, sourceOut: 40 });
+    setCropKeyframe(doc, id, { frame: 0, x: 100, y: 0, w: 606, h: 1078 });
+    setTransform(doc, id, { scaleX: 0.5, scaleY: 0.5 }, 0);
+    const copy = copyClip(doc, id, { start: 30 });
+    const [a, b] = vclips(doc);
+    expect(b!.id).toBe(copy);
+    expect({ ...b, id: a!.id, start: a!.start }).toEqual(a);
+    expect(() => copyClip(doc, id, { start: 45 })).toThrow(TimelineError);
+    expect(() => copyClip(doc, id, { start: 100, trackId: 'a1' })).toThrow(/video track/);
+    const text = addTextClip(doc, { trackId: 'v1', start: 200, text: 'Hello' });
+    const t2 = copyClip(doc, text, { start: 300 });
+    updateTextClip(doc, text, { text: 'Changed' });
+    expect(readTimeline(doc).clips.find((c) => c.id === t2)).toMatchObject({ kind: 'text', text: 'Hello', start: 300 });
+    expect(noOverlap(doc)).toBe(true);
+  });
+
+  it('markers are added, moved, renamed and removed, sorted by frame, and merge between replicas', () => {
+    const { d1, d2, sync } = pair();
+    const m1 = addMarker(d1, { frame: 50, label: 'drop' });
+    const m2 = addMarker(d2, { frame: 10 });
+    sync();
+    expect(readTimeline(d1).markers!.map((m) => m.frame)).toEqual([10, 50]);
+    updateMarker(d1, m1, { frame: 5 });
+    updateMarker(d2, m1, { label: 'beat' });
+    sync();
+    expect(readTimeline(d2).markers!.find((m) => m.id === m1)).toEqual({ id: m1, frame: 5, label: 'beat' });
+    expect(() => addMarker(d1, { frame: -1 })).toThrow(TimelineError);
+    removeMarker(d2, m2);
+    sync();
+    expect(readTimeline(d1).markers!.map((m) => m.id)).toEqual([m1]);
+  });
+});
+
+describe('remapAssetIds (duplicated projects)', () => {
+  it('moves assets to their new ids and re-points every clip, in one transaction; the stored key stays', () => {
+    const doc = fresh();
+    const v = addClip(doc, { assetId: 'a1' });
+    const i = addImageClip(doc, { assetId: 'logo' });
+    const s = addClip(doc, { assetId: 'song', trackId: 'a1' });
+    const origins = transactions(doc, () => remapAssetIds(doc, new Map([['a1', 'b1'], ['logo', 'b-logo']]), 'dup'));
+    expect(origins).toEqual(['dup']);
+    const tl = readTimeline(doc);
+    expect(tl.assets.map((a) => a.id).sort()).toEqual(['a24', 'b-logo', 'b1', 'song']);
+    expect(tl.assets.find((a) => a.id === 'b1')!.key).toBe(video.key);
+    const byId = new Map(tl.clips.map((c) => [c.id, c]));
+    expect((byId.get(v) as { assetId: string }).assetId).toBe('b1');
+    expect((byId.get(i) as { assetId: string }).assetId).toBe('b-logo');
+    expect((byId.get(s) as { assetId: string }).assetId).toBe('song');
   });
 });

@@ -270,6 +270,28 @@ export function addAsset(doc: Y.Doc, asset: AssetInfo, origin: Origin = null): v
   doc.transact(() => maps(doc).assets.set(parsed.data.id, parsed.data), origin);
 }
 
+/**
+ * Re-points the document at other asset ids (a duplicated project gets its own asset rows that
+ * reference the same stored files): each asset entry moves to its new id and every clip that used
+ * the old id uses the new one. Ids not in `newIds` are left as they are.
+ */
+export function remapAssetIds(doc: Y.Doc, newIds: ReadonlyMap<string, string>, origin: Origin = null): void {
+  const m = maps(doc);
+  doc.transact(() => {
+    for (const [oldId, newId] of newIds) {
+      const info = m.assets.get(oldId);
+      if (info == null || typeof info !== 'object') continue;
+      m.assets.delete(oldId);
+      m.assets.set(newId, { ...(info as Record<string, unknown>), id: newId });
+    }
+    m.clips.forEach((clip) => {
+      const assetId = clip.get('assetId');
+      const next = typeof assetId === 'string' ? newIds.get(assetId) : undefined;
+      if (next) clip.set('assetId', next);
+    });
+  }, origin);
+}
+
 // ---------- tracks ----------
 
 export function addTrack(doc: Y.Doc, opts: { kind: 'video' | 'audio'; name?: string }, origin: Origin = null): string {
@@ -470,6 +492,29 @@ export function moveClip(doc: Y.Doc, clipId: string, to: number | { start: numbe
   doc.transact(() => setFields(m, { start, trackId }), origin);
 }
 
+/**
+ * The magnetic (ripple) placement of a track: the clips `order` names are laid back to back from
+ * frame 0 in that order on `trackId` (a clip from another track of the same kind moves onto it).
+ * Every clip already on the track must be named, so nothing is left overlapping. One transaction.
+ */
+export function arrangeTrack(doc: Y.Doc, trackId: string, order: readonly string[], origin: Origin = null): void {
+  const track = assertUnlocked(doc, trackId);
+  if (new Set(order).size !== order.length) throw new TimelineError('a clip appears twice in the new order');
+  const missing = trackSpans(doc, trackId).find((s) => !order.includes(s.id));
+  if (missing) throw new TimelineError(`the new order leaves out clip ${missing.id} of that track`);
+  const placed = order.map((id) => editable(doc, id));
+  for (const { c } of placed) {
+    if ((track.kind === 'audio') !== (c.kind === 'audio')) throw new TimelineError(c.kind === 'audio' ? 'sound stays on audio tracks' : 'pictures stay on video tracks');
+  }
+  doc.transact(() => {
+    let at = 0;
+    for (const { m, c } of placed) {
+      if (m.get('start') !== at || c.trackId !== trackId) setFields(m, { start: at, trackId });
+      at += lengthOf(doc, c);
+    }
+  }, origin);
+}
+
 function cropArray(m: Y.Map<unknown>, field: 'crop' | 'transform' | 'envelope' = 'crop'): Y.Array<unknown> {
   let arr = m.get(field);
   if (!(arr instanceof Y.Array)) {
@@ -599,14 +644,7 @@ export function splitClip(doc: Y.Doc, clipId: string, atFrame: number, origin: O
     const r = new Y.Map<unknown>();
     maps(doc).clips.set(id, r);
     setFields(r, { ...right.scalars, ...rightPatch, id, start: c.start + leftLength, transition: null });
-    if (c.kind === 'text') {
-      const t = new Y.Text();
-      r.set('text', t);
-      t.insert(0, c.text);
-      const s = new Y.Map<unknown>();
-      r.set('style', s);
-      setFields(s, c.style);
-    }
+    if (c.kind === 'text') setTextFields(r, c);
     if (c.kind === 'video' && c.crop.length > 0) {
       const asset = getAsset(doc, c.assetId);
       replaceArray(r, 'crop', rebaseCrop(c.crop, leftLength, rightLength, asset, meta));
@@ -631,6 +669,43 @@ export function splitClip(doc: Y.Doc, clipId: string, atFrame: number, origin: O
     }
   }, origin);
   return id;
+}
+
+/**
+ * A copy of a clip (everything: trims, speed, sound, crop, transform, text, animations) at `to`, on
+ * its own track or another of the same kind; refused where it would overlap. Returns the new id.
+ * The copy starts with a hard cut (no transition in).
+ */
+export function copyClip(doc: Y.Doc, clipId: string, to: { start: number; trackId?: string }, origin: Origin = null): string {
+  const m = getClipMap(doc, clipId);
+  const c = clipOf(m);
+  const trackId = to.trackId ?? c.trackId;
+  const start = frameInt(to.start, 'start');
+  const track = getTrack(doc, trackId);
+  if ((track.kind === 'audio') !== (c.kind === 'audio')) throw new TimelineError(c.kind === 'audio' ? 'sound goes on an audio track' : 'pictures go on a video track');
+  assertUnlocked(doc, trackId);
+  assertFree(doc, trackId, start, lengthOf(doc, c));
+  const id = newId();
+  doc.transact(() => {
+    const r = new Y.Map<unknown>();
+    maps(doc).clips.set(id, r);
+    setFields(r, { ...fieldsForCopy(m).scalars, id, trackId, start, transition: null });
+    if (c.kind === 'text') setTextFields(r, c);
+    if (c.kind === 'video' && c.crop.length > 0) replaceArray(r, 'crop', [...c.crop]);
+    if (c.kind !== 'audio' && c.transform.length > 0) replaceArray(r, 'transform', [...c.transform]);
+    if ((c.kind === 'video' || c.kind === 'audio') && c.audio.envelope.length > 0) replaceArray(r, 'envelope', [...c.audio.envelope]);
+  }, origin);
+  return id;
+}
+
+/** A new clip map's text and style (fresh shared types: a copy edits apart from its original). */
+function setTextFields(r: Y.Map<unknown>, c: { text: string; style: Record<string, unknown> }): void {
+  const t = new Y.Text();
+  r.set('text', t);
+  t.insert(0, c.text);
+  const st = new Y.Map<unknown>();
+  r.set('style', st);
+  setFields(st, c.style);
 }
 
 /** Plain (non-shared-type) fields of a clip map, for copying. */
@@ -963,6 +1038,36 @@ export function updateCue(doc: Y.Doc, cueId: string, patch: Partial<Omit<CueSnap
 
 export function removeCue(doc: Y.Doc, cueId: string, origin: Origin = null): void {
   doc.transact(() => maps(doc).cues.delete(cueId), origin);
+}
+
+/** Adds a timeline marker at a frame; returns its id. */
+export function addMarker(doc: Y.Doc, marker: { frame: number; label?: string }, origin: Origin = null): string {
+  const frame = frameInt(marker.frame, 'marker frame');
+  const label = (marker.label ?? '').slice(0, 200);
+  const id = newId();
+  doc.transact(() => {
+    const m = new Y.Map<unknown>();
+    maps(doc).markers.set(id, m);
+    setFields(m, { id, frame, label });
+  }, origin);
+  return id;
+}
+
+/** Moves or renames a marker. */
+export function updateMarker(doc: Y.Doc, markerId: string, patch: { frame?: number; label?: string }, origin: Origin = null): void {
+  const m = maps(doc).markers.get(markerId);
+  if (!(m instanceof Y.Map)) throw new TimelineError('that marker no longer exists');
+  const fields: Record<string, unknown> = {};
+  if (patch.frame !== undefined) {
+    const frame = frameInt(patch.frame, 'marker frame');
+      fields.frame = frame;
+  }
+  if (patch.label !== undefined) fields.label = patch.label.slice(0, 200);
+  doc.transact(() => setFields(m, fields), origin);
+}
+
+export function removeMarker(doc: Y.Doc, markerId: string, origin: Origin = null): void {
+  doc.transact(() => maps(doc).markers.delete(markerId), origin);
 }
 
 export function setSubtitleStyle(doc: Y.Doc, patch: Partial<SubtitleStyle>, origin: Origin = null): void {

@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, uploadMedia } from '../support/browser.ts';
 import { startApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
 
@@ -57,14 +57,14 @@ try {
   await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
   await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
   log('uploading');
-  await page.setInputFiles('[data-testid=upload]', clip);
+  await uploadMedia(page, clip);
   await page.click('[data-testid=add-to-timeline]', { timeout: 120_000 });
   await page.waitForSelector('[data-testid=timeline-clip]');
   await page.fill('[data-testid=cue-start]', '0');
   await page.fill('[data-testid=cue-end]', '60');
   await page.fill('[data-testid=cue-text]', 'A subtitle on every frame');
   await page.click('[data-testid=add-cue]');
-  await page.setInputFiles('[data-testid=upload]', logo);
+  await uploadMedia(page, logo);
   await page.waitForFunction(() => (window as unknown as Hooks).__clipmakerEditor.timeline().assets.length === 2);
   // The 4 layers: main (V1), PiP (V2), text (V3), logo (V4).
   await page.evaluate(() => {

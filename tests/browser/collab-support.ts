@@ -7,6 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { schema } from '../../drizzle/index.ts';
 import { signUp } from '../../app/src/lib/server/services/accounts/users.ts';
 import type { RunningApp } from '../support/app-server.ts';
+import { uploadMedia } from '../support/browser.ts';
 
 export const PASSWORD = 'correct horse battery';
 
@@ -33,7 +34,7 @@ export async function setupUsers(app: RunningApp, members: { name: string; role:
 
 /** Uploads a video through the editor and places it on the timeline (the real flow). */
 export async function placeVideo(page: Page, file: string) {
-  await page.setInputFiles('[data-testid=upload]', file);
+  await uploadMedia(page, file);
   await page.click('[data-testid=add-to-timeline]');
   await page.waitForSelector('[data-testid=clip-row]');
 }

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, uploadMedia } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffprobe, makeLandscapeVideo } from '../support/media.ts';
 
@@ -60,11 +60,11 @@ describe('editor to rendered MP4 in Chromium', () => {
     await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
 
     // A text file is refused with a clear reason and nothing is added.
-    await page.setInputFiles('[data-testid=upload]', path.join(work, 'notes.txt'));
+    await uploadMedia(page, path.join(work, 'notes.txt'));
     await expect.poll(() => page.textContent('[data-testid=upload-error]')).toMatch(/not a media file/);
     expect(await page.locator('[data-testid=asset]').count()).toBe(0);
 
-    await page.setInputFiles('[data-testid=upload]', path.join(work, 'landscape.mp4'));
+    await uploadMedia(page, path.join(work, 'landscape.mp4'));
     await page.waitForSelector('[data-testid=add-to-timeline]');
     await page.click('[data-testid=add-to-timeline]');
     await page.waitForSelector('[data-testid=clip-row]');

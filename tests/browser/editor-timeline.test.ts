@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, uploadMedia } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
 
@@ -60,7 +60,7 @@ describe('timeline and preview interactions in Chromium', () => {
       await page.click('text=Create project');
       await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
       await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
-      await page.setInputFiles('[data-testid=upload]', path.join(work, 'src.mp4'));
+      await uploadMedia(page, path.join(work, 'src.mp4'));
       await page.click('[data-testid=add-to-timeline]');
       await page.waitForSelector('[data-testid=timeline-clip]');
       expect(await starts(page)).toEqual([0]);
@@ -79,8 +79,9 @@ describe('timeline and preview interactions in Chromium', () => {
       await page.keyboard.press('Control+z');
       await poll(() => starts(page)).toEqual([0, 30]);
 
-      // Drag the second clip 40 frames right (4 px per frame), then back to 2 frames short of the cut:
-      // it snaps onto the cut.
+      // Free placement (magnetic main track off): drag the second clip 40 frames right (4 px per
+      // frame), then back to 2 frames short of the cut: it snaps onto the cut.
+      await page.click('[data-testid=magnetic-toggle]');
       await drag(page, '[data-testid=timeline-clip]', 1, 160);
       await poll(() => starts(page)).toEqual([0, 70]);
       await drag(page, '[data-testid=timeline-clip]', 1, -152);

@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, signUpWithProject } from '../support/browser.ts';
+import { launchChromium, signUpWithProject, uploadMedia } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
 import { ssim, within } from '../support/fidelity.ts';
@@ -93,7 +93,7 @@ describe('layered preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
       await expect.poll(() => page.textContent('[data-testid=output-size]')).toBe(`${W}×${H}`);
       for (const f of ['index.mp4', 'logo.png', 'music.m4a']) {
         const n = await page.locator('[data-testid=asset]').count();
-        await page.setInputFiles('[data-testid=upload]', path.join(work, f));
+        await uploadMedia(page, path.join(work, f));
         await expect.poll(() => page.locator('[data-testid=asset]').count(), { timeout: 30_000 }).toBe(n + 1);
       }
       const assets = await page.evaluate(() => (window as never as { __clipmakerEditor: Editor }).__clipmakerEditor.timeline()!.assets);

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, uploadMedia } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
 import { ssim, within } from '../support/fidelity.ts';
@@ -72,10 +72,10 @@ describe('preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
       await page.click('[data-testid=custom-apply]');
       await expect.poll(() => page.textContent('[data-testid=output-size]')).toBe('360×640');
 
-      await page.setInputFiles('[data-testid=upload]', path.join(work, 'logo.png'));
+      await uploadMedia(page, path.join(work, 'logo.png'));
       await expect.poll(() => page.locator('[data-testid=asset]').count()).toBe(1);
       expect(await page.textContent('[data-testid=asset]')).toContain('1024×512');
-      await page.setInputFiles('[data-testid=upload]', path.join(work, 'src.mp4'));
+      await uploadMedia(page, path.join(work, 'src.mp4'));
       await page.locator('[data-testid=asset]', { hasText: 'src.mp4' }).locator('[data-testid=add-to-timeline]').click();
       await page.waitForSelector('[data-testid=timeline-clip]');
       const clipId = (await page.getAttribute('[data-testid=timeline-clip]', 'data-clip-id'))!;

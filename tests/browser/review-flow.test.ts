@@ -10,23 +10,29 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { schema } from '../../drizzle/index.ts';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, uploadMedia } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { makeLandscapeVideo } from '../support/media.ts';
+import { startSmtp, type TestSmtp } from '../support/smtp.ts';
+
+const SHOTS = process.env.SCREENSHOT_DIR;
 
 describe('review and approval in Chromium', () => {
   let app: RunningApp;
   let browser: Browser;
   let work: string;
+  let smtp: TestSmtp;
 
   beforeAll(async () => {
     work = mkdtempSync(path.join(tmpdir(), 'cm-review-'));
-    [app, browser] = await Promise.all([startApp(), launchChromium()]);
+    smtp = await startSmtp();
+    [app, browser] = await Promise.all([startApp({ SMTP_URL: smtp.url }), launchChromium()]);
   });
   afterAll(async () => {
     if (process.env.REVIEW_FLOW_LOGS) writeFileSync(process.env.REVIEW_FLOW_LOGS, app?.logs() ?? '');
     await browser?.close();
     await app?.stop();
+    await smtp?.close();
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -51,7 +57,7 @@ describe('review and approval in Chromium', () => {
     const src = path.join(work, 'two-seconds.mp4');
     makeLandscapeVideo(src, 2);
     await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
-    await page.setInputFiles('[data-testid=upload]', src);
+    await uploadMedia(page, src);
     await page.click('[data-testid=add-to-timeline]');
     await page.waitForSelector('[data-testid=clip-row]');
     await page.click('[data-testid=render]');
@@ -59,14 +65,44 @@ describe('review and approval in Chromium', () => {
     const db = app.db.handle.db;
     const [render] = await db.select().from(schema.renders);
     const renderId = render!.id;
+    // The editor opens the same Share dialog (no links yet; v1 can be shared).
+    await page.click('[data-testid=open-share]');
+    await page.waitForSelector('[data-testid=share-dialog] [data-testid=share-target] option:has-text("v1 only")', { state: 'attached' });
+    expect(await page.locator('[data-testid=share-link]').count()).toBe(0);
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'share-dialog-editor-1280x720.png') });
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid=share-dialog]', { state: 'hidden' });
 
     await page.goto(`${app.url}/projects/${projectId}/versions`);
     await page.waitForSelector('[data-testid=version][data-version="1"]');
+    // The Share dialog: create a password link with approval, see it listed, copy it.
+    await page.click('[data-testid=open-share]');
+    await page.waitForSelector('[data-testid=share-dialog] [data-testid=share-form]');
     await page.fill('[data-testid=share-password]', 'letmein');
     await page.fill('[data-testid=share-expiry]', '48');
+    await page.check('[data-testid=share-approve]');
     await page.click('[data-testid=create-share]');
     const shareUrl = (await page.locator('[data-testid=share-url]').textContent())!.trim();
     expect(shareUrl).toMatch(/\/review\/[A-Za-z0-9_-]{20,}$/);
+    const listed = page.locator('[data-testid=share-link][data-status=live]');
+    await expect.poll(() => listed.count()).toBe(1);
+    expect(await listed.textContent()).toMatch(/Stack \(latest\).*view.*comment.*approve.*password · expires/);
+    // A throwaway link, revoked from the list.
+    await page.uncheck('[data-testid=share-approve]');
+    await page.selectOption('[data-testid=share-target]', { label: 'v1 only' });
+    await page.click('[data-testid=create-share]');
+    await expect.poll(() => listed.count()).toBe(2);
+    if (SHOTS) {
+      for (const [w, h] of [[1280, 720], [1920, 1080]] as const) {
+        await page.setViewportSize({ width: w, height: h });
+        await page.screenshot({ path: path.join(SHOTS, `share-dialog-${w}x${h}.png`) });
+      }
+    }
+    await page.locator('[data-testid=share-link]', { hasText: 'v1' }).locator('[data-testid=revoke]').click();
+    await page.waitForSelector('[data-testid=share-link][data-status=revoked]');
+    expect(await listed.count()).toBe(1);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid=share-dialog]', { state: 'hidden' });
 
     // The guest: no account, a fresh browser context.
     const guestCtx = await browser.newContext();
@@ -84,8 +120,8 @@ describe('review and approval in Chromium', () => {
     await guest.waitForFunction(() => (document.querySelector('[data-testid=review-video]') as HTMLVideoElement | null)?.readyState! >= 2);
 
     // Step to frame 45 (inside clip c2, under cue q1) and draw a rectangle on the paused frame.
-    for (let i = 0; i < 45; i++) await guest.click('button[title="next frame"]');
-    await expect.poll(() => guest.textContent('[data-testid=frame]')).toMatch(/frame 45$/);
+    for (let i = 0; i < 45; i++) await guest.click('[data-testid=next-frame]');
+    await expect.poll(() => guest.textContent('[data-testid=frame-number]')).toBe('frame 45');
     await guest.click('[data-testid=tool-rect]');
     const box = (await guest.locator('[data-testid=annotation-canvas]').boundingBox())!;
     await guest.mouse.move(box.x + box.width * 0.2, box.y + box.height * 0.2);
@@ -99,15 +135,21 @@ describe('review and approval in Chromium', () => {
     expect(stored).toMatchObject({ frame: 45, cueId: null, itemOffset: 45, authorName: 'Carla Client', authorUserId: null });
     expect(stored!.clipId).toMatch(/.+/);
     expect((stored!.annotation as { shapes: { kind: string }[] }).shapes.map((s) => s.kind)).toEqual(['rect']);
+    // Approving takes an email proven by the code mailed to it.
+    await guest.fill('[data-testid=approve-email]', 'carla@client.example');
+    await guest.click('[data-testid=send-code]');
+    const code = /\b(\d{6})\b/.exec((await smtp.waitFor('carla@client.example')).text)![1]!;
+    await guest.fill('[data-testid=approve-code]', code);
+    await guest.click('[data-testid=verify-code]');
     await guest.click('[data-testid=approve]');
     await guest.waitForSelector('[data-testid=approval-state]:has-text("Approved")');
 
     // Reloading keeps the name (cookie on this link) and shows the comment; its seek link goes back to 45.
     await guest.reload();
     await guest.waitForSelector('[data-testid=comment][data-frame="45"]');
-    for (let i = 0; i < 3; i++) await guest.click('button[title="previous frame"]');
+    for (let i = 0; i < 3; i++) await guest.click('[data-testid=prev-frame]');
     await guest.click('[data-testid=comment-seek]');
-    await expect.poll(() => guest.textContent('[data-testid=frame]')).toMatch(/frame 45$/);
+    await expect.poll(() => guest.textContent('[data-testid=frame-number]')).toBe('frame 45');
 
     // The owner: notification badge, the list, and the comment linked to clip c2 at offset 15.
     await page.goto(`${app.url}/projects`);
@@ -187,8 +229,21 @@ describe('review and approval in Chromium', () => {
     await page.waitForURL(/status=failed/);
     expect(await page.locator('[data-testid=job-row]').count()).toBe(0);
     await page.goto(`${app.url}/admin`);
+    // Render minutes: a grant with a reason through the form lands in the ledger and the balance.
+    const quota = page.locator('[data-testid=quota-row]', { hasText: "Fred Farm's team" });
+    const left = Number(await quota.locator('[data-testid=minutes-left]').textContent());
+    await quota.locator('input[name=minutes]').fill('25');
+    await quota.locator('input[name=reason]').fill('support ticket 42');
+    await quota.locator('button:has-text("Grant")').click();
+    await page.waitForSelector('[data-testid=admin-message]:has-text("grant minutes: done")');
+    await expect.poll(async () => Number(await quota.locator('[data-testid=minutes-left]').textContent())).toBe(left + 25);
+    const ledger = await app.db.handle.db.select().from(schema.renderMinuteLedger);
+    expect(ledger.filter((e) => e.kind === 'grant' && e.reason === 'support ticket 42')).toEqual([expect.objectContaining({ minutes: 25 })]);
+    // Storage per org: the owner's team holds its upload and its renders.
+    expect(Number(await page.locator('[data-testid=storage-row]', { hasText: "Olivia Owner's team" }).getAttribute('data-bytes'))).toBeGreaterThan(0);
     await page.click('[data-testid=job-row] a');
     await page.waitForSelector('[data-testid=job-ffmpeg]:has-text("ffmpeg")');
+    await page.waitForSelector('[data-testid=job-ledger]:has-text("debit -1")');
 
     const metrics = await fetch(`${app.url}/metrics`);
     expect(metrics.status).toBe(200);

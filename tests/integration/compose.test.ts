@@ -32,6 +32,8 @@ interface Service {
   command?: string[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
+  profiles?: string[];
+  volumes?: unknown[];
   environment?: Record<string, string>;
   deploy?: { resources: { reservations: { devices: Array<{ driver: string; capabilities: string[]; count: unknown }> } } };
 }
@@ -53,7 +55,12 @@ describe.skipIf(!cli)('docker compose files', () => {
 
   it('runs migrations once before the database users, and health-checks every long-running service', () => {
     const { services } = resolved(['docker/compose.yaml']);
-    expect(Object.keys(services).sort()).toEqual(['app', 'collab-server', 'migrate', 'postgres', 'redis', 'render-farm']);
+    const core = Object.keys(services).filter((s) => !services[s]!.profiles?.length);
+    expect(core.sort()).toEqual(['app', 'collab-lb', 'collab-server', 'collab-server-2', 'migrate', 'postgres', 'redis', 'render-farm']);
+    // The `monitoring` profile (only with --profile monitoring): Prometheus, Alertmanager, Grafana and exporters.
+    const monitoring = Object.keys(services).filter((s) => services[s]!.profiles?.includes('monitoring'));
+    expect(monitoring.sort()).toEqual(['alertmanager', 'grafana', 'node-exporter', 'postgres-exporter', 'prometheus', 'redis-exporter']);
+    expect(JSON.stringify(services.prometheus!.volumes)).toContain('/etc/prometheus');
     expect(services.migrate!.command).toEqual(['node', '--import', 'tsx', 'drizzle/migrate.ts']);
     expect(services.migrate!.depends_on?.postgres?.condition).toBe('service_healthy');
     for (const s of ['app', 'collab-server']) expect(services[s]!.depends_on?.migrate?.condition).toBe('service_completed_successfully');

@@ -62,7 +62,7 @@ function hostile(r: Rng, marker: string, maxPieces = 12): string {
   return parts.join('');
 }
 
-const SOURCE = { id: 'src', key: 'orgs/o/projects/p/assets/a/original.mp4', kind: 'video', width: 64, height: 64, fps: { num: 30, den: 1 }, durationFrames: 30, durationUs: 1_000_000, hasAudio: false, sha256: null } as const;
+const SOURCE = { id: 'src', key: 'orgs/o/projects/p/assets/a/original.mp4', kind: 'video', width: 64, height: 64, fps: { num: 30, den: 1 }, durationFrames: 30, durationUs: 1_000_000, hasAudio: false, sha256: null, container: 'mov', videoStartUs: 0, audioStartUs: 0, sar: { num: 1, den: 1 }, vfr: false, colorTransfer: null } as const;
 
 function baseSpec(): RenderSpec {
   return {

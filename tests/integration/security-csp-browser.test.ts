@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, uploadMedia } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
 
@@ -59,7 +59,7 @@ describe('CSP in Chromium', () => {
       // The collab WebSocket (another port: allowed by the narrowed connect-src) connects and saves.
       await page.waitForSelector('[data-testid=collab-status]:has-text("connected")', { timeout: 60_000 });
       expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-      await page.setInputFiles('[data-testid=upload]', path.join(work, 'clip.mp4'));
+      await uploadMedia(page, path.join(work, 'clip.mp4'));
       await page.waitForSelector('[data-testid=asset]', { timeout: 60_000 });
       // WebAssembly compiles under 'wasm-unsafe-eval' (ffmpeg.wasm). (eval being refused is checked on
       // the header in security-http.test.ts: Playwright's evaluate itself bypasses the page's CSP.)

@@ -152,6 +152,29 @@ describe('HTTP hardening', () => {
     expect(filesUnder(path.join(app.dataDir, 'tmp'))).toEqual([]);
   });
 
+  it('refuses a playlist disguised as .mp4 and a file ffmpeg cannot decode, naming why, and stores nothing', async () => {
+    const storageDir = path.join(app.dataDir, 'storage');
+    const storedBefore = filesUnder(storageDir).length;
+    const rowsBefore = await assetRows();
+    // An HLS playlist pointing at a server file, named like a video.
+    const storedFile = filesUnder(storageDir)[0] ?? '/etc/passwd';
+    const playlist = `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\nfile:${storedFile}\n#EXTINF:10.0,\n/etc/passwd\n#EXT-X-ENDLIST\n`;
+    const hls = await upload(new TextEncoder().encode(playlist), 'holiday.mp4');
+    expect(hls.status).toBe(400);
+    expect(((await hls.json()) as { message: string }).message).toMatch(/not a media file: the file is an HLS playlist \(it points at other files\)/);
+    // A real AVI whose video codec ffmpeg does not know (fourcc ZZZZ): it demuxes, nothing decodes it.
+    const avi = path.join(work, 'unknown-codec.avi');
+    ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10:duration=1', '-c:v', 'mpeg4', avi]);
+    const bytes = readFileSync(avi);
+    for (const tag of ['FMP4', 'fmp4', 'XVID', 'DIVX', 'mp4v']) for (let i = bytes.indexOf(tag); i >= 0; i = bytes.indexOf(tag, i + 4)) bytes.write('ZZZZ', i, 'latin1');
+    const odd = await upload(bytes, 'camera.avi');
+    expect(odd.status).toBe(400);
+    expect(((await odd.json()) as { message: string }).message).toMatch(/unsupported media: its video codec "ZZZZ" is not one ffmpeg can decode/);
+    expect(await assetRows()).toBe(rowsBefore);
+    expect(filesUnder(storageDir).length).toBe(storedBefore);
+    expect(filesUnder(path.join(app.dataDir, 'tmp'))).toEqual([]);
+  });
+
   it('stores an accepted upload under a key built by the server, never from the client name', async () => {
     const res = await upload(readFileSync(path.join(work, 'short.mp4')), '../../../\u202Egnp.exe\u0000.mp4');
     expect(res.status).toBe(201);

@@ -45,6 +45,8 @@ export interface StartOptions {
   db?: TestDb;
   /** Run the launcher under this command (e.g. strace …); `pid` is then the wrapper's. */
   wrap?: string[];
+  /** Extra flags for the launcher's node (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
 }
 
 export async function startApp(extraEnv: Record<string, string> = {}, opts: StartOptions = {}): Promise<RunningApp> {
@@ -70,7 +72,7 @@ export async function startApp(extraEnv: Record<string, string> = {}, opts: Star
     delete env.DATABASE_URL;
     delete env.REDIS_URL;
   }
-  const argv = [process.execPath, '--import', 'tsx', 'scripts/start.ts'];
+  const argv = [process.execPath, ...(opts.nodeArgs ?? []), '--import', 'tsx', 'scripts/start.ts'];
   const [cmd, ...args] = [...(opts.wrap ?? []), ...argv];
   const child: ChildProcess = spawn(cmd!, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

@@ -157,7 +157,7 @@ describe('sessions', () => {
   it('validates a fresh token and stores only the hash of its secret', async () => {
     const { token, session } = await createSession(db, userId);
     const result = await validateSessionToken(db, token);
-    expect(result?.user).toEqual({ id: userId, email: 'linus@example.com', name: 'Linus', isFarmAdmin: false });
+    expect(result?.user).toEqual({ id: userId, email: 'linus@example.com', name: 'Linus', isFarmAdmin: false, isInstanceAdmin: false });
     expect(result?.session.id).toBe(session.id);
     expect(result?.renewed).toBe(false);
     expect(session.expiresAt.getTime() - session.createdAt.getTime()).toBe(SESSION_DURATION_MS);

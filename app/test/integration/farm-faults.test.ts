@@ -23,9 +23,11 @@ import type { AppContext } from '../../src/lib/server/context.ts';
 import { RenderQueueProducer } from '../../src/lib/server/queue.ts';
 import { RenderEventBus } from '../../src/lib/server/render-events.ts';
 import { LocalStorage } from '../../src/lib/server/storage.ts';
-import { closeAdmin, listWorkers } from '../../src/lib/server/services/admin.ts';
+import { listWorkers } from '../../src/lib/server/services/admin.ts';
 import { createTestDb, type TestDb } from '../../../tests/support/db.ts';
 import { AppProcess, outputFrameNumbers, prepareProjects, processesUnder, startRedisServer, WorkerFleet, workFolders, type RedisServer, type RenderPlan, type RenderRow } from '../support/farm.ts';
+import { minutesLeft } from '../support/minutes.ts';
+import { chargedMinutes } from '../../src/lib/server/services/render-minutes.ts';
 
 const PREFIX = 'cmfault';
 const HEARTBEAT_MS = 1000;
@@ -77,7 +79,6 @@ afterAll(async () => {
   await fleet?.stopAll();
   await app?.kill9();
   await ctx?.queue.close();
-  if (ctx) await closeAdmin(ctx);
   await redis?.stop();
   await t?.dispose();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -117,25 +118,25 @@ async function settledRows(list: RenderPlan[], timeoutMs: number): Promise<Rende
 async function verify(label: string, orgId: string, quota: number, list: RenderPlan[], rows: RenderRow[], mustFail = new Set<string>()) {
   const byProject = new Map(list.map((p) => [p.projectId, p]));
   let succeeded = 0;
+  const charged = await chargedMinutes(t.handle.db, rows.map((r) => r.id));
   for (const row of rows) {
     const plan = byProject.get(row.projectId)!;
     const files = (await readdir(join(storageDir, row.outputPrefix)).catch(() => [] as string[])).sort();
     const what = `${label} render ${row.id} (${plan.sourceIn}-${plan.sourceOut}${plan.broken ? ', broken' : ''}): ${row.status} ${row.error ?? ''}`;
     if (plan.broken || mustFail.has(row.projectId)) {
       expect(row.status, what).toBe('failed');
-      expect(row.chargedMinutes, what).toBe(0);
+      expect(charged.get(row.id), what).toBe(0);
       expect(files, what).not.toContain('output.mp4');
       continue;
     }
     expect(row.status, what).toBe('succeeded');
-    expect(row.chargedMinutes, what).toBe(1);
+    expect(charged.get(row.id), what).toBe(1);
     expect(files, what).toEqual(['output.mp4', 'poster.jpg', 'spec.json', 'thumb.jpg']);
     const frames = await outputFrameNumbers(join(storageDir, row.outputKey!));
     expect(frames, what).toEqual(Array.from({ length: plan.sourceOut - plan.sourceIn }, (_, i) => plan.sourceIn + i));
     succeeded += 1;
   }
-  const [org] = await t.handle.db.select().from(schema.orgs).where(eq(schema.orgs.id, orgId));
-  expect(org!.renderMinutesQuota, `${label}: quota`).toBe(quota - succeeded);
+  expect(await minutesLeft(t.handle.db, orgId), `${label}: quota`).toBe(quota - succeeded);
   // No temp folder and no ffmpeg left behind: live workers' own folders, empty.
   let folders = await workFolders(workDir);
   for (let i = 0; i < 40 && folders.some((f) => f.jobs.length > 0); i++) {

@@ -24,6 +24,8 @@ import { signUp } from '../../src/lib/server/services/accounts/index.ts';
 import { createProject } from '../../src/lib/server/services/projects.ts';
 import { cancelRender, createRender, handleRenderEvents, renderMinutes } from '../../src/lib/server/services/renders.ts';
 import { addVideoClip, waitForRenderDone } from './video-project.ts';
+import { minutesLeft } from '../support/minutes.ts';
+import { chargedMinutes } from '../../src/lib/server/services/render-minutes.ts';
 
 interface RedisV3 {
   keys(pattern: string, cb: (err: Error | null, v: string[]) => void): void;
@@ -91,7 +93,7 @@ describe('farm: kill -9 mid-render', () => {
 
   it('cancel mid-render: ffmpeg stops at once, the row is cancelled and refunded once, the worker is free again', async () => {
     const { user, org, project } = await prepareProject('cancel');
-    const [before] = await t.handle.db.select().from(schema.orgs).where(eq(schema.orgs.id, org.id));
+    const before = await minutesLeft(t.handle.db, org.id);
     const render = await createRender(ctx, user.id, { projectId: project.id, stateVector: null });
     const worker = await renderingWorker(render.id);
     expect(worker).not.toBeNull();
@@ -108,8 +110,7 @@ describe('farm: kill -9 mid-render', () => {
     expect(freedMs).toBeGreaterThanOrEqual(0);
     expect(freedMs).toBeLessThan(5000);
     await sleep(500); // the worker's late "failed" event must not refund twice
-    const [after] = await t.handle.db.select().from(schema.orgs).where(eq(schema.orgs.id, org.id));
-    expect(after!.renderMinutesQuota).toBe(before!.renderMinutesQuota);
+    expect(await minutesLeft(t.handle.db, org.id)).toBe(before);
     const [row] = await t.handle.db.select().from(schema.renders).where(eq(schema.renders.id, render.id));
     expect(row!.status).toBe('cancelled');
     expect(await ctx.storage.stat(`${row!.outputPrefix}/output.mp4`)).toBeNull();
@@ -142,7 +143,7 @@ async function renderingWorker(renderId: string): Promise<string | null> {
 async function killMidRender(name: string, ids: string[], chunked = false): Promise<void> {
   {
     const { user, org, project, seconds } = await prepareProject(name);
-    const [before] = await t.handle.db.select().from(schema.orgs).where(eq(schema.orgs.id, org.id));
+    const before = await minutesLeft(t.handle.db, org.id);
 
     // Both workers up (heartbeats) before the job exists, so either may take it.
     for (let i = 0; i < 200; i++) {
@@ -167,9 +168,8 @@ async function killMidRender(name: string, ids: string[], chunked = false): Prom
     expect(row!.workerId).toBe(survivor);
     const files = (await readdir(join(dir, 'storage', row!.outputPrefix))).sort();
     expect(files).toEqual(['output.mp4', 'poster.jpg', 'spec.json', 'thumb.jpg']);
-    const [after] = await t.handle.db.select().from(schema.orgs).where(eq(schema.orgs.id, org.id));
-    const charged = before!.renderMinutesQuota - after!.renderMinutesQuota;
-    expect(charged).toBe(row!.chargedMinutes);
+    const charged = before - (await minutesLeft(t.handle.db, org.id));
+    expect(charged).toBe((await chargedMinutes(t.handle.db, [row!.id])).get(row!.id));
     expect(charged).toBe(renderMinutes({ output: { durationFrames: seconds * 30, fps: { num: 30, den: 1 } } } as never));
     if (chunked) expect(row!.encoder).toMatch(/^libx264 \(4 chunks, \d reused\)$/);
   }

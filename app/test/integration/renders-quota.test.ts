@@ -1,7 +1,7 @@
 /**
- * The render service's money paths against real Postgres and real Redis (no worker): the quota is
- * debited on submit under concurrency and never goes negative, refunds happen exactly once however
- * often a failure is delivered, cancel refunds + tells the farm + empties the queue, delete removes
+ * The render service's money paths against real Postgres and real Redis (no worker): the ledger
+ * debits on submit under concurrency and never goes negative, refunds happen exactly once however
+ * often (and however concurrently) a failure is delivered, grants carry reasons, cancel refunds + tells the farm + empties the queue, delete removes
  * the row and its outputs.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -25,6 +25,8 @@ import { signUp } from '../../src/lib/server/services/accounts/index.ts';
 import { createProject } from '../../src/lib/server/services/projects.ts';
 import { cancelRender, chunkingFor, createRender, deleteRender, failRender } from '../../src/lib/server/services/renders.ts';
 import { ServiceError } from '../../src/lib/server/services/errors.ts';
+import { debitRenderMinutes, grantRenderMinutes, refundRenderMinutes } from '../../src/lib/server/services/render-minutes.ts';
+import { minutesLeft, setRenderMinutes } from '../support/minutes.ts';
 
 interface RedisV3 {
   exists(key: string, cb: (err: Error | null, n: number) => void): void;
@@ -66,7 +68,7 @@ afterAll(async () => {
 async function setup(quota: number) {
   n += 1;
   const { user, org } = await signUp(t.handle.db, { email: `r${n}@example.com`, name: 'Rita', password: 'password-123' });
-  await t.handle.db.update(schema.orgs).set({ renderMinutesQuota: quota }).where(eq(schema.orgs.id, org.id));
+  await setRenderMinutes(t.handle.db, org.id, quota);
   const project = await createProject(ctx, user.id, { name: 'P', aspect: '9:16', fps: 30 });
   const [asset] = await t.handle.db
     .insert(schema.assets)
@@ -82,9 +84,10 @@ async function setup(quota: number) {
   return { user, org, project };
 }
 
+const ledgerOf = (renderId: string) => t.handle.db.select().from(schema.renderMinuteLedger).where(eq(schema.renderMinuteLedger.renderId, renderId)).orderBy(schema.renderMinuteLedger.id);
+
 async function quotaOf(orgId: string): Promise<number> {
-  const [row] = await t.handle.db.select().from(schema.orgs).where(eq(schema.orgs.id, orgId));
-  return row!.renderMinutesQuota;
+  return minutesLeft(t.handle.db, orgId);
 }
 
 describe('render quota ledger', () => {
@@ -94,6 +97,9 @@ describe('render quota ledger', () => {
     const ok = results.filter((r) => r.status === 'fulfilled');
     const refused = results.filter((r) => r.status === 'rejected');
     expect(ok).toHaveLength(7);
+    const debits = (await t.handle.db.select().from(schema.renderMinuteLedger).where(eq(schema.renderMinuteLedger.orgId, org.id))).filter((e) => e.kind === 'debit');
+    expect(debits).toHaveLength(7);
+    expect(new Set(debits.map((d) => d.renderId))).toEqual(new Set(ok.map((r) => (r as PromiseFulfilledResult<{ id: string }>).value.id)));
     expect(refused.every((r) => (r as PromiseRejectedResult).reason instanceof ServiceError && (r as PromiseRejectedResult).reason.code === 'quota-exceeded')).toBe(true);
     expect(await quotaOf(org.id)).toBe(0);
     const rows = await t.handle.db.select().from(schema.renders).where(eq(schema.renders.projectId, project.id));
@@ -108,6 +114,54 @@ describe('render quota ledger', () => {
     await Promise.all(Array.from({ length: 5 }, () => failRender(ctx, r.id, 'ffmpeg exited with code 1')));
     await failRender(ctx, r.id, 'again');
     expect(await quotaOf(org.id)).toBe(3);
+    const entries = await ledgerOf(r.id);
+    expect(entries.map((e) => [e.kind, e.minutes])).toEqual([['debit', -1], ['refund', 1]]);
+    expect(entries[1]!.refundOf).toBe(entries[0]!.id);
+    expect(entries[1]!.reason).toBe('render failed: ffmpeg exited with code 1');
+    expect(entries[0]).toMatchObject({ orgId: org.id, actorId: user.id, reason: 'render submitted (normal priority)' });
+  });
+
+  it('the ledger itself refunds a debit once: concurrent refunds that skip the render-row lock still land one', async () => {
+    const { user, org, project } = await setup(4);
+    const r = await createRender(ctx, user.id, { projectId: project.id, stateVector: null });
+    // The failure event delivered twice to two app instances whose reads both saw "not refunded yet".
+    const refunded = await Promise.all(Array.from({ length: 6 }, () => t.handle.db.transaction((tx) => refundRenderMinutes(tx, r.id, 'failed (delivered twice)'))));
+    expect(refunded.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(await quotaOf(org.id)).toBe(4);
+    // A refund that names an already refunded debit is refused by the table, not only by the code.
+    const [debit] = (await ledgerOf(r.id)).filter((e) => e.kind === 'debit');
+    await expect(t.handle.db.insert(schema.renderMinuteLedger).values({ orgId: org.id, kind: 'refund', minutes: 1, reason: 'x', renderId: r.id, refundOf: debit!.id })).rejects.toThrow();
+    // So is a debit that would add minutes.
+    await expect(t.handle.db.insert(schema.renderMinuteLedger).values({ orgId: org.id, kind: 'debit', minutes: 5, reason: 'x', renderId: r.id })).rejects.toThrow();
+  });
+
+  it('a retried render is debited again and its second failure refunds only the second debit', async () => {
+    const { user, org, project } = await setup(5);
+    const r = await createRender(ctx, user.id, { projectId: project.id, stateVector: null });
+    await failRender(ctx, r.id, 'first failure');
+    await t.handle.db.transaction(async (tx) => {
+      expect(await debitRenderMinutes(tx, { orgId: org.id, renderId: r.id, minutes: 1, reason: 'render retried by a farm admin' })).toBe(true);
+      await tx.update(schema.renders).set({ status: 'queued', finishedAt: null }).where(eq(schema.renders.id, r.id));
+    });
+    expect(await quotaOf(org.id)).toBe(4);
+    await Promise.all([failRender(ctx, r.id, 'second failure'), failRender(ctx, r.id, 'second failure')]);
+    expect(await quotaOf(org.id)).toBe(5);
+    expect((await ledgerOf(r.id)).map((e) => [e.kind, e.minutes, e.reason])).toEqual([
+      ['debit', -1, 'render submitted (normal priority)'],
+      ['refund', 1, 'render failed: first failure'],
+      ['debit', -1, 'render retried by a farm admin'],
+      ['refund', 1, 'render failed: second failure'],
+    ]);
+  });
+
+  it('grants: an admin adds or takes back minutes with a reason, never below zero', async () => {
+    const { user, org } = await setup(2);
+    expect(await grantRenderMinutes(t.handle.db, { orgId: org.id, minutes: 30, reason: 'bought a pack', actorId: user.id })).toBe(32);
+    await expect(grantRenderMinutes(t.handle.db, { orgId: org.id, minutes: -33, reason: 'claw back', actorId: user.id })).rejects.toMatchObject({ code: 'conflict' });
+    await expect(grantRenderMinutes(t.handle.db, { orgId: org.id, minutes: 5, reason: '', actorId: user.id })).rejects.toMatchObject({ code: 'bad-request' });
+    expect(await grantRenderMinutes(t.handle.db, { orgId: org.id, minutes: -32, reason: 'claw back', actorId: user.id })).toBe(0);
+    const grants = (await t.handle.db.select().from(schema.renderMinuteLedger).where(eq(schema.renderMinuteLedger.orgId, org.id)).orderBy(schema.renderMinuteLedger.id)).filter((e) => e.kind === 'grant');
+    expect(grants.map((g) => [g.minutes, g.reason])).toEqual([[600, 'new team allowance'], [-598, 'test: balance set to 2'], [30, 'bought a pack'], [-32, 'claw back']]);
   });
 
   it('cancel: refunds once, flags + publishes the cancel for the farm, takes the waiting job off the queue', async () => {

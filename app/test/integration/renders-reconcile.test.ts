@@ -22,6 +22,8 @@ import { RenderEventBus } from '../../src/lib/server/render-events.ts';
 import { LocalStorage } from '../../src/lib/server/storage.ts';
 import { createRender, failRender, handleRenderEvents, reconcileRenders } from '../../src/lib/server/services/renders.ts';
 import { outputFrameNumbers, prepareProjects, type RenderPlan } from '../support/farm.ts';
+import { minutesLeft } from '../support/minutes.ts';
+import { chargedMinutes } from '../../src/lib/server/services/render-minutes.ts';
 
 const prefix = uniquePrefix('reconcile');
 let t: TestDb;
@@ -85,9 +87,10 @@ async function untilJob(id: string, done: (status: string | undefined) => boolea
   throw new Error(`job ${id} never got there`);
 }
 
+const chargedOf = async (renderId: string) => (await chargedMinutes(t.handle.db, [renderId])).get(renderId);
+
 async function quotaLeft() {
-  const [org] = await t.handle.db.select().from(schema.orgs).where(eq(schema.orgs.id, orgId));
-  return org!.renderMinutesQuota;
+  return minutesLeft(t.handle.db, orgId);
 }
 
 describe('render reconciliation', () => {
@@ -114,7 +117,8 @@ describe('render reconciliation', () => {
     expect(await outputFrameNumbers(join(dir, 'storage', s.outputKey!))).toEqual(Array.from({ length: 30 }, (_, i) => i));
     expect(await row(okFromFiles.id)).toMatchObject({ status: 'succeeded', outputKey: `renders/${okFromFiles.id}/output.mp4`, bytes: expect.any(Number) });
     const f = await row(bad.id);
-    expect(f).toMatchObject({ status: 'failed', chargedMinutes: 0 });
+    expect(f).toMatchObject({ status: 'failed' });
+    expect(await chargedOf(f!.id)).toBe(0);
     expect(f.error).toMatch(/PERMANENT/);
     expect(await quotaLeft()).toBe(quota - 2);
     // A second pass changes nothing.
@@ -134,7 +138,8 @@ describe('render reconciliation', () => {
     await startFarm();
     await untilJob(lost.id, (s) => s === 'succeeded');
     await reconcileRenders(ctx);
-    expect(await row(lost.id)).toMatchObject({ status: 'succeeded', chargedMinutes: 1 });
+    expect(await row(lost.id)).toMatchObject({ status: 'succeeded' });
+    expect(await chargedOf(lost.id)).toBe(1);
   });
 
   it('a cancelled render whose cancel never reached the farm is cancelled again: it is never rendered', async () => {
@@ -149,6 +154,7 @@ describe('render reconciliation', () => {
     await startFarm();
     await sleep(1000);
     expect(await ctx.storage.stat(`renders/${r.id}/output.mp4`)).toBeNull();
-    expect(await row(r.id)).toMatchObject({ status: 'cancelled', chargedMinutes: 0 });
+    expect(await row(r.id)).toMatchObject({ status: 'cancelled' });
+    expect(await chargedOf(r.id)).toBe(0);
   });
 });

@@ -18,10 +18,11 @@ import type { AppContext } from '../../src/lib/server/context.ts';
 import { RenderEventBus } from '../../src/lib/server/render-events.ts';
 import { RenderQueueProducer } from '../../src/lib/server/queue.ts';
 import { LocalStorage } from '../../src/lib/server/storage.ts';
+import { closeAccessWatch } from '../../src/lib/server/access-watch.ts';
 import { insertMembership } from '../../src/lib/server/repositories/accounts.ts';
 import { signUp } from '../../src/lib/server/services/accounts/users.ts';
 import { createProject } from '../../src/lib/server/services/projects.ts';
-import { closeAdmin } from '../../src/lib/server/services/admin.ts';
+
 
 export type FixtureRole = 'owner' | 'editor' | 'reviewer' | 'viewer' | 'farm-admin' | 'outsider';
 export interface FixtureUser {
@@ -56,6 +57,13 @@ export function fixtureSpec(): RenderSpec {
     overlays: [],
     music: null,
   })));
+}
+
+/** A guest email already proven on `linkId` (what the code flow leaves behind); returns the verification id. */
+export async function verifiedGuestEmail(f: Pick<ReviewFixture, 'ctx'>, linkId: string, email: string): Promise<string> {
+  const id = crypto.randomUUID();
+  await f.ctx.db.db.insert(schema.reviewVerifications).values({ id, shareLinkId: linkId, email, codeHash: new Uint8Array(32), expiresAt: new Date(), verifiedAt: new Date() });
+  return id;
 }
 
 let n = 0;
@@ -115,7 +123,7 @@ export async function createReviewFixture(): Promise<ReviewFixture> {
     renderId,
     spec,
     async dispose() {
-      await closeAdmin(ctx);
+      closeAccessWatch(ctx);
       await ctx.queue.close();
       ctx.redis.disconnect();
       await t.dispose();

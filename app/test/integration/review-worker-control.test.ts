@@ -15,14 +15,15 @@ import { startWorker, type RenderWorker } from '../../../render-farm/src/worker.
 import { makeFrameIndexVideo, tempDir } from '../../../render-farm/test/support/media.ts';
 import { frameIndexSpec } from '../../../render-farm/test/support/spec.ts';
 import type { AppContext } from '../../src/lib/server/context.ts';
-import { closeAdmin, setWorkerControl } from '../../src/lib/server/services/admin.ts';
+import { setWorkerControl } from '../../src/lib/server/services/admin.ts';
+import { RenderQueueProducer } from '../../src/lib/server/queue.ts';
 
 const prefix = uniquePrefix('control');
 const workerId = 'control-worker';
 let dir: string;
 let worker: RenderWorker;
 let producer: BeeQueue;
-const ctx = { config: { QUEUE_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL }, db: { db: null } } as unknown as AppContext;
+const ctx = { config: { QUEUE_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL }, db: { db: null }, queue: new RenderQueueProducer(TEST_REDIS_URL, prefix) } as unknown as AppContext;
 
 beforeAll(async () => {
   dir = await tempDir('control');
@@ -37,7 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
   await producer?.close();
-  await closeAdmin(ctx);
+  await ctx.queue.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -66,3 +67,55 @@ it('a paused worker hands jobs back untouched and takes none; resumed, it render
   expect(stored.options.retries).toBe(1);
   expect(await cmd<string | null>('get', workerControlKey(prefix, workerId))).toBeNull();
 });
+
+/** A render long enough (900 frames) to be caught running. */
+async function longJob(): Promise<string> {
+  const renderId = crypto.randomUUID();
+  const clips = Array.from({ length: 10 }, () => ({ sourceIn: 0, sourceOut: 90 }));
+  await writeFile(join(dir, 'storage', `long-${renderId}.json`), JSON.stringify(frameIndexSpec({ key: 'media/src.mp4', sourceFrames: 90, width: 360, height: 640, hasAudio: true, clips })));
+  await producer.createJob({ renderId, specKey: `long-${renderId}.json`, outputPrefix: `renders/${renderId}`, chunk: { index: 0, count: 1 }, attempt: 0 }).setId(renderId).retries(1).backoff('fixed', 200).save();
+  return renderId;
+}
+const beat = async () => {
+  const client = (producer as unknown as { client: Record<string, (...a: unknown[]) => void> }).client;
+  return new Promise<Record<string, string>>((resolve, reject) => client.hgetall!.call(client, workerKey(prefix, workerId), (err: Error | null, v: Record<string, string>) => (err ? reject(err) : resolve(v))));
+};
+const until = async (what: string, ok: () => Promise<boolean>, ms = 20_000) => {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+it('pause hands the RUNNING job back at once (no attempt spent) and shows "paused"; resumed, it renders it', async () => {
+  const renderId = await longJob();
+  const events: string[] = [];
+  producer.on('job retrying', (id) => id === renderId && events.push('retrying'));
+  producer.on('job failed', (id) => id === renderId && events.push('failed'));
+  const succeeded = new Promise<void>((resolve) => producer.on('job succeeded', (id) => id === renderId && resolve()));
+  await until('the job to start', async () => ((await beat()).currentJob ?? '').includes(renderId));
+  await setWorkerControl(ctx, workerId, 'pause');
+  await until('the job to be handed back', async () => (await beat()).currentJob === '');
+  expect((await beat()).controlState).toBe('paused');
+  expect(events).toEqual([]);
+  await setWorkerControl(ctx, workerId, null);
+  await succeeded;
+  expect(events).toEqual([]);
+}, 60_000);
+
+it('drain lets the running job finish, then takes none and shows "drained"', async () => {
+  const renderId = await longJob();
+  const succeeded = new Promise<void>((resolve) => producer.on('job succeeded', (id) => id === renderId && resolve()));
+  await until('the job to start', async () => ((await beat()).currentJob ?? '').includes(renderId));
+  await setWorkerControl(ctx, workerId, 'drain');
+  await until('draining', async () => (await beat()).controlState === 'draining');
+  await succeeded; // finished here, not handed back
+  const next = await longJob();
+  await until('drained', async () => (await beat()).controlState === 'drained');
+  await new Promise((r) => setTimeout(r, 1000));
+  expect((await beat()).currentJob).toBe('');
+  const waitingNext = new Promise<void>((resolve) => producer.on('job succeeded', (id) => id === next && resolve()));
+  await setWorkerControl(ctx, workerId, null);
+  await waitingNext;
+}, 90_000);

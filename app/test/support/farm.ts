@@ -17,6 +17,7 @@ import { createProject } from '../../src/lib/server/services/projects.ts';
 import type { AppContext } from '../../src/lib/server/context.ts';
 import { decodeGrayFrames, makeFrameIndexVideo, readFrameIndex } from '../../../render-farm/test/support/media.ts';
 import { freePort } from '../../../tests/support/app-server.ts';
+import { setRenderMinutes } from './minutes.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -100,6 +101,10 @@ export class WorkerFleet {
       },
     };
     tail(child, w.lines);
+    // An exit nobody asked for: say why (its last log lines) where the test output shows it.
+    child.once('exit', (code, signal) => {
+      if (code !== 0 && signal !== 'SIGKILL' && signal !== 'SIGTERM') process.stderr.write(`[worker ${id}] exited (code ${code}, signal ${signal}); last lines:\n${w.lines.slice(-15).join('\n')}\n`);
+    });
     this.workers.set(id, w);
     return w;
   }
@@ -198,7 +203,7 @@ export interface RenderPlan {
 export async function prepareProjects(ctx: AppContext, storageDir: string, label: string, plans: Omit<RenderPlan, 'projectId'>[], quota = 1000) {
   const db = ctx.db.db;
   const { user, org } = await signUp(db, { email: `${label}@example.com`, name: 'Faulty', password: 'password-123' });
-  await db.update(schema.orgs).set({ renderMinutesQuota: quota }).where(eq(schema.orgs.id, org.id));
+  await setRenderMinutes(db, org.id, quota);
   const master = join(storageDir, 'media', `master-${label}.mp4`);
   await makeFrameIndexVideo(master, { width: 640, height: 360, fps: FPS, frames: SOURCE_FRAMES, audio: true });
   const out: RenderPlan[] = [];

@@ -13,18 +13,19 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ffmpeg from 'fluent-ffmpeg';
-import type { FfmpegCommand } from '@clipmaker/shared/render-spec';
-import { FFPROBE_ARGS, interpretFfprobe, MediaProbeError, type MediaInfo } from '@clipmaker/shared/media';
+import { commandToArgs, FILTER_SCRIPT_THRESHOLD_BYTES, type FfmpegCommand } from '@clipmaker/shared/render-spec';
+import { ingestProbeArgs, interpretIngestProbe, MediaProbeError, type IngestResult } from '@clipmaker/shared/media';
 import { RenderAbortedError } from '../errors.ts';
 import { isProgressLine, parseProgressLine, type FfmpegProgress } from './progress.ts';
 
 export type { FfmpegProgress } from './progress.ts';
-export type { MediaInfo } from '@clipmaker/shared/media';
+export type { IngestResult as MediaInfo } from '@clipmaker/shared/media';
 export { MediaProbeError } from '@clipmaker/shared/media';
 
 /** Linux refuses a single argv string over 128 KiB (MAX_ARG_STRLEN); stay well below it. */
-export const FILTER_SCRIPT_THRESHOLD_BYTES = 64 * 1024;
-const STDERR_TAIL_LINES = 40;
+export { FILTER_SCRIPT_THRESHOLD_BYTES };
+/** ffmpeg stderr lines kept per run (progress lines excluded): stored with the job for the admin. */
+export const STDERR_TAIL_LINES = 200;
 const DEFAULT_KILL_GRACE_MS = 2000;
 
 /** FFMPEG_PATH / FFPROBE_PATH win over PATH. */
@@ -117,35 +118,37 @@ export async function run(command: FfmpegCommand, options: RunOptions = {}): Pro
   const { signal } = options;
   if (signal?.aborted) throw new RenderAbortedError();
 
-  // The files the builder's graph reads (ASS scripts, per-layer command scripts), exactly as built.
+  // The files the builder's graph reads (ASS scripts, per-layer command scripts, a long graph's
+  // script), exactly as built.
   for (const f of command.files ?? []) await writeFile(f.path, f.contents);
   let scriptPath: string | null = null;
-  const globalOptions = [...command.globalOptions];
-  // Without stats there is no progress; -stats is the default but a builder may pass -nostats.
-  if (!globalOptions.includes('-stats')) globalOptions.push('-stats');
-  if (command.filterComplex.length > FILTER_SCRIPT_THRESHOLD_BYTES) {
-    scriptPath = join(options.workDir ?? tmpdir(), `filter-${randomBytes(6).toString('hex')}.txt`);
-    await writeFile(scriptPath, command.filterComplex);
-    globalOptions.push('-filter_complex_script', scriptPath);
+  let args: string[];
+  if (command.args) {
+    // Built by buildFfmpegCommand: its argv is what runs, to the byte.
+    args = [...command.args];
+  } else {
+    // A hand-built command (stitch, poster): the same layout, progress on, a long graph as a script.
+    const globalOptions = [...command.globalOptions];
+    if (!globalOptions.includes('-stats')) globalOptions.push('-stats');
+    let filterComplex = command.filterComplex;
+    if (filterComplex.length > FILTER_SCRIPT_THRESHOLD_BYTES) {
+      scriptPath = join(options.workDir ?? tmpdir(), `filter-${randomBytes(6).toString('hex')}.txt`);
+      await writeFile(scriptPath, filterComplex);
+      globalOptions.push('-filter_complex_script', scriptPath);
+      filterComplex = '';
+    }
+    args = commandToArgs({ ...command, globalOptions, filterComplex });
   }
 
+  // fluent-ffmpeg runs it: the command is described to it (its capability checks read the outputs),
+  // then its argument builder is replaced by the exact list, so what it spawns is `args` and nothing
+  // else (its own extra -y included).
   const cmd = ffmpeg();
   cmd.setFfmpegPath(ffmpegSpawnPath().path);
-  // fluent-ffmpeg places its "global" slot after the inputs; ffmpeg applies true global options
-  // wherever they stand, but per-file options such as -threads would attach to the wrong file.
-  // Prefixing the first input keeps the builder's order exactly.
-  const [first, ...rest] = command.inputs;
-  if (first) {
-    cmd.input(first.path).inputOptions([...globalOptions, ...first.options]);
-    for (const input of rest) cmd.input(input.path).inputOptions(input.options);
-  } else {
-    // A graph made only of lavfi sources: there is no input to carry the global options.
-    cmd.outputOptions(globalOptions);
-  }
-  if (command.filterComplex.length > 0 && !scriptPath) cmd.complexFilter(command.filterComplex);
+  for (const input of command.inputs) cmd.input(input.path).inputOptions(input.options);
   cmd.outputOptions(command.outputOptions).output(command.outputPath);
+  (cmd as unknown as FluentInternals)._getArguments = () => args;
 
-  const args = (cmd as unknown as FluentInternals)._getArguments();
   const stderrTail: string[] = [];
   const started = performance.now();
 
@@ -231,27 +234,17 @@ export function execTool(binary: string, args: string[], opts: { timeoutMs?: num
 }
 
 /**
- * Probes a media file with ffprobe; the ffprobe JSON is validated and interpreted by the shared
- * rules (@clipmaker/shared/media), the same ones the app applies at upload.
- * Throws MediaProbeError naming the file for anything that is not usable media.
+ * Probes a media file with the ingest probe (ffprobe restricted to the file protocol and the
+ * self-contained demuxers, `container` forced when known): the same rules the app applies at upload
+ * (@clipmaker/shared/media, ingest.ts). Throws MediaProbeError naming the file for anything that is
+ * not usable, self-contained media.
  */
-export async function probe(path: string, opts: { signal?: AbortSignal } = {}): Promise<MediaInfo> {
-  const res = await execTool(ffprobeBinary(), [...FFPROBE_ARGS, path], { signal: opts.signal });
-  const name = basename(path);
-  if (res.code !== 0) {
-    const why = res.stderr.trim().split('\n').pop()?.replace(`${path}: `, '') || `ffprobe exited with code ${res.code}`;
-    throw new MediaProbeError(`${name} is not readable media (${why})`);
-  }
-  let json: unknown;
+export async function probe(path: string, opts: { signal?: AbortSignal; container?: string | null } = {}): Promise<IngestResult> {
+  const res = await execTool(ffprobeBinary(), ingestProbeArgs(path, opts.container), { signal: opts.signal });
   try {
-    json = JSON.parse(res.stdout);
-  } catch {
-    throw new MediaProbeError(`${name} is not readable media (ffprobe printed no JSON)`);
-  }
-  try {
-    return interpretFfprobe(json);
+    return interpretIngestProbe(res.code, res.stdout, res.stderr);
   } catch (err) {
-    if (err instanceof MediaProbeError) throw new MediaProbeError(`${name}: ${err.message}`);
+    if (err instanceof MediaProbeError) throw new MediaProbeError(`${basename(path)}: ${err.message}`);
     throw err;
   }
 }

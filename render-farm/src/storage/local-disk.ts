@@ -1,9 +1,9 @@
 /** Storage on a local (or network-mounted) folder: STORAGE_DIR, default $DATA_DIR/storage (DATA_DIR default <cwd>/.data). */
 import { randomBytes } from 'node:crypto';
-import { copyFile, lstat, mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, realpath, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { keyToPath } from './keys.ts';
-import { StorageKeyError, StorageNotFoundError, type LocalFile, type Storage, type StorageStat } from './storage.ts';
+import { StorageKeyError, StorageNotFoundError, type LocalFile, type Storage, type StorageStat, type StoredObject } from './storage.ts';
 
 export function defaultStorageDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.STORAGE_DIR || join(env.DATA_DIR || join(process.cwd(), '.data'), 'storage'));
@@ -110,6 +110,43 @@ export class LocalDiskStorage implements Storage {
     }
     await rm(path, { recursive: true, force: true });
     return count;
+  }
+
+  async listObjects(prefix: string): Promise<StoredObject[]> {
+    const root = await this.pathFor(prefix);
+    const out: StoredObject[] = [];
+    const walk = async (dir: string, keyPrefix: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isNotFound(err)) return;
+        throw err;
+      }
+      for (const e of entries) {
+        if (e.isDirectory()) await walk(join(dir, e.name), `${keyPrefix}/${e.name}`);
+        else if (e.isFile() && !e.name.includes('.tmp-')) {
+          try {
+            const s = await stat(join(dir, e.name));
+            out.push({ key: `${keyPrefix}/${e.name}`, size: s.size, modifiedAt: s.mtime });
+          } catch (err) {
+            if (!isNotFound(err)) throw err; // deleted meanwhile (another sweeper)
+          }
+        }
+      }
+    };
+    await walk(root, prefix);
+    return out;
+  }
+
+  async touch(key: string): Promise<void> {
+    const path = await this.pathFor(key);
+    const now = new Date();
+    try {
+      await utimes(path, now, now);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
   }
 
   private async existingFile(key: string): Promise<string> {

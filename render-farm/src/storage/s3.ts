@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { s3ClientConfig, s3ConfigFromEnv, s3ObjectKey, S3_PART_SIZE, storageKeyOf, type S3Config } from '@clipmaker/shared/storage';
 import { assertStorageKey } from './keys.ts';
-import { StorageNotFoundError, type LocalFile, type Storage, type StorageStat } from './storage.ts';
+import { StorageNotFoundError, type LocalFile, type Storage, type StorageStat, type StoredObject } from './storage.ts';
 
 export interface S3Options extends S3Config {
   /** Where localPath() downloads to (default os.tmpdir()). */
@@ -132,18 +132,35 @@ export class S3Storage implements Storage {
 
   /** Storage keys under `prefix/`, all pages. */
   async list(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
+    return (await this.listObjects(prefix)).map((o) => o.key);
+  }
+
+  async listObjects(prefix: string): Promise<StoredObject[]> {
+    const out: StoredObject[] = [];
     try {
       for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.o.bucket, Prefix: `${this.key(prefix)}/` })) {
         for (const o of page.Contents ?? []) {
           const k = o.Key ? storageKeyOf(this.o, o.Key) : null;
-          if (k) keys.push(k);
+          if (k) out.push({ key: k, size: o.Size ?? 0, modifiedAt: o.LastModified ?? new Date(0) });
         }
       }
     } catch (err) {
       wrap(err, `list ${prefix}`);
     }
-    return keys;
+    return out;
+  }
+
+  /** S3 has no utimes: copying the object onto itself with its metadata replaced renews LastModified. */
+  async touch(key: string): Promise<void> {
+    const k = this.key(key);
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: k }));
+      await this.client.send(
+        new CopyObjectCommand({ Bucket: this.o.bucket, Key: k, CopySource: `${this.o.bucket}/${k.split('/').map(encodeURIComponent).join('/')}`, MetadataDirective: 'REPLACE', ContentType: head.ContentType, Metadata: { ...head.Metadata, touched: String(Date.now()) } }),
+      );
+    } catch (err) {
+      if (!isNotFound(err)) wrap(err, `touch ${key}`);
+    }
   }
 
   async deletePrefix(prefix: string): Promise<number> {

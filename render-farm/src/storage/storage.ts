@@ -9,6 +9,10 @@ export interface StorageStat {
   modifiedAt: Date;
 }
 
+export interface StoredObject extends StorageStat {
+  key: string;
+}
+
 /** A readable local copy (or the file itself) of a stored object; release() when done with it. */
 export interface LocalFile {
   path: string;
@@ -34,6 +38,10 @@ export interface Storage {
   delete(key: string): Promise<void>;
   /** Deletes `prefix` itself and every key under `prefix/`; returns how many objects went. */
   deletePrefix(prefix: string): Promise<number>;
+  /** Every object under `prefix/` with its size and modification time (the chunk cache's LRU clock). */
+  listObjects(prefix: string): Promise<StoredObject[]>;
+  /** Sets the object's modification time to now (a cache hit); a missing object is not an error. */
+  touch(key: string): Promise<void>;
 }
 
 export class StorageKeyError extends Error {

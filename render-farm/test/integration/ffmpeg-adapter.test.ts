@@ -32,7 +32,7 @@ describe('run', () => {
     );
     expect(result.args).toEqual([
       '-hide_banner', '-nostdin', '-y', '-stats', '-f', 'lavfi', '-i', 'testsrc2=s=320x180:r=30:d=3',
-      '-y', '-filter_complex', '[0:v]format=yuv420p[v]',
+      '-filter_complex', '[0:v]format=yuv420p[v]',
       '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', out,
     ]);
     expect(events.length).toBeGreaterThan(0);
@@ -120,7 +120,7 @@ describe('probe', () => {
     const path = join(dir, 'notes.mp4');
     await writeFile(path, 'this is not a video\n');
     await expect(probe(path)).rejects.toThrow(MediaProbeError);
-    await expect(probe(path)).rejects.toThrow(/notes\.mp4 is not readable media \(Invalid data found/);
+    await expect(probe(path)).rejects.toThrow(/notes\.mp4: the file is not a video, audio or image file ffmpeg can read \(Invalid data found/);
   });
 
   it('honours FFPROBE_PATH over PATH', async () => {

@@ -59,6 +59,6 @@ describe('renderSpecToFile frame accuracy', () => {
     await mkdir(join(dir, 'storage', 'media'), { recursive: true });
     await writeFile(join(dir, 'storage', 'media', 'text.mp4'), 'not a video');
     const notMedia = frameIndexSpec({ key: 'media/text.mp4', sourceFrames: 120, width: W, height: H, hasAudio: false, clips: [{ sourceIn: 0, sourceOut: 10 }] });
-    await expect(renderSpecToFile(notMedia, { storage, outPath: join(dir, 'n.mp4') })).rejects.toThrow(/^PERMANENT: source src \(media\/text\.mp4\): text\.mp4 is not readable media/);
+    await expect(renderSpecToFile(notMedia, { storage, outPath: join(dir, 'n.mp4') })).rejects.toThrow(/^PERMANENT: source src \(media\/text\.mp4\): text\.mp4: the file is not a video, audio or image file ffmpeg can read/);
   });
 });

@@ -2,7 +2,7 @@
  * The farm's S3 driver (AWS SDK) against a local S3-compatible server process that verifies every
  * request's Signature V4 with an independent implementation (aws4), every signed payload hash and
  * every CRC32 checksum, then stores through s3rver (tests/support/s3-verifying-server.ts).
- * Covered: put/get/stat/exists/localPath/delete/list/deletePrefix, multipart uploads (lib-storage),
+ * Covered: put/get/stat/exists/localPath/delete/list/listObjects/touch/deletePrefix, multipart uploads (lib-storage),
  * path-style and virtual-hosted URLs, HTTP and HTTPS, retries on 503, wrong keys, tampered requests
  * and bodies.
  * Not covered: AWS, MinIO, R2 or Yandex themselves (no network here), presigned URLs, SSE.
@@ -70,6 +70,28 @@ describe('S3Storage (AWS SDK) against a signature-verifying S3 server process', 
     expect(after.multipartParts - before.multipartParts).toBe(3);
     // CRC32 on every upload body (3 parts + 2 single puts) and on the multi-object delete.
     expect(after.checksums - before.checksums).toBeGreaterThanOrEqual(6);
+  });
+
+  it('the chunk cache clock: listObjects gives sizes and times; touch (a signed copy onto itself) keeps the bytes', async () => {
+    // AWS S3 and MinIO give the copy a new LastModified; this test server keeps the old file time, so
+    // only the request itself and the object's survival are checked here (local disk: chunk-cache.test.ts).
+    const before = await server.stats();
+    const s = new S3Storage(options());
+    const file = join(dir, 'chunk.bin');
+    const bytes = randomBytes(5000);
+    await writeFile(file, bytes);
+    await s.put('chunks/x.mp4', file, { contentType: 'video/mp4' });
+    const [listed] = await s.listObjects('chunks');
+    expect(listed).toMatchObject({ key: 'chunks/x.mp4', size: 5000 });
+    expect(listed!.modifiedAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
+    await s.touch('chunks/x.mp4');
+    await s.touch('chunks/missing.mp4'); // a piece evicted meanwhile: not an error
+    await s.get('chunks/x.mp4', join(dir, 'chunk-back.bin'));
+    expect((await readFile(join(dir, 'chunk-back.bin'))).equals(bytes)).toBe(true);
+    expect((await s.listObjects('chunks')).map((o) => o.key)).toEqual(['chunks/x.mp4']);
+    await s.deletePrefix('chunks');
+    const after = await server.stats();
+    expect(after.rejected).toEqual(before.rejected);
   });
 
   it('virtual-hosted URLs (bucket.host) work against a custom endpoint', async () => {

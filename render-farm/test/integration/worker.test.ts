@@ -35,6 +35,9 @@ let storage: LocalDiskStorage;
 let worker: RenderWorker;
 const producers: Record<'normal' | 'high', BeeQueue> = {} as never;
 let redis: RedisV3;
+/** The worker's log lines, parsed: they must be structured (service, ids, event, duration). */
+const logLines: Array<Record<string, unknown>> = [];
+const logsOf = (renderId: string) => logLines.filter((l) => l.renderId === renderId);
 
 beforeAll(async () => {
   dir = await tempDir('worker');
@@ -51,7 +54,7 @@ beforeAll(async () => {
     storage,
     prefix,
     workerId,
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) }),
     target: 'cpu',
     stallIntervalMs: 2000,
     heartbeatIntervalMs: 500,
@@ -135,6 +138,16 @@ describe('render worker', () => {
     expect(poster).toMatchObject({ format: 'jpeg', width: 360, height: 640 });
     const thumb = await sharp((await storage.localPath(result.thumbKey)).path).metadata();
     expect(thumb).toMatchObject({ format: 'jpeg', width: 320, height: 569 });
+
+    // Structured logs: every line of the job names the service, worker, job and render; the
+    // lifecycle lines carry an event, the finish its duration.
+    const lines = logsOf(renderId);
+    expect(lines.length).toBeGreaterThan(2);
+    for (const l of lines) expect(l, String(l.msg)).toMatchObject({ service: 'render-farm', workerId, jobId: expect.any(String), renderId });
+    expect(lines.find((l) => l.event === 'job.started')).toMatchObject({ kind: 'render', attempt: 1, queue: RENDER_QUEUES.normal });
+    const finished = lines.find((l) => l.event === 'job.succeeded');
+    expect(finished?.durationMs).toEqual(expect.any(Number));
+    expect(finished!.durationMs as number).toBeGreaterThan(0);
   });
 
   it('fails an invalid spec once, with the reason, and never retries it', async () => {
@@ -151,6 +164,7 @@ describe('render worker', () => {
     expect(stored.options.retries).toBe(0);
     expect(stored.options.stacktraces).toHaveLength(1);
     expect(await storage.exists(`renders/${renderId}/output.mp4`)).toBe(false);
+    expect(logsOf(renderId).find((l) => l.event === 'job.failed')).toMatchObject({ level: 50, service: 'render-farm', permanent: true, error: expect.stringContaining('invalid render spec'), durationMs: expect.any(Number) });
   });
 
   it('consumes the high-priority queue too, and refuses a malformed payload permanently', async () => {

@@ -81,3 +81,9 @@ export async function probeStreams(path: string): Promise<StreamInfo[]> {
   const { stdout } = await exec('ffprobe', ['-v', 'error', '-count_frames', '-print_format', 'json', '-show_streams', path]);
   return (JSON.parse(stdout) as { streams: StreamInfo[] }).streams;
 }
+
+/** The first video stream's pixel format and colour tags, as ffprobe reads them. */
+export async function videoColour(path: string): Promise<{ pix_fmt?: string; color_space?: string; color_transfer?: string; color_primaries?: string }> {
+  const { stdout } = await exec('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=pix_fmt,color_space,color_transfer,color_primaries', '-print_format', 'json', path]);
+  return (JSON.parse(stdout) as { streams: Record<string, string>[] }).streams[0] ?? {};
+}

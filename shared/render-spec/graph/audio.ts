@@ -9,7 +9,7 @@
 import { audioLayers, type AudioLayer } from '../layers.ts';
 import type { Ducking, Fps, Loudness, RenderSpec, Track } from '../schema.ts';
 import { AUDIO_FORMAT, SAMPLE_RATE, num, samplesAt, type Graph, type RenderTarget } from './common.ts';
-import { openSource } from './inputs.ts';
+import { openSource, seekMarginSeconds } from './inputs.ts';
 
 /** loudnorm's first-pass measurement (its print_format=json keys). */
 export interface LoudnormMeasurement {
@@ -117,12 +117,18 @@ function audioLayerChain(ctx: AudioContext, layer: AudioLayer): string | null {
   const from = Math.min(tau(m0), tau(m1));
   const to = Math.max(tau(m0), tau(m1));
   const sourceSeconds = source.durationUs / 1e6;
-  const seek = Math.max(0, Math.min(from, sourceSeconds));
-  const idx = g.addInput(source.id, openSource(source, { seekSeconds: seek > 0 ? seek : null, durationSeconds: Math.max(0.05, Math.min(to, sourceSeconds) - seek + 0.2), video: false }, ctx.target));
+  // The audio stream may start after the first video frame (a delayed audio track): source times
+  // before it are silence, exactly as the file plays (inputs.ts, SOURCE TIME).
+  const audioStart = Math.max(0, (source.audioStartUs - source.videoStartUs) / 1e6);
+  const seek = Math.max(0, audioStart, Math.min(from, sourceSeconds));
+  // Earlier where the container's seek may overshoot; atrim then cuts at the exact sample.
+  const openAt = Math.max(0, seek - seekMarginSeconds(source));
+  const early = seek - openAt;
+  const idx = g.addInput(source.id, openSource(source, { seekSeconds: openAt, durationSeconds: Math.max(0.05, Math.min(to, sourceSeconds) - seek + 0.2) + early, video: false }, ctx.target));
   // In source time: silence where the span starts before the source, then exactly the span's samples.
   const lead = Math.round((seek - from) * SAMPLE_RATE);
   const span = Math.round((to - from) * SAMPLE_RATE);
-  const filters = [`aresample=${SAMPLE_RATE}`, AUDIO_FORMAT, 'asetpts=N/SR/TB'];
+  const filters = [...(early > 0 ? [`atrim=start=${num(early)}`] : []), `aresample=${SAMPLE_RATE}`, AUDIO_FORMAT, 'asetpts=N/SR/TB'];
   if (lead > 0) filters.push(`adelay=delays=${lead}S:all=1`);
   filters.push('apad', `atrim=end_sample=${Math.max(1, span)}`);
   if (clip.reverse) filters.push('areverse');

@@ -29,7 +29,7 @@ import type { CropKeyframe, Fps, RenderSpec, Source, TextClip, VideoClip } from 
 import { sourceStep } from '../time.ts';
 import { buildTextLayerAss } from '../../subtitles/text-layer.ts';
 import { escapeFilterValue, framePts, num, rate, seconds, type Graph, type RenderTarget } from './common.ts';
-import { openSource, videoNormalisation } from './inputs.ts';
+import { openSource, seekMarginSeconds, vfrGridFilters, videoNormalisation, WHOLE_FILE } from './inputs.ts';
 
 export interface VideoContext {
   g: Graph;
@@ -85,8 +85,16 @@ function videoSourceChain(ctx: VideoContext, layer: LayerPlan<VideoClip>, s: Sli
   const lo = Math.min(a, b);
   const hi = Math.max(a, b);
   const decoded = hi - lo + 1;
-  const idx = g.addInput(source.id, openSource(source, { seekSeconds: lo > 0 ? seconds(lo - 0.5, srcFps) : null, durationSeconds: seconds(decoded + 3, srcFps), video: true }, target));
+  // Half a frame before frame lo (SOURCE TIME, inputs.ts), VFR: at it; earlier where the container's
+  // seek may overshoot or a VFR frame shown at lo may have started.
+  const want = lo > 0 ? seconds(source.vfr ? lo : lo - 0.5, srcFps) : null;
+  const openAt = want === null ? null : Math.max(0, want - seekMarginSeconds(source));
+  const early = want === null ? 0 : want - openAt!;
+  const idx = g.addInput(source.id, openSource(source, { seekSeconds: openAt, durationSeconds: seconds(decoded + 3, srcFps) + early, video: true }, target));
   const filters = [...videoNormalisation(source, target)];
+  // From here frame k is source frame lo + k (VFR: brought onto the nominal grid by timestamp).
+  if (source.vfr) filters.push(...vfrGridFilters(source, openAt, lo, srcFps));
+  else if (early > 0) filters.push(`trim=start=${num(early)}`, 'setpts=PTS-STARTPTS');
   const step = sourceStep(source.fps, fps, clip.speed);
   // A freeze frame: the one frame, cloned by tpad below (fps would emit nothing for a lone frame).
   if (clip.freeze) filters.push('trim=end_frame=1', 'setpts=0');
@@ -104,7 +112,7 @@ function videoSourceChain(ctx: VideoContext, layer: LayerPlan<VideoClip>, s: Sli
 
 /** A still image held for the layer's frames (scaled once, before the loop, when its size is fixed). */
 function imageSourceChain(ctx: VideoContext, layer: VisualLayer, s: Slice, size: string[]): { input: string; filters: string[] } {
-  const idx = ctx.g.addInput(layer.source!.id, []);
+  const idx = ctx.g.addInput(layer.source!.id, openSource(layer.source!, WHOLE_FILE, ctx.target));
   return { input: `${idx}:v`, filters: ['format=rgba', ...size, `loop=loop=${s.count - 1}:size=1:start=0`, framePts(s.u0, ctx.spec.output.fps)] };
 }
 

@@ -1,13 +1,19 @@
 /**
- * ffmpeg.wasm in the browser (its own worker; core files self-hosted under /ffmpeg/, see
- * vite.config.ts): probes uploads before they are sent, makes filmstrips and waveforms, and renders a
+ * ffmpeg.wasm in the browser (its own worker; the core files are Vite assets: self-hosted, content-hashed
+ * under /_app/immutable/assets/ so they are cached for a year and precompressed with the rest): probes uploads before they are sent, makes filmstrips and waveforms, and renders a
  * quick preview of a timeline range with the SAME argument builder as the farm (target 'wasm').
  * Single-threaded core by default; the multi-threaded one (needs COOP/COEP) on opt-in, see wasmThreads().
  * One command at a time: calls are queued.
  */
 import { FFmpeg } from '@ffmpeg/ffmpeg';
 import ffmpegWorkerUrl from '@ffmpeg/ffmpeg/worker?worker&url';
+import stCoreUrl from '@ffmpeg/core?url';
+import stWasmUrl from '@ffmpeg/core/wasm?url';
+import mtCoreUrl from '@ffmpeg/core-mt?url';
+import mtWasmUrl from '@ffmpeg/core-mt/wasm?url';
+import mtWorkerUrl from '@ffmpeg/core-mt/worker?url';
 import { buildFfmpegCommand, commandToArgs, type RenderSpec } from '@clipmaker/shared/render-spec';
+import { INGEST_DEMUXERS, inputOptionsFor, PROTOCOL_WHITELIST } from '@clipmaker/shared/media';
 import { FONT_FILES } from './fonts';
 
 let loaded: Promise<FFmpeg> | null = null;
@@ -60,12 +66,11 @@ export function getFfmpeg(): Promise<FFmpeg> {
     if (debug()) ff.on('log', ({ message }) => console.debug(`[ffmpeg.wasm] ${message}`));
     const mt = wasmThreads() > 1;
     if (debug()) console.debug(`[ffmpeg.wasm] loading ${mt ? 'core-mt' : 'core'}`);
-    const base = mt ? '/ffmpeg/mt' : '/ffmpeg/st';
     await ff.load({
       classWorkerURL: await blobUrlOf(ffmpegWorkerUrl),
-      coreURL: abs(`${base}/ffmpeg-core.js`),
-      wasmURL: abs(`${base}/ffmpeg-core.wasm`),
-      ...(mt ? { workerURL: await blobUrlOf(abs(`${base}/ffmpeg-core.worker.js`)) } : {}),
+      coreURL: abs(mt ? mtCoreUrl : stCoreUrl),
+      wasmURL: abs(mt ? mtWasmUrl : stWasmUrl),
+      ...(mt ? { workerURL: await blobUrlOf(abs(mtWorkerUrl)) } : {}),
     });
     if (debug()) console.debug('[ffmpeg.wasm] loaded');
     await ff.createDir('/fonts').catch(() => {});
@@ -147,7 +152,11 @@ export function probeFile(file: File): Promise<WasmProbe | null> {
     await ff.createDir(dir);
     await ff.mount('WORKERFS' as never, { files: [file] }, dir);
     try {
-      return parseProbeLog(await run(ff, ['-hide_banner', '-i', `${dir}/${file.name}`], true));
+      // The server's ingest probe decides; this early look at the user's own file is restricted the
+      // same way (file protocol, self-contained demuxers), plus image2 because a photo keeps its
+      // .jpg name here (the server probes an extension-less copy and never accepts image2).
+      const formats = [...INGEST_DEMUXERS, 'image2'].join(',');
+      return parseProbeLog(await run(ff, ['-hide_banner', '-protocol_whitelist', PROTOCOL_WHITELIST, '-format_whitelist', formats, '-i', `file:${dir}/${file.name}`], true));
     } finally {
       await ff.unmount(dir).catch(() => {});
       await ff.deleteDir(dir).catch(() => {});
@@ -176,14 +185,14 @@ async function ensureFonts(ff: FFmpeg): Promise<void> {
 }
 
 /** A strip of `count` thumbnails (one JPEG, tiled left to right), `height` px high. */
-export function filmstrip(sourceId: string, durationSeconds: number, count = 10, height = 48): Promise<Blob> {
+export function filmstrip(sourceId: string, durationSeconds: number, count = 10, height = 48, container: string | null = null): Promise<Blob> {
   return exclusive(async (ff) => {
     const input = await ensureSource(ff, sourceId);
     const out = `/work/strip-${sourceId}.jpg`;
     const rate = count / Math.max(durationSeconds, 0.1);
     // Long clips decode key frames only (cheap; each tile shows the latest key frame); short ones every frame.
     const skip = durationSeconds > 20 ? ['-skip_frame', 'nokey'] : [];
-    await run(ff, ['-hide_banner', ...skip, '-i', input, '-vf', `fps=${rate.toFixed(6)},scale=-2:${height},tile=${count}x1`, '-frames:v', '1', '-q:v', '5', '-y', out]);
+    await run(ff, ['-hide_banner', ...skip, ...inputOptionsFor(container), '-i', `file:${input}`, '-vf', `fps=${rate.toFixed(6)},scale=-2:${height},tile=${count}x1`, '-frames:v', '1', '-q:v', '5', '-y', out]);
     const data = (await ff.readFile(out)) as Uint8Array;
     await ff.deleteFile(out).catch(() => {});
     return new Blob([data as BlobPart], { type: 'image/jpeg' });
@@ -191,12 +200,12 @@ export function filmstrip(sourceId: string, durationSeconds: number, count = 10,
 }
 
 /** Peak amplitude (0..1) per bucket of 1/`perSecond` s, mono. */
-export function waveform(sourceId: string, perSecond = 50): Promise<Float32Array> {
+export function waveform(sourceId: string, perSecond = 50, container: string | null = null): Promise<Float32Array> {
   return exclusive(async (ff) => {
     const input = await ensureSource(ff, sourceId);
     const out = `/work/wave-${sourceId}.raw`;
     const rate = 8000;
-    await run(ff, ['-hide_banner', '-i', input, '-vn', '-ac', '1', '-ar', String(rate), '-f', 'f32le', '-c:a', 'pcm_f32le', '-y', out]);
+    await run(ff, ['-hide_banner', ...inputOptionsFor(container), '-i', `file:${input}`, '-vn', '-ac', '1', '-ar', String(rate), '-f', 'f32le', '-c:a', 'pcm_f32le', '-y', out]);
     const bytes = (await ff.readFile(out)) as Uint8Array;
     await ff.deleteFile(out).catch(() => {});
     // readFile's view may start at any byte: copy to an aligned buffer first.

@@ -8,9 +8,10 @@
  * libass lays out the cue script. Pure layout helpers live in preview-geometry.ts.
  */
 import 'pixi.js/unsafe-eval';
-import { Application, CanvasTextMetrics, ColorMatrixFilter, Container, Graphics, Rectangle, Sprite, Text, Texture, TextStyle, VideoSource } from 'pixi.js';
+import { Application, CanvasSource, CanvasTextMetrics, ColorMatrixFilter, Container, Graphics, Rectangle, Sprite, Text, Texture, TextStyle, VideoSource } from 'pixi.js';
 import { layerFrame, layerGeometry, planLayers, visualLayers, wipeHiddenRect, type LayerFrame, type LayerGeometry, type RenderSpec, type TextClip, type VisualLayer } from '@clipmaker/shared/render-spec';
 import { BUNDLED_FONT } from '@clipmaker/shared/fonts';
+import { captionAt, wordVisible } from '@clipmaker/shared/captions';
 import { layoutText, subtitleLayout, type TextLine } from './preview-geometry';
 
 export interface DrawInput {
@@ -42,9 +43,15 @@ export class PixiStage {
   /** Frames each video has presented (requestVideoFrameCallback) and the count last uploaded. */
   private presented = new Map<HTMLVideoElement, number>();
   private uploadedAt = new Map<HTMLVideoElement, number>();
+  /** Per video: its crop drawn at the size it is shown, for realtime draws (see shrunkTexture). */
+  private shrinking = new Map<HTMLVideoElement, boolean>();
+  private shrunk = new Map<HTMLVideoElement, { ctx: CanvasRenderingContext2D; texture: Texture; key: string }>();
   private subtitleBox = new Graphics();
   private subtitleText: Text | null = null;
   private subtitleKey = '';
+  /** Word-styled captions: one Text per word, reused frame to frame. */
+  private wordHost = new Container();
+  private wordTexts: Text[] = [];
   private images = new Map<string, Texture | 'loading'>();
   private plan: Plan | null = null;
   private width = 0;
@@ -64,7 +71,7 @@ export class PixiStage {
     this.app.ticker?.stop();
     this.width = width;
     this.height = height;
-    this.app.stage.addChild(this.layerHost, this.subtitleBox);
+    this.app.stage.addChild(this.layerHost, this.subtitleBox, this.wordHost);
   }
 
   resize(width: number, height: number, scale = this.renderScale): void {
@@ -151,25 +158,36 @@ export class PixiStage {
     if (clip.kind === 'video') {
       const v = input.videos.get(clip.id);
       if (!v || v.readyState < 2 || v.videoWidth === 0 || !lf.crop) return false;
-      const tex = this.textureFor(v);
-      const src = tex.source as VideoSource;
-      if (src.width !== v.videoWidth || src.height !== v.videoHeight) src.resize(v.videoWidth, v.videoHeight, 1);
+      this.watchFrames(v);
       // Upload only a new picture (a 30 fps video shows each frame for two 60 Hz draws): the
       // browser counts presented frames; paused (a seek may land before the count moves) and
       // without requestVideoFrameCallback, upload every draw.
       const presented = this.presented.get(v);
-      if (v.paused || presented === undefined || this.uploadedAt.get(v) !== presented) {
-        src.update();
-        if (presented !== undefined) this.uploadedAt.set(v, presented);
-      }
+      // Scaled on the CPU side when shown at under half the pixels the whole frame would upload.
+      const shownW = Math.max(1, Math.round(lf.w * this.scale));
+      const shownH = Math.max(1, Math.round(lf.h * this.scale));
+      const shrink = this.scale < 1 && shownW * shownH * 2 <= v.videoWidth * v.videoHeight;
+      const fresh = v.paused || presented === undefined || this.uploadedAt.get(v) !== presented || this.shrinking.get(v) !== shrink;
+      if (fresh && presented !== undefined) this.uploadedAt.set(v, presented);
+      this.shrinking.set(v, shrink);
       // Crop rectangle in the asset's pixels; the decoded video normally has the same size.
       const sx = v.videoWidth / layer.source!.width;
       const sy = v.videoHeight / layer.source!.height;
-      tex.frame.x = lf.crop.x * sx;
-      tex.frame.y = lf.crop.y * sy;
-      tex.frame.width = lf.crop.w * sx;
-      tex.frame.height = lf.crop.h * sy;
-      tex.updateUvs();
+      const crop = { x: lf.crop.x * sx, y: lf.crop.y * sy, w: lf.crop.w * sx, h: lf.crop.h * sy };
+      let tex: Texture;
+      if (shrink) {
+        tex = this.shrunkTexture(v, crop, shownW, shownH, fresh);
+      } else {
+        tex = this.textureFor(v);
+        const src = tex.source as VideoSource;
+        if (src.width !== v.videoWidth || src.height !== v.videoHeight) src.resize(v.videoWidth, v.videoHeight, 1);
+        if (fresh) src.update();
+        tex.frame.x = crop.x;
+        tex.frame.y = crop.y;
+        tex.frame.width = crop.w;
+        tex.frame.height = crop.h;
+        tex.updateUvs();
+      }
       const sprite = this.spriteOf(node);
       sprite.texture = tex;
       sprite.width = lf.w;
@@ -251,17 +269,47 @@ export class PixiStage {
       source.autoUpdate = false;
       t = new Texture({ source, frame: new Rectangle(0, 0, Math.max(1, video.videoWidth), Math.max(1, video.videoHeight)) });
       this.videoTextures.set(video, t);
-      const v = video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: (now: number, meta: { presentedFrames: number }) => void) => number };
-      if (v.requestVideoFrameCallback) {
-        this.presented.set(video, -1);
-        const onFrame = (_: number, meta: { presentedFrames: number }) => {
-          this.presented.set(video, meta.presentedFrames);
-          v.requestVideoFrameCallback!(onFrame);
-        };
-        v.requestVideoFrameCallback(onFrame);
-      }
     }
     return t;
+  }
+
+  /** Counts the frames a video presents (requestVideoFrameCallback), once per video. */
+  private watchFrames(video: HTMLVideoElement): void {
+    const v = video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: (now: number, meta: { presentedFrames: number }) => void) => number };
+    if (this.presented.has(video) || !v.requestVideoFrameCallback) return;
+    this.presented.set(video, -1);
+    const onFrame = (_: number, meta: { presentedFrames: number }) => {
+      this.presented.set(video, meta.presentedFrames);
+      v.requestVideoFrameCallback!(onFrame);
+    };
+    v.requestVideoFrameCallback(onFrame);
+  }
+
+  /**
+   * A video's crop scaled on a 2D canvas to the size it is shown at, as the texture to draw: when
+   * the realtime view shows a layer at under half the pixels of the whole decoded frame (a 1280x720
+   * source cropped to 9:16 in a small preview, a picture-in-picture), uploading the small canvas instead of the whole decoded frame
+   * is most of a draw's cost saved in software WebGL. Redrawn only for a new picture or a new crop
+   * or size. Full-size grabs (scale 1, fidelity) never take this path.
+   */
+  private shrunkTexture(v: HTMLVideoElement, crop: { x: number; y: number; w: number; h: number }, w: number, h: number, fresh: boolean): Texture {
+    let s = this.shrunk.get(v);
+    if (!s) {
+      const canvas = document.createElement('canvas');
+      const ctx = canvas.getContext('2d', { alpha: false })!;
+      s = { ctx, texture: new Texture({ source: new CanvasSource({ resource: canvas, width: w, height: h, resolution: 1 }) }), key: '' };
+      this.shrunk.set(v, s);
+    }
+    const source = s.texture.source as CanvasSource;
+    source.resize(w, h, 1);
+    const key = `${crop.x},${crop.y},${crop.w},${crop.h},${w},${h}`;
+    if (fresh || key !== s.key) {
+      s.ctx.imageSmoothingQuality = 'medium';
+      s.ctx.drawImage(v, crop.x, crop.y, crop.w, crop.h, 0, 0, w, h);
+      source.update();
+      s.key = key;
+    }
+    return s.texture;
   }
 
   private drawSubtitle(spec: RenderSpec, frame: number, W: number, H: number): void {
@@ -269,10 +317,18 @@ export class PixiStage {
     this.subtitleBox.clear();
     if (!cue) {
       if (this.subtitleText) this.subtitleText.visible = false;
+      this.wordHost.visible = false;
       return;
     }
     const s = spec.subtitles.style;
     const L = subtitleLayout(s, W, H);
+    const ws = spec.subtitles.wordStyle ?? null;
+    if (ws && cue.words) {
+      if (this.subtitleText) this.subtitleText.visible = false;
+      this.drawWordCaption(spec, cue, ws, frame, L, s);
+      return;
+    }
+    this.wordHost.visible = false;
     const key = JSON.stringify([s, W, H]);
     const style = () =>
       new TextStyle({
@@ -313,6 +369,74 @@ export class PixiStage {
     }
   }
 
+  /**
+   * A word-timed caption as libass draws buildAss's events (shared/subtitles/ass.ts): the look of
+   * this frame from captionSegments; the active word in its colour, scaled (its advance too, so the
+   * line re-centres), popping from 70 % over popMs, with a thick outline in the box colour; reveal
+   * mode keeps pending words' space but draws nothing.
+   */
+  private drawWordCaption(spec: RenderSpec, cue: RenderSpec['subtitles']['cues'][number], ws: NonNullable<RenderSpec['subtitles']['wordStyle']>, frame: number, L: ReturnType<typeof subtitleLayout>, s: RenderSpec['subtitles']['style']): void {
+    this.subtitleBox.clear();
+    const seg = captionAt(cue, ws, frame);
+    if (!seg) {
+      this.wordHost.visible = false;
+      return;
+    }
+    this.wordHost.visible = true;
+    const fps = spec.output.fps;
+    const base = new TextStyle({
+      fontFamily: BUNDLED_FONT.family,
+      fontSize: L.cssFontSize,
+      fontWeight: s.bold ? 'bold' : 'normal',
+      fill: s.color,
+      stroke: L.strokeWidth > 0 ? { color: s.outlineColor, width: L.strokeWidth, join: 'round' } : undefined,
+      lineHeight: L.lineHeight,
+    });
+    const boxBord = ws.activeBoxColor && !s.box ? Math.max(8, Math.round(s.fontSize * 0.18)) : 0;
+    const active = base.clone();
+    active.fill = ws.activeColor;
+    if (boxBord > 0) active.stroke = { color: ws.activeBoxColor!, width: boxBord * 2, join: 'round' };
+    let scale = ws.activeScale / 100;
+    if (ws.popMs > 0 && seg.activeSince !== null) {
+      const popMs = Math.max(10, Math.round(ws.popMs / 10) * 10);
+      const t = ((frame - seg.activeSince) * fps.den * 1000) / fps.num;
+      scale = 0.7 + (ws.activeScale / 100 - 0.7) * Math.min(1, t / popMs);
+    }
+    const space = CanvasTextMetrics.measureText(' ', base).width;
+    const glyphW = (text: string) => CanvasTextMetrics.measureText(text, base).width - (L.strokeWidth > 0 ? L.strokeWidth : 0);
+    const lines = [...new Set(seg.words.map((w) => w.line))].sort((a, b) => a - b);
+    const lineH = CanvasTextMetrics.measureText('Hg', base).lineHeight;
+    const total = lines.length * lineH;
+    const top = L.y - L.anchorY * total;
+    while (this.wordTexts.length < seg.words.length) {
+      const t = new Text({ text: '', style: base });
+      this.wordTexts.push(t);
+      this.wordHost.addChild(t);
+    }
+    this.wordTexts.forEach((t, i) => (t.visible = i < seg.words.length));
+    let k = 0;
+    lines.forEach((line, li) => {
+      const words = seg.words.filter((w) => w.line === line);
+      const widths = words.map((w) => glyphW(w.text) * (w.state === 'active' ? scale : 1));
+      const lineW = widths.reduce((a, b) => a + b, 0) + space * (words.length - 1);
+      let x = L.x - lineW / 2;
+      const bottom = top + (li + 1) * lineH;
+      words.forEach((w, j) => {
+        const t = this.wordTexts[k++]!;
+        const on = w.state === 'active';
+        t.text = w.text;
+        t.style = on ? active : base;
+        t.alpha = wordVisible(w.state, ws) ? 1 : 0;
+        // Scaled about the word's bottom-left, as \fscx/\fscy grow a glyph from its baseline.
+        t.anchor.set(0, 1);
+        t.scale.set(on ? scale : 1);
+        const pad = (on && boxBord > 0 ? boxBord : L.strokeWidth / 2) * (on ? scale : 1);
+        t.position.set(Math.round(x - pad), Math.round(bottom + pad));
+        x += widths[j]! + space;
+      });
+    });
+  }
+
   private imageTexture(sourceId: string): Texture | null {
     const t = this.images.get(sourceId);
     if (t && t !== 'loading') return t;
@@ -343,6 +467,7 @@ export class PixiStage {
 
   destroy(): void {
     for (const t of this.videoTextures.values()) t.destroy(true);
+    for (const s of this.shrunk.values()) s.texture.destroy(true);
     this.app.destroy(false, { children: true });
   }
 }

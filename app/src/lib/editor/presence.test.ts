@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
-import { colorForUser, initialPresence, parsePresence, readPeers } from './presence.ts';
+import { colorForUser, initialPresence, parsePresence, peerPlayheads, peerPointers, peerSelections, readPeers, type Peer } from './presence.ts';
 
 describe('presence', () => {
   it('derives a stable colour per user id', () => {
@@ -14,7 +14,7 @@ describe('presence', () => {
     expect(parsePresence(null)).toBeNull();
     expect(parsePresence({ user: { name: 'x' } })).toBeNull();
     const p = parsePresence({ user: { id: 'u', name: 'Uma', color: 'url(javascript:1)' }, playhead: -5, cursor: { x: 7, y: 3 }, selectedClipId: 5, selection: ['clip:c1', 7, 'cue:q'] });
-    expect(p).toEqual({ user: { id: 'u', name: 'Uma', color: colorForUser('u') }, playhead: 0, selectedClipId: null, cursor: { x: 1, y: 3 }, selection: ['clip:c1', 'cue:q'] });
+    expect(p).toEqual({ user: { id: 'u', name: 'Uma', color: colorForUser('u') }, playhead: 0, selectedClipId: null, cursor: { x: 1, y: 3 }, selection: ['clip:c1', 'cue:q'], pointer: null });
   });
 
   it('reads other clients only, and a removed client disappears', () => {
@@ -30,5 +30,29 @@ describe('presence', () => {
     expect(readPeers(mine)).toEqual([]);
     mine.destroy();
     theirs.destroy();
+  });
+
+  it('keeps pointers in document terms and drops malformed ones', () => {
+    const base = { user: { id: 'u', name: 'Uma' } };
+    expect(parsePresence({ ...base, pointer: { area: 'timeline', frame: 12.4, trackId: 'v1' } })?.pointer).toEqual({ area: 'timeline', frame: 12, trackId: 'v1' });
+    expect(parsePresence({ ...base, pointer: { area: 'timeline', frame: 3, trackId: 9 } })?.pointer).toEqual({ area: 'timeline', frame: 3, trackId: null });
+    expect(parsePresence({ ...base, pointer: { area: 'preview', x: -1, y: 2 } })?.pointer).toEqual({ area: 'preview', x: 0, y: 1 });
+    expect(parsePresence({ ...base, pointer: { area: 'timeline', frame: -4 } })?.pointer).toBeNull();
+    expect(parsePresence({ ...base, pointer: { area: 'elsewhere', x: 0, y: 0 } })?.pointer).toBeNull();
+    expect(parsePresence({ ...base, pointer: { area: 'preview', x: 'a', y: 0 } })?.pointer).toBeNull();
+  });
+
+  it('maps peers to what the overlays draw: selections by clip, playheads, pointers by area', () => {
+    const peer = (clientId: number, id: string, patch: Partial<Peer>): Peer => ({ ...initialPresence({ id, name: id.toUpperCase() }), clientId, ...patch });
+    const peers = [
+      peer(1, 'a', { playhead: 10, selection: ['clip:c1', 'cue:q1', 'clip:c2'], pointer: { area: 'preview', x: 0.5, y: 0.25 } }),
+      peer(2, 'b', { playhead: 20, selection: ['clip:c1'], pointer: { area: 'timeline', frame: 7, trackId: 'v1' } }),
+    ];
+    const sel = peerSelections(peers);
+    expect([...sel.keys()].sort()).toEqual(['c1', 'c2']);
+    expect(sel.get('c1')!.map((m) => m.userId)).toEqual(['a', 'b']);
+    expect(peerPlayheads(peers).map((p) => [p.name, p.frame])).toEqual([['A', 10], ['B', 20]]);
+    expect(peerPointers(peers, 'timeline').map((p) => [p.userId, p.at.frame, p.at.trackId])).toEqual([['b', 7, 'v1']]);
+    expect(peerPointers(peers, 'preview').map((p) => [p.userId, p.at.x, p.at.y])).toEqual([['a', 0.5, 0.25]]);
   });
 });

@@ -22,7 +22,16 @@ export interface PresenceState {
   cursor: { x: number; y: number } | null;
   /** Selected timeline items, as the editor names them (e.g. "clip:<id>", "cue:<id>"). */
   selection: string[];
+  /** Where the pointer is on the main timeline or over the preview picture; null when elsewhere. */
+  pointer: PresencePointer | null;
 }
+
+/**
+ * A pointer in document terms, so it lands on the same spot whatever the viewer's zoom or window:
+ * on the timeline a frame and a track (null: the ruler); on the preview a fraction (0..1) of the
+ * output picture.
+ */
+export type PresencePointer = { area: 'timeline'; frame: number; trackId: string | null } | { area: 'preview'; x: number; y: number };
 
 export interface Peer extends PresenceState {
   /** Awareness client id (one user may have several tabs). */
@@ -41,6 +50,15 @@ export function colorForUser(userId: string): string {
 }
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const unit = (v: number) => Math.max(0, Math.min(1, v));
+
+function parsePointer(raw: unknown): PresencePointer | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const r = raw as Record<string, unknown>;
+  if (r.area === 'timeline' && finite(r.frame) && r.frame >= 0) return { area: 'timeline', frame: Math.round(r.frame), trackId: typeof r.trackId === 'string' ? r.trackId.slice(0, 64) : null };
+  if (r.area === 'preview' && finite(r.x) && finite(r.y)) return { area: 'preview', x: unit(r.x), y: unit(r.y) };
+  return null;
+}
 
 /** Validates one remote awareness state; anything a buggy or hostile peer sends is dropped. */
 export function parsePresence(raw: unknown): PresenceState | null {
@@ -56,6 +74,7 @@ export function parsePresence(raw: unknown): PresenceState | null {
     selectedClipId: typeof r.selectedClipId === 'string' ? r.selectedClipId.slice(0, 64) : null,
     cursor: c && finite(c.x) && finite(c.y) ? { x: Math.max(0, Math.min(1, c.x)), y: c.y } : null,
     selection: Array.isArray(r.selection) ? r.selection.filter((x): x is string => typeof x === 'string').slice(0, 50).map((x) => x.slice(0, 80)) : [],
+    pointer: parsePointer(r.pointer),
   };
 }
 
@@ -71,5 +90,37 @@ export function readPeers(awareness: Awareness): Peer[] {
 }
 
 export function initialPresence(user: { id: string; name: string }): PresenceState {
-  return { user: { id: user.id, name: user.name, color: colorForUser(user.id) }, playhead: 0, selectedClipId: null, cursor: null, selection: [] };
+  return { user: { id: user.id, name: user.name, color: colorForUser(user.id) }, playhead: 0, selectedClipId: null, cursor: null, selection: [], pointer: null };
+}
+
+/** A peer as the overlays draw it: who, in which colour. */
+export interface PeerMark {
+  clientId: number;
+  userId: string;
+  name: string;
+  color: string;
+}
+
+const markOf = (p: Peer): PeerMark => ({ clientId: p.clientId, userId: p.user.id, name: p.user.name, color: p.user.color });
+
+/** Clip id -> the peers that have that clip selected (their "clip:<id>" selection keys). */
+export function peerSelections(peers: readonly Peer[]): Map<string, PeerMark[]> {
+  const out = new Map<string, PeerMark[]>();
+  for (const p of peers)
+    for (const key of p.selection) {
+      if (!key.startsWith('clip:')) continue;
+      const id = key.slice('clip:'.length);
+      out.set(id, [...(out.get(id) ?? []), markOf(p)]);
+    }
+  return out;
+}
+
+/** Each peer's playhead (one line per client). */
+export const peerPlayheads = (peers: readonly Peer[]): (PeerMark & { frame: number })[] => peers.map((p) => ({ ...markOf(p), frame: p.playhead }));
+
+/** The peers whose pointer is in `area`, with where. */
+export function peerPointers<A extends PresencePointer['area']>(peers: readonly Peer[], area: A): (PeerMark & { at: Extract<PresencePointer, { area: A }> })[] {
+  const out: (PeerMark & { at: Extract<PresencePointer, { area: A }> })[] = [];
+  for (const p of peers) if (p.pointer?.area === area) out.push({ ...markOf(p), at: p.pointer as Extract<PresencePointer, { area: A }> });
+  return out;
 }

@@ -13,7 +13,7 @@ export const LOCAL_ORIGIN = { local: true } as const;
  * left out on purpose: asset entries are immutable references to uploaded files, adding one is not
  * an edit a user expects to undo, and a clip must never be left pointing at an undone asset.
  */
-export const UNDO_ROOTS = ['meta', 'tracks', 'clips', 'cues', 'subtitleStyle', 'overlays', 'music'] as const;
+export const UNDO_ROOTS = ['meta', 'tracks', 'clips', 'cues', 'subtitleStyle', 'markers', 'overlays', 'music'] as const;
 
 export function createUndoManager(doc: Y.Doc): Y.UndoManager {
   return new Y.UndoManager(

@@ -7,7 +7,7 @@ import * as Y from 'yjs';
 import { readTimeline, timelineLength, type TimelineSnapshot } from '@clipmaker/shared/timeline';
 
 /** Every top-level map of the timeline (shared/timeline/model.ts). */
-const ROOTS = ['meta', 'tracks', 'clips', 'cues', 'subtitleStyle', 'overlays', 'music'] as const;
+const ROOTS = ['meta', 'tracks', 'clips', 'cues', 'subtitleStyle', 'markers', 'overlays', 'music'] as const;
 
 export function base64ToBytes(b64: string): Uint8Array {
   const bin = atob(b64);

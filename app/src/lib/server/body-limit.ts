@@ -25,6 +25,8 @@ export interface BodyLimit {
 /** Routes (SvelteKit route ids) whose bodies may exceed the default. */
 export const ROUTE_BODY_LIMITS: Record<string, (config: Pick<AppConfig, 'MAX_UPLOAD_BYTES'>) => BodyLimit> = {
   '/api/projects/[projectId]/assets': (c) => ({ bytes: c.MAX_UPLOAD_BYTES, stream: true }),
+  // tus PATCH: one chunk of a resumable upload, streamed into its partial file (resumable-uploads.ts).
+  '/api/projects/[projectId]/uploads/[uploadId]': (c) => ({ bytes: c.MAX_UPLOAD_BYTES, stream: true }),
 };
 
 export function bodyLimitFor(routeId: string | null, config: Pick<AppConfig, 'MAX_UPLOAD_BYTES'>): BodyLimit {
@@ -55,6 +57,18 @@ function discardRest(req: NodeRequest | undefined): void {
     this.end();
     setTimeout(() => this.destroy(), LINGER_MS).unref();
   };
+}
+
+/**
+ * A refusal sent before the request's body was read (a streaming route's 401/403/404): the rest of
+ * the body is discarded and the connection closes after the answer (lingering), so the client reads
+ * the answer instead of a connection reset.
+ */
+export function refuseUnread(response: Response, req?: NodeRequest): Response {
+  if (!req || req.readableEnded) return response;
+  discardRest(req);
+  response.headers.set('connection', 'close');
+  return response;
 }
 
 /** The 413 answer; the connection closes after it, and the unread body is never parsed. */

@@ -19,10 +19,17 @@ const Env = z.object({
   FFMPEG_PATH: z.string().default('ffmpeg'),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024 * 1024),
   MAX_UPLOAD_DURATION_SECONDS: z.coerce.number().positive().default(60 * 60),
+  /** A resumable (tus) upload not finished this long after it was created is refused and deleted. */
+  UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
   /** How often render rows are repaired from the queue's own state (also at start and after a Redis reconnect). */
   RENDER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(200).default(30_000),
   /** A queued render whose job the queue does not have is re-queued once it is this old. */
   RENDER_LOST_JOB_SECONDS: z.coerce.number().min(1).default(60),
+  /** Unset: mail is off (links are shown to copy instead). */
+  SMTP_URL: z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^smtps?:\/\//, 'SMTP_URL must start with smtp:// or smtps://').optional()),
+  MAIL_FROM: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(3).default('ClipMaker <no-reply@localhost>')),
+  /** adapter-node's public origin; links in emails are built on it. */
+  ORIGIN: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional()),
 });
 
 export type AppConfig = ReturnType<typeof loadConfig>;

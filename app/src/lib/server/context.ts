@@ -11,8 +11,11 @@ import { createStorage, type AppStorage } from './storage.ts';
 import { RenderQueueProducer } from './queue.ts';
 import { RenderEventBus } from './render-events.ts';
 import { handleRenderEvents, startRenderReconciler, type RenderReconciler } from './services/renders.ts';
+import { handleTranscribeEvents } from './services/transcripts.ts';
+import { handleReviewProxyEvents } from './services/review-proxies.ts';
 import { Throttles } from './throttle.ts';
 import { HealthMonitor } from './health.ts';
+import { closeAccessWatch } from './access-watch.ts';
 
 export interface AppContext {
   config: AppConfig;
@@ -52,14 +55,15 @@ export async function createContext(config: AppConfig = loadConfig()): Promise<A
   redis.on('error', () => {}); // reconnects on its own; health checks report it
   const throttles = new Throttles(redis, config.QUEUE_PREFIX ?? QUEUE_PREFIX);
   const ctx = { config, db, storage, renderEvents, redis, throttles } as AppContext;
-  ctx.queue = new RenderQueueProducer(config.REDIS_URL, config.QUEUE_PREFIX, handleRenderEvents(ctx));
+  ctx.queue = new RenderQueueProducer(config.REDIS_URL, config.QUEUE_PREFIX, { ...handleRenderEvents(ctx), ...handleTranscribeEvents(ctx), ...handleReviewProxyEvents(ctx) });
   ctx.health = new HealthMonitor(ctx);
-  // At start, periodically and after every Redis reconnect: no render stays "rendering" after its job ended.
+  // At start, periodically and after every Redis reconnect: no render (or transcript) stays live after its job ended.
   ctx.reconciler = startRenderReconciler(ctx);
   ctx.close = async () => {
     ctx.reconciler?.stop();
     await ctx.reconciler?.idle();
     await ctx.queue.close().catch(() => {});
+    closeAccessWatch(ctx);
     redis.disconnect();
     await db.close().catch(() => {});
   };

@@ -1,17 +1,25 @@
 /**
- * Prometheus metrics for the app process (prom-client): render queue depth per priority (read from
- * Redis at scrape time), render job durations and failures (from the renders table at scrape time), and
- * collab connections when the embedded collab-server publishes a count on globalThis.
+ * Prometheus metrics for the app process (prom-client): HTTP request durations by route and status
+ * and server-error counts (observed by hooks.server.ts), render queue depth per priority (read from
+ * Redis at scrape time), render job durations and failures (from the renders table at scrape time),
+ * worker heartbeats (age per worker, from Redis), the storage disk's usage (statfs on STORAGE_DIR
+ * when storage is local), and collab connections when the embedded collab-server publishes a count.
+ * Alert rules over these: docker/monitoring/prometheus/alerts.yml.
  */
+import { statfs } from 'node:fs/promises';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { and, inArray, isNotNull, sql, type SQL } from 'drizzle-orm';
 import { schema } from '@clipmaker/db';
 import type { AppContext } from './context.ts';
+import { workerHealth } from '@clipmaker/shared/jobs';
 import { queueDepths } from './services/admin.ts';
 import { logger } from './logger.ts';
+import { LocalStorage } from './storage.ts';
 
 export interface AppMetrics {
   registry: Registry;
+  httpDuration: Histogram<'method' | 'route' | 'status'>;
+  httpErrors: Counter<'method' | 'route' | 'status'>;
   renderDuration: Histogram<'status'>;
   renderFailures: Counter<'status'>;
 }
@@ -50,6 +58,69 @@ export function installMetrics(ctx: AppContext): AppMetrics {
       this.set(typeof count === 'number' ? count : 0);
     },
   });
+  const httpDuration = new Histogram({
+    name: 'clipmaker_http_request_duration_seconds',
+    help: 'HTTP request duration by SvelteKit route id (unmatched for no route), method and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const httpErrors = new Counter({
+    name: 'clipmaker_http_errors_total',
+    help: 'HTTP responses with a 5xx status (server errors), by route, method and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'clipmaker_worker_heartbeat_age_seconds',
+    help: 'Seconds since each registered render worker last beat (Redis heartbeat).',
+    labelNames: ['worker', 'host'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        const now = Date.now();
+        for (const b of await ctx.queue.workerBeats()) this.set({ worker: b.workerId, host: b.host }, Math.max(0, (now - Number(b.lastSeen)) / 1000));
+      } catch (err) {
+        logger.warn({ err }, 'worker heartbeat scrape failed');
+      }
+    },
+  });
+  new Gauge({
+    name: 'clipmaker_workers',
+    help: 'Registered render workers by health (ok: beating; lost: missed 1.5 beats) and control state.',
+    labelNames: ['health', 'control'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        const now = Date.now();
+        for (const b of await ctx.queue.workerBeats()) this.inc({ health: workerHealth(Number(b.lastSeen), Number(b.intervalMs), now), control: b.control ?? 'none' });
+      } catch (err) {
+        logger.warn({ err }, 'worker count scrape failed');
+      }
+    },
+  });
+  new Gauge({
+    name: 'clipmaker_storage_disk_bytes',
+    help: 'The local storage disk (STORAGE_DIR) in bytes: size, available, used. Absent with S3 storage.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (!(ctx.storage instanceof LocalStorage)) return;
+      try {
+        const fs = await statfs(ctx.storage.root);
+        const size = fs.blocks * fs.bsize;
+        const avail = fs.bavail * fs.bsize;
+        this.set({ kind: 'size' }, size);
+        this.set({ kind: 'available' }, avail);
+        this.set({ kind: 'used' }, size - fs.bfree * fs.bsize);
+      } catch (err) {
+        logger.warn({ err }, 'storage disk scrape failed');
+      }
+    },
+  });
   const renderDuration = new Histogram({
     name: 'clipmaker_render_job_duration_seconds',
     help: 'Wall time of finished render jobs (start, or submit when never started, to finish), from the database.',
@@ -76,7 +147,7 @@ export function installMetrics(ctx: AppContext): AppMetrics {
       for (const r of rows) this.inc({ status: r.status }, Number(r.n));
     },
   });
-  const metrics = { registry, renderDuration, renderFailures };
+  const metrics = { registry, httpDuration, httpErrors, renderDuration, renderFailures };
   g[KEY] = metrics;
   return metrics;
 }
@@ -102,4 +173,13 @@ async function durationHistogram(ctx: AppContext) {
     values.push({ labels: { status: row.status }, value: Number(row.n), metricName: `${name}_count` });
   }
   return { name, help: 'Wall time of finished render jobs (start, or submit when never started, to finish), from the database.', type: 'histogram', aggregator: 'sum', values };
+}
+
+/** Records one finished HTTP request (hooks.server.ts); a no-op until the metrics are installed. */
+export function observeRequest(method: string, route: string | null, status: number, seconds: number): void {
+  const m = (globalThis as G)[KEY];
+  if (!m) return;
+  const labels = { method, route: route ?? 'unmatched', status: String(status) };
+  m.httpDuration.observe(labels, seconds);
+  if (status >= 500) m.httpErrors.inc(labels);
 }

@@ -1,4 +1,8 @@
 /**
+ * The app's ONE queue repository: every bee-queue call and every shared Redis key the app touches
+ * (submit, admin console, metrics, reconciler) goes through RenderQueueProducer; no other module
+ * imports bee-queue or spells a key.
+ *
  * The render queue producer (bee-queue over Redis). bee-queue has no priorities, so there is one queue
  * per priority; workers poll them in order. Job events from every worker arrive through bee-queue's
  * pub/sub (getEvents) and are handed to the render service, which persists them and fans them out.
@@ -21,8 +25,18 @@ import {
   cancelledKey,
   CANCELLED_TTL_SECONDS,
   keepScriptsLoaded,
+  parseWorkerHeartbeat,
+  JobRun,
+  jobRunsKey,
   QUEUE_PREFIX,
+  queueKey,
   READINESS_PROBE_TTL_MS,
+  RENDER_JOB_OPTIONS,
+  RENDER_PRIORITIES,
+  WorkerControl,
+  workerControlKey,
+  workerKey,
+  workerRegistryKey,
   readinessProbeKey,
   redisClientOptions,
   RENDER_QUEUES,
@@ -30,6 +44,18 @@ import {
   RenderProgress,
   RenderResult,
   renderResultKey,
+  REVIEW_PROXY_QUEUE,
+  ReviewProxyJobData,
+  ReviewProxyProgress,
+  ReviewProxyResult,
+  reviewProxyResultKey,
+  type ReviewProxyJobInput,
+  TRANSCRIBE_QUEUES,
+  TranscribeJobData,
+  TranscribeProgress,
+  TranscribeResult,
+  transcribeResultKey,
+  type TranscribeJobInput,
   type BeeQueueScripts,
   type RenderPriority,
   type ScriptKeeper,
@@ -46,6 +72,12 @@ interface RedisV3 {
   hget(key: string, field: string, cb: Cb<string | null>): unknown;
   publish(channel: string, message: string, cb: Cb<unknown>): unknown;
   lrem(key: string, count: number, value: string, cb: Cb<number>): unknown;
+  lrange(key: string, start: number, stop: number, cb: Cb<string[]>): unknown;
+  del(key: string, cb: Cb<number>): unknown;
+  hgetall(key: string, cb: Cb<Record<string, string> | null>): unknown;
+  zrange(key: string, start: number, stop: number, cb: Cb<string[]>): unknown;
+  zrem(key: string, member: string, cb: Cb<number>): unknown;
+  set(key: string, value: string, cb: Cb<unknown>): unknown;
   script(sub: 'exists', ...shasAndCb: unknown[]): unknown;
 }
 const call = <T>(fn: (cb: Cb<T>) => unknown) => new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
@@ -67,6 +99,14 @@ export interface QueueEvents {
   onRetrying(renderId: string, message: string): void;
   /** The connection came back after an outage: events may have been missed meanwhile. */
   onReconnected?(): void;
+  /** Transcribe jobs (their job id is the transcript id). */
+  onTranscribeProgress?(p: TranscribeProgress): void;
+  onTranscribeSucceeded?(r: TranscribeResult): void;
+  onTranscribeFailed?(transcriptId: string, message: string): void;
+  /** Review-proxy (watermark) jobs (their job id is the proxy id). */
+  onReviewProxyProgress?(p: ReviewProxyProgress): void;
+  onReviewProxySucceeded?(r: ReviewProxyResult): void;
+  onReviewProxyFailed?(proxyId: string, message: string): void;
 }
 
 export interface QueueReadiness {
@@ -90,8 +130,34 @@ export interface QueueJobRecord {
   lastError: string | null;
 }
 
+/** A job as the admin console shows it (bee-queue's jobs hash entry). */
+export interface QueueJobDetail {
+  priority: RenderPriority;
+  status: string;
+  progress: unknown;
+  retriesLeft: number | null;
+  stacktraces: string[];
+  data: RenderJobData | null;
+}
+
+/** Per priority queue, from bee-queue's checkHealth. */
+export interface QueueDepth {
+  priority: RenderPriority;
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  succeeded: number;
+}
+
+export type WorkerBeat = NonNullable<ReturnType<typeof parseWorkerHeartbeat>>;
+
 export class RenderQueueProducer {
   private readonly queues = new Map<RenderPriority, BeeQueue<RenderJobData>>();
+  /** The transcribe queues (one per priority, consumed only by workers with a speech engine). */
+  private readonly transcribeQueues = new Map<RenderPriority, BeeQueue<TranscribeJobData>>();
+  /** Watermarked review copies (one queue, every worker consumes it). */
+  private readonly reviewProxyQueue: BeeQueue<ReviewProxyJobData>;
   private keeper: ScriptKeeper | null = null;
   private readonly readyPromise: Promise<void>;
 
@@ -121,12 +187,39 @@ export class RenderQueueProducer {
       q.on('job retrying', (jobId, err) => this.events?.onRetrying(jobId, errorMessage(err)));
       this.queues.set(priority, q);
     }
+    for (const [priority, name] of Object.entries(TRANSCRIBE_QUEUES) as [RenderPriority, string][]) {
+      const q = new BeeQueue<TranscribeJobData>(name, { prefix, redis: redisClientOptions(redisUrl), isWorker: false, getEvents: true, sendEvents: false, storeJobs: false, removeOnSuccess: false, removeOnFailure: false });
+      q.on('error', () => {});
+      q.on('job progress', (_jobId, progress) => {
+        const p = TranscribeProgress.safeParse(progress);
+        if (p.success) this.events?.onTranscribeProgress?.(p.data);
+      });
+      q.on('job succeeded', (_jobId, result) => {
+        const r = TranscribeResult.safeParse(result);
+        if (r.success) this.events?.onTranscribeSucceeded?.(r.data);
+      });
+      q.on('job failed', (jobId, err) => this.events?.onTranscribeFailed?.(jobId, errorMessage(err)));
+      this.transcribeQueues.set(priority, q);
+    }
+    this.reviewProxyQueue = new BeeQueue<ReviewProxyJobData>(REVIEW_PROXY_QUEUE, { prefix, redis: redisClientOptions(redisUrl), isWorker: false, getEvents: true, sendEvents: false, storeJobs: false, removeOnSuccess: false, removeOnFailure: false });
+    this.reviewProxyQueue.on('error', () => {});
+    this.reviewProxyQueue.on('job progress', (_jobId, progress) => {
+      const p = ReviewProxyProgress.safeParse(progress);
+      if (p.success) this.events?.onReviewProxyProgress?.(p.data);
+    });
+    this.reviewProxyQueue.on('job succeeded', (_jobId, result) => {
+      const r = ReviewProxyResult.safeParse(result);
+      if (r.success) this.events?.onReviewProxySucceeded?.(r.data);
+    });
+    this.reviewProxyQueue.on('job failed', (jobId, err) => this.events?.onReviewProxyFailed?.(jobId, errorMessage(err)));
     // Installed once the clients exist; until then bee-queue itself waits for Redis.
-    this.readyPromise = Promise.all([...this.queues.values()].map((q) => q.ready())).then(() => {
+    this.readyPromise = Promise.all([...this.queues.values(), ...this.transcribeQueues.values(), this.reviewProxyQueue].map((q) => q.ready())).then(() => {
       for (const [priority, q] of this.queues) {
         const keeper = keepScriptsLoaded(q, beeQueueScripts, { onError: () => {}, onReconnect: priority === 'normal' ? () => this.events?.onReconnected?.() : undefined });
         if (priority === 'normal') this.keeper = keeper;
       }
+      for (const q of this.transcribeQueues.values()) keepScriptsLoaded(q, beeQueueScripts, { onError: () => {} });
+      keepScriptsLoaded(this.reviewProxyQueue, beeQueueScripts, { onError: () => {} });
     });
     this.readyPromise.catch(() => {});
   }
@@ -154,10 +247,172 @@ export class RenderQueueProducer {
     await q
       .createJob(RenderJobData.parse(data))
       .setId(data.renderId)
-      .retries(3)
-      .backoff('exponential', 2000)
-      .timeout(60 * 60 * 1000)
+      .retries(RENDER_JOB_OPTIONS.retries)
+      .backoff(RENDER_JOB_OPTIONS.backoff.strategy, RENDER_JOB_OPTIONS.backoff.delayMs)
+      .timeout(RENDER_JOB_OPTIONS.timeoutMs)
       .save();
+  }
+
+  // ---------------------------------------------------------------- transcribe jobs
+
+  /** Job id = transcript id (a repeated submit cannot create a second job). Throws QueueUnavailableError when Redis is not connected. */
+  async enqueueTranscribe(data: TranscribeJobInput): Promise<void> {
+    const job = TranscribeJobData.parse(data);
+    const q = this.transcribeQueues.get(job.priority)!;
+    if (!this.keeper || (q as unknown as { client: RedisV3 | null }).client?.ready !== true) throw new QueueUnavailableError('Redis is not connected');
+    await q
+      .createJob(job)
+      .setId(job.transcriptId)
+      .retries(RENDER_JOB_OPTIONS.retries)
+      .backoff(RENDER_JOB_OPTIONS.backoff.strategy, RENDER_JOB_OPTIONS.backoff.delayMs)
+      .timeout(RENDER_JOB_OPTIONS.timeoutMs)
+      .save();
+  }
+
+  /** bee-queue's status of a transcript's job (created, retrying, succeeded, failed), or null when the queue has none. */
+  async transcribeJobRecord(transcriptId: string): Promise<QueueJobRecord | null> {
+    return this.recordIn(this.transcribeQueues, transcriptId);
+  }
+
+  /** The TranscribeResult a worker stored with the job's success (transcribeResultKey), if still there. */
+  async transcribeResult(transcriptId: string): Promise<TranscribeResult | null> {
+    const raw = await call<string | null>((cb) => this.connectedClient().get(transcribeResultKey(this.prefix, transcriptId), cb));
+    if (!raw) return null;
+    const parsed = TranscribeResult.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : null;
+  }
+
+  // ---------------------------------------------------------------- review-proxy (watermark) jobs
+
+  /** Job id = proxy id. Throws QueueUnavailableError when Redis is not connected (nothing sent). */
+  async enqueueReviewProxy(data: ReviewProxyJobInput): Promise<void> {
+    const job = ReviewProxyJobData.parse(data);
+    if (!this.keeper || (this.reviewProxyQueue as unknown as { client: RedisV3 | null }).client?.ready !== true) throw new QueueUnavailableError('Redis is not connected');
+    await this.reviewProxyQueue
+      .createJob(job)
+      .setId(job.proxyId)
+      .retries(RENDER_JOB_OPTIONS.retries)
+      .backoff(RENDER_JOB_OPTIONS.backoff.strategy, RENDER_JOB_OPTIONS.backoff.delayMs)
+      .timeout(RENDER_JOB_OPTIONS.timeoutMs)
+      .save();
+  }
+
+  async reviewProxyJobRecord(proxyId: string): Promise<QueueJobRecord | null> {
+    return this.recordIn(new Map<RenderPriority, BeeQueue<ReviewProxyJobData>>([['normal', this.reviewProxyQueue]]), proxyId);
+  }
+
+  /** The ReviewProxyResult a worker stored with the job's success, if still there. */
+  async reviewProxyResult(proxyId: string): Promise<ReviewProxyResult | null> {
+    const raw = await call<string | null>((cb) => this.connectedClient().get(reviewProxyResultKey(this.prefix, proxyId), cb));
+    if (!raw) return null;
+    const parsed = ReviewProxyResult.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : null;
+  }
+
+  /**
+   * Puts a render back on the queue as a fresh job (admin retry, priority change): the old job and
+   * a cancel flag are removed first. `data` comes from shared/jobs renderJobData, so chunking is kept.
+   */
+  async requeue(data: RenderJobData, priority: RenderPriority): Promise<void> {
+    await this.remove(data.renderId);
+    await this.clearCancelled(data.renderId);
+    await this.enqueue(data, priority);
+  }
+
+  /** Drops the cancel flag that makes workers skip a render's jobs. */
+  async clearCancelled(renderId: string): Promise<void> {
+    const client = this.connectedClient();
+    await call((cb) => client.del(cancelledKey(this.prefix, renderId), cb));
+  }
+
+  private connectedClient(): RedisV3 {
+    const client = this.client();
+    if (!this.keeper || client?.ready !== true) throw new QueueUnavailableError('Redis is not connected');
+    return client;
+  }
+
+  async depths(): Promise<QueueDepth[]> {
+    await this.ready();
+    return Promise.all(
+      RENDER_PRIORITIES.map(async (priority) => {
+        const h = await this.queues.get(priority)!.checkHealth();
+        return { priority, waiting: h.waiting, active: h.active, delayed: h.delayed, failed: h.failed, succeeded: h.succeeded };
+      }),
+    );
+  }
+
+  /** The job's full record in whichever priority queue holds it. */
+  async jobDetail(renderId: string): Promise<QueueJobDetail | null> {
+    await this.ready();
+    for (const [priority, q] of this.queues) {
+      const raw = await call<string | null>((cb) => this.client(priority)!.hget(queueKey(this.prefix, q.name, 'jobs'), renderId, cb));
+      if (!raw) continue;
+      const stored = JSON.parse(raw) as { status?: string; progress?: unknown; data?: unknown; options?: { retries?: unknown; stacktraces?: unknown[] } };
+      const data = RenderJobData.safeParse(stored.data);
+      return {
+        priority,
+        status: stored.status ?? 'created',
+        progress: stored.progress ?? null,
+        retriesLeft: typeof stored.options?.retries === 'number' ? stored.options.retries : null,
+        stacktraces: (stored.options?.stacktraces ?? []).filter((s): s is string => typeof s === 'string').map((s) => s.slice(0, 4000)),
+        data: data.success ? data.data : null,
+      };
+    }
+    return null;
+  }
+
+  /** The ffmpeg runs workers recorded for a render (shared/jobs JobRun), oldest first. */
+  async jobRuns(renderId: string): Promise<JobRun[]> {
+    await this.ready();
+    const client = this.connectedClient();
+    const raw = await call<string[]>((cb) => client.lrange(jobRunsKey(this.prefix, renderId), 0, -1, cb));
+    return raw.flatMap((r) => {
+      try {
+        const parsed = JobRun.safeParse(JSON.parse(r));
+        return parsed.success ? [parsed.data] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- workers (heartbeats, control flags)
+
+  /**
+   * Every registered worker's last heartbeat (parsed with shared/jobs' schema). A member whose hash
+   * has expired (its grace period is over) is dropped from the registry here.
+   */
+  async workerBeats(): Promise<Array<WorkerBeat & { control: WorkerControl | null }>> {
+    await this.ready();
+    const client = this.connectedClient();
+    const registry = workerRegistryKey(this.prefix);
+    const ids = await call<string[]>((cb) => client.zrange(registry, 0, -1, cb));
+    const out: Array<WorkerBeat & { control: WorkerControl | null }> = [];
+    for (const id of ids) {
+      const beat = parseWorkerHeartbeat(await call<Record<string, string> | null>((cb) => client.hgetall(workerKey(this.prefix, id), cb)));
+      if (!beat) {
+        await call((cb) => client.zrem(registry, id, cb));
+        continue;
+      }
+      const control = WorkerControl.safeParse(await call<string | null>((cb) => client.get(workerControlKey(this.prefix, id), cb))).data ?? null;
+      out.push({ ...beat, workerId: id, control });
+    }
+    return out;
+  }
+
+  async setWorkerControl(workerId: string, control: WorkerControl | null): Promise<void> {
+    await this.ready();
+    const client = this.connectedClient();
+    const key = workerControlKey(this.prefix, workerId);
+    if (control) await call((cb) => client.set(key, control, cb));
+    else await call((cb) => client.del(key, cb));
+  }
+
+  async forgetWorker(workerId: string): Promise<void> {
+    await this.ready();
+    const client = this.connectedClient();
+    await call((cb) => client.zrem(workerRegistryKey(this.prefix), workerId, cb));
+    await call((cb) => client.del(workerKey(this.prefix, workerId), cb));
   }
 
   async jobState(renderId: string): Promise<{ priority: RenderPriority; status: string } | null> {
@@ -167,8 +422,13 @@ export class RenderQueueProducer {
 
   /** The job as Redis stores it (bee-queue's jobs hash), looked up in every priority queue. */
   async jobRecord(renderId: string): Promise<QueueJobRecord | null> {
-    for (const [priority, q] of this.queues) {
-      const raw = await call<string | null>((cb) => this.client(priority)!.hget((q as unknown as { toKey(k: string): string }).toKey('jobs'), renderId, cb));
+    return this.recordIn(this.queues, renderId);
+  }
+
+  private async recordIn<T>(queues: Map<RenderPriority, BeeQueue<T>>, jobId: string): Promise<QueueJobRecord | null> {
+    for (const [priority, q] of queues) {
+      const client = (q as unknown as { client: RedisV3 | null }).client!;
+      const raw = await call<string | null>((cb) => client.hget(queueKey(this.prefix, q.name, 'jobs'), jobId, cb));
       if (!raw) continue;
       const stored = JSON.parse(raw) as { status?: string; options?: { stacktraces?: unknown[] } };
       const stack = stored.options?.stacktraces?.[0];
@@ -197,8 +457,9 @@ export class RenderQueueProducer {
     const work = (async () => {
       await call((cb) => client.set(cancelledKey(this.prefix, renderId), '1', 'EX', CANCELLED_TTL_SECONDS, cb));
       await call((cb) => client.publish(cancelChannel(this.prefix), renderId, cb));
-      for (const q of this.queues.values()) {
-        const waiting = (q as unknown as { toKey(k: string): string }).toKey('waiting');
+      // The id is a render's or a transcript's: workers check both kinds of job against the flag.
+      for (const q of [...this.queues.values(), ...this.transcribeQueues.values()] as BeeQueue<unknown>[]) {
+        const waiting = queueKey(this.prefix, q.name, 'waiting');
         const removed = await call<number>((cb) => client.lrem(waiting, 0, renderId, cb));
         if (removed > 0) await q.removeJob(renderId).catch(() => {});
       }
@@ -247,7 +508,7 @@ export class RenderQueueProducer {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close(3000).catch(() => {})));
+    await Promise.all([...this.queues.values(), ...this.transcribeQueues.values(), this.reviewProxyQueue].map((q) => q.close(3000).catch(() => {})));
   }
 }
 

@@ -36,6 +36,8 @@ export const THROTTLE_RULES = {
   signup: { points: 10, windowSeconds: 60 * 60, message: 'Too many sign-ups from your network. Try again later.' },
   /** Per (share link, client address). */
   sharePassword: { points: 10, windowSeconds: 15 * 60, message: 'Too many attempts. Try again later.' },
+  /** Approval codes mailed, per (share link, email) and per (share link, client address). */
+  reviewCode: { points: 5, windowSeconds: 60 * 60, message: 'Too many codes asked for. Try again in an hour.' },
   /** Per user. */
   upload: { points: 200, windowSeconds: 60 * 60, message: 'Too many uploads. Try again later.' },
   /** Per author (user id, or share link + client address for guests). */

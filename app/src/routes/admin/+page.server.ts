@@ -1,4 +1,4 @@
-import { error, fail } from '@sveltejs/kit';
+import { error, fail, redirect } from '@sveltejs/kit';
 import { getContext } from '$lib/server/context';
 import { ServiceError } from '$lib/server/services/errors';
 import {
@@ -12,14 +12,17 @@ import {
   listWorkers,
   queueDepths,
   quotaLedger,
+  storageByOrg,
   requireFarmAdmin,
   setWorkerControl,
   type JobFilter,
 } from '$lib/server/services/admin';
+import { grantRenderMinutes } from '$lib/server/services/render-minutes';
 import { logger } from '$lib/server/logger';
 import type { Actions, PageServerLoad } from './$types';
 
 function admin(locals: App.Locals) {
+  if (!locals.user?.isFarmAdmin && locals.user?.isInstanceAdmin) redirect(303, '/admin/users');
   try {
     requireFarmAdmin(locals.user);
   } catch {
@@ -37,22 +40,23 @@ export const load: PageServerLoad = async ({ locals, url }) => {
     status: (JOB_STATUSES as readonly string[]).includes(status ?? '') ? (status as JobFilter['status']) : undefined,
     priority: (PRIORITIES as string[]).includes(priority ?? '') ? (priority as JobFilter['priority']) : undefined,
   };
-  const [workers, queues, jobs, quotas] = await Promise.all([
+  const [workers, queues, jobs, quotas, storage] = await Promise.all([
     listWorkers(ctx).catch((err) => (logger.error({ err }, 'admin: listing workers failed'), [])),
     queueDepths(ctx).catch((err) => (logger.error({ err }, 'admin: queue depths failed'), [])),
     listJobs(ctx, filter),
     quotaLedger(ctx),
+    storageByOrg(ctx),
   ]);
-  return { workers, queues, jobs, quotas, filter: { status: filter.status ?? '', priority: filter.priority ?? '' }, statuses: JOB_STATUSES, priorities: PRIORITIES };
+  return { workers, queues, jobs, quotas, storage, filter: { status: filter.status ?? '', priority: filter.priority ?? '' }, statuses: JOB_STATUSES, priorities: PRIORITIES };
 };
 
-async function run(locals: App.Locals, what: string, fn: (ctx: Awaited<ReturnType<typeof getContext>>, form: FormData) => Promise<void>, request: Request) {
+async function run(locals: App.Locals, what: string, fn: (ctx: Awaited<ReturnType<typeof getContext>>, form: FormData, adminId: string) => Promise<unknown>, request: Request) {
   const user = admin(locals);
   const form = await request.formData();
   const ctx = await getContext();
   try {
-    await fn(ctx, form);
-    logger.info({ admin: user.id, action: what, target: String(form.get('renderId') ?? form.get('workerId') ?? '') }, 'farm admin action');
+    await fn(ctx, form, user.id);
+    logger.info({ admin: user.id, action: what, target: String(form.get('renderId') ?? form.get('workerId') ?? form.get('orgId') ?? '') }, 'farm admin action');
     return { ok: true, message: `${what}: done` };
   } catch (err) {
     if (err instanceof ServiceError) return fail(409, { ok: false, message: `${what}: ${err.message}` });
@@ -69,7 +73,14 @@ export const actions: Actions = {
       await setWorkerControl(ctx, str(f, 'workerId'), c === 'drain' || c === 'pause' ? c : null);
     }, request),
   forget: ({ locals, request }) => run(locals, 'forget worker', (ctx, f) => forgetWorker(ctx, str(f, 'workerId')), request),
-  retry: ({ locals, request }) => run(locals, 'retry', (ctx, f) => adminRetry(ctx, str(f, 'renderId')), request),
+  retry: ({ locals, request }) => run(locals, 'retry', (ctx, f, adminId) => adminRetry(ctx, str(f, 'renderId'), adminId), request),
+  grant: ({ locals, request }) =>
+    run(locals, 'grant minutes', (ctx, f, adminId) => {
+      const minutes = Number(str(f, 'minutes'));
+      const orgId = str(f, 'orgId');
+      if (!/^[0-9a-f-]{36}$/i.test(orgId)) throw new ServiceError('bad-request', 'unknown team');
+      return grantRenderMinutes(ctx.db.db, { orgId, minutes, reason: str(f, 'reason'), actorId: adminId });
+    }, request),
   cancel: ({ locals, request }) => run(locals, 'cancel', (ctx, f) => adminCancel(ctx, str(f, 'renderId')), request),
   priority: ({ locals, request }) =>
     run(locals, 'change priority', async (ctx, f) => {

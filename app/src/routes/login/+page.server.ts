@@ -17,7 +17,7 @@ export const actions: Actions = {
     const ctx = await getContext();
     try {
       const user = await logIn(ctx.db.db, { email, password: String(form.get('password') ?? '') }, { throttle: { throttles: ctx.throttles, address: clientAddress(event) } });
-      await startSession(ctx, cookies, url, user.id, locals.session?.id ?? null);
+      await startSession(ctx, cookies, url, user.id, locals.session?.id ?? null, request.headers.get('user-agent'));
     } catch (err) {
       return actionFailure(err, { email });
     }

@@ -1,13 +1,16 @@
 import { redirect } from '@sveltejs/kit';
 import { getContext } from '$lib/server/context';
-import { createProject, listProjects } from '$lib/server/services/projects';
+import { createProject } from '$lib/server/services/projects';
+import { listProjectCards } from '$lib/server/services/project-library';
 import { actionFailure } from '$lib/server/http';
+import { can } from '$lib/server/services/accounts';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ locals }) => {
   if (!locals.user) redirect(303, '/login?next=/projects');
-  const projects = await listProjects(await getContext(), locals.user.id);
-  return { projects: projects.map((p) => ({ id: p.id, name: p.name, orgName: p.orgName, role: p.role, updatedAt: p.updatedAt.toISOString() })) };
+  const cards = await listProjectCards(await getContext(), locals.user.id);
+  // What each card offers follows the role table (the procedures check it again).
+  return { projects: cards.map((c) => ({ ...c, mayEdit: can(c.role, 'edit'), mayDelete: can(c.role, 'deleteProjects') })) };
 };
 
 export const actions: Actions = {

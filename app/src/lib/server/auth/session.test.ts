@@ -6,6 +6,7 @@ import {
   hashSessionSecret,
   parseSessionToken,
   sessionCookie,
+  sessionCookieHeader,
 } from './session.ts';
 
 describe('session tokens', () => {
@@ -47,5 +48,13 @@ describe('session cookies', () => {
     expect(c.value).toBe('');
     expect(c.options.maxAge).toBe(0);
     expect(c.options.secure).toBe(false);
+  });
+
+  it('serialise to the Set-Cookie value SvelteKit writes (for tRPC answers that skip its resolve)', () => {
+    const expires = new Date('2030-01-01T00:00:00Z');
+    expect(sessionCookieHeader(sessionCookie('abc.def', expires, { secure: true }))).toBe(
+      'cm_session=abc.def; Path=/; Expires=Tue, 01 Jan 2030 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax',
+    );
+    expect(sessionCookieHeader(blankSessionCookie({ secure: false }))).toBe('cm_session=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax');
   });
 });

@@ -197,6 +197,22 @@ export function sessionCookie(token: string, expiresAt: Date, opts: { secure: bo
   };
 }
 
+/**
+ * The Set-Cookie header value for a session cookie, as SvelteKit's `cookies.set` writes it, for an
+ * answer that does not pass through SvelteKit's resolve (tRPC, answered by hooks.server.ts). The
+ * name and value need no encoding: the name is fixed and a token is base32 (or empty).
+ */
+export function sessionCookieHeader(c: SessionCookie): string {
+  const o = c.options;
+  const parts = [`${c.name}=${c.value}`];
+  if (o.maxAge !== undefined) parts.push(`Max-Age=${Math.floor(o.maxAge)}`);
+  parts.push(`Path=${o.path}`, `Expires=${o.expires.toUTCString()}`);
+  if (o.httpOnly) parts.push('HttpOnly');
+  if (o.secure) parts.push('Secure');
+  parts.push('SameSite=Lax'); // the only value SessionCookieOptions allows
+  return parts.join('; ');
+}
+
 /** Deletes the cookie in the browser (log-out, invalid token). */
 export function blankSessionCookie(opts: { secure: boolean }): SessionCookie {
   return {

@@ -5,11 +5,11 @@
  * Every function takes a `Queryable` — the root database or a transaction — so services can compose
  * several calls in one transaction.
  */
-import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { schema, type Schema } from '@clipmaker/db';
 
-const { users, orgs, memberships, invites, projects } = schema;
+const { users, orgs, memberships, invites, projects, projectMembers } = schema;
 
 /** The root database (either driver) or a transaction opened on it. */
 export type Queryable = PgDatabase<PgQueryResultHKT, Schema>;
@@ -27,6 +27,7 @@ export interface PublicUser {
   email: string;
   name: string;
   isFarmAdmin: boolean;
+  isInstanceAdmin: boolean;
 }
 
 export const publicUserColumns = {
@@ -34,6 +35,7 @@ export const publicUserColumns = {
   email: users.email,
   name: users.name,
   isFarmAdmin: users.isFarmAdmin,
+  isInstanceAdmin: users.isInstanceAdmin,
 } as const;
 
 /**
@@ -60,7 +62,7 @@ export function inTransaction<T>(db: Queryable, fn: (tx: Queryable) => Promise<T
 /** Inserts a user; returns null when the (already normalised) email is taken. */
 export async function insertUser(
   db: Queryable,
-  values: { email: string; name: string; passwordHash: string },
+  values: { email: string; name: string; passwordHash: string; isInstanceAdmin?: boolean },
 ): Promise<PublicUser | null> {
   const rows = await db
     .insert(users)
@@ -125,7 +127,7 @@ export async function listMembershipsWithOrgs(
 
 export async function insertInvite(
   db: Queryable,
-  values: { orgId: string; email: string; role: MemberRole; tokenHash: Uint8Array; invitedBy: string; expiresAt: Date },
+  values: { orgId: string; email: string | null; projectId?: string | null; role: MemberRole; tokenHash: Uint8Array; invitedBy: string; expiresAt: Date; maxUses: number | null },
 ): Promise<InviteRow> {
   const rows = await db.insert(invites).values(values).returning();
   return rows[0]!;
@@ -143,21 +145,31 @@ export async function findInviteByTokenHash(db: Queryable, tokenHash: Uint8Array
 export async function markInviteAccepted(db: Queryable, inviteId: string, now: Date): Promise<boolean> {
   const rows = await db
     .update(invites)
-    .set({ acceptedAt: now })
-    .where(and(eq(invites.id, inviteId), isNull(invites.acceptedAt), gt(invites.expiresAt, now)))
+    .set({ acceptedAt: now, uses: sql`${invites.uses} + 1` })
+    .where(
+      and(
+        eq(invites.id, inviteId),
+        isNull(invites.revokedAt),
+        gt(invites.expiresAt, now),
+        or(isNull(invites.maxUses), lt(invites.uses, invites.maxUses)),
+      ),
+    )
     .returning({ id: invites.id });
   return rows.length === 1;
 }
 
 // ---- projects (access checks only) ----
 
-/** The project and the user's role in its org; role null when the user is not a member. */
-/** Every project-scoped call runs it: prepared once per handle. */
+/**
+ * The project and the user's role on it: a project override (project_members) wins over the org
+ * role; role null when the user has neither. Every project-scoped call runs it: prepared once per handle.
+ */
 const projectWithRoleQuery = preparedPerHandle((db) =>
   db
-    .select({ project: projects, role: memberships.role })
+    .select({ project: projects, role: sql<MemberRole | null>`coalesce(${projectMembers.role}, ${memberships.role})` })
     .from(projects)
     .leftJoin(memberships, and(eq(memberships.orgId, projects.orgId), eq(memberships.userId, sql.placeholder('userId'))))
+    .leftJoin(projectMembers, and(eq(projectMembers.projectId, projects.id), eq(projectMembers.userId, sql.placeholder('userId'))))
     .where(eq(projects.id, sql.placeholder('projectId')))
     .limit(1)
     .prepare('find_project_with_role'),

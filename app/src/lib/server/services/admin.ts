@@ -8,29 +8,17 @@
  * change-priority are thin admin functions here over the queue producer (the renders service has no
  * equivalents).
  */
-import BeeQueue from 'bee-queue';
-import { and, desc, eq, gte, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { schema } from '@clipmaker/db';
-import {
-  QUEUE_PREFIX,
-  RENDER_QUEUES,
-  RenderJobData,
-  cancelledKey,
-  redisClientOptions,
-  workerControlKey,
-  workerHealth,
-  workerKey,
-  workerRegistryKey,
-  WorkerControl as WorkerControlSchema,
-  type RenderPriority,
-  type WorkerHealth,
-} from '@clipmaker/shared/jobs';
-import { buildFfmpegCommand, commandToArgs, safeParseAnyRenderSpec, type RenderSpec } from '@clipmaker/shared/render-spec';
+import { RENDER_PRIORITIES, workerHealth, WorkerControl as WorkerControlSchema, type GpuInfo, type RenderPriority, type WorkerHealth } from '@clipmaker/shared/jobs';
+import { safeParseAnyRenderSpec, type RenderSpec } from '@clipmaker/shared/render-spec';
 import type { AppContext } from '../context.ts';
+import type { QueueDepth } from '../queue.ts';
 import { ServiceError } from './errors.ts';
-import { failRender, renderMinutes } from './renders.ts';
+import { failRender, renderMinutes, requeueRender } from './renders.ts';
+import { chargedMinutes, debitRenderMinutes, ledgerOverview, liveChargesByOrg, renderLedgerEntries } from './render-minutes.ts';
 
-const { renders, orgs, projects } = schema;
+const { renders, orgs, projects, assets } = schema;
 
 export interface AdminUser {
   id: string;
@@ -42,57 +30,9 @@ export function requireFarmAdmin(user: AdminUser | null | undefined): asserts us
   if (!user?.isFarmAdmin) throw new ServiceError('not-found', 'not found');
 }
 
-export const PRIORITIES = Object.keys(RENDER_QUEUES) as RenderPriority[];
+export const PRIORITIES = RENDER_PRIORITIES;
 export const WorkerControl = WorkerControlSchema.options;
 export type WorkerControl = (typeof WorkerControl)[number];
-export { workerControlKey };
-
-// ---------------------------------------------------------------- Redis access
-
-/** node-redis v3 (the client bee-queue holds), promisified for the few commands used here. */
-interface RedisV3 {
-  hgetall(key: string, cb: (err: Error | null, v: Record<string, string> | null) => void): void;
-  zrange(...args: unknown[]): void;
-  zrem(...args: unknown[]): void;
-  get(key: string, cb: (err: Error | null, v: string | null) => void): void;
-  set(...args: unknown[]): void;
-  del(key: string, cb: (err: Error | null, v: unknown) => void): void;
-}
-
-interface AdminQueues {
-  prefix: string;
-  queues: Map<RenderPriority, BeeQueue<unknown>>;
-  /** bee-queue's command client; it exists once the queue is ready. */
-  readonly redis: RedisV3;
-}
-
-const cache = new WeakMap<AppContext, AdminQueues>();
-
-function prefixOf(ctx: AppContext): string {
-  return ctx.config.QUEUE_PREFIX ?? QUEUE_PREFIX;
-}
-
-async function adminQueues(ctx: AppContext): Promise<AdminQueues> {
-  let a = cache.get(ctx);
-  if (!a) {
-    const prefix = prefixOf(ctx);
-    const queues = new Map<RenderPriority, BeeQueue<unknown>>();
-    for (const p of PRIORITIES) {
-      const q = new BeeQueue<unknown>(RENDER_QUEUES[p], { prefix, redis: redisClientOptions(ctx.config.REDIS_URL), isWorker: false, getEvents: false, sendEvents: false, storeJobs: false });
-      q.on('error', () => {});
-      queues.set(p, q);
-    }
-    const normal = queues.get('normal') as unknown as { client: RedisV3 };
-    a = { prefix, queues, get redis() { return normal.client; } };
-    cache.set(ctx, a);
-  }
-  await Promise.all([...a.queues.values()].map((q) => q.ready()));
-  return a;
-}
-
-function call<T>(fn: (cb: (err: Error | null, v: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
-}
 
 // ---------------------------------------------------------------- workers
 
@@ -101,14 +41,19 @@ export interface WorkerRow {
   host: string;
   pid: string | null;
   status: string;
+  /** e.g. "NVIDIA H200 (driver 550.54, 1 GiB of 141 GiB, 3 %)" or "none". */
   gpu: string;
+  gpus: GpuInfo[];
   encoders: string[];
   targets: string[];
   ffmpegVersion: string | null;
   lastSeen: number;
   heartbeatAgeSeconds: number;
   currentJob: string | null;
+  /** The flag an admin set (Redis). */
   control: WorkerControl | null;
+  /** The flag the worker says it is obeying at its last beat ('draining', 'drained', 'paused' or null). */
+  controlState: string | null;
   /** ok: beating; lost: its last beat is 1.5 of its intervals old (killed, hung or cut off from Redis). */
   health: WorkerHealth;
   /** The worker's own beat interval. */
@@ -117,33 +62,26 @@ export interface WorkerRow {
   failuresLast24h: number;
 }
 
-interface Caps {
-  ffmpegVersion?: string | null;
-  encoders?: Record<string, { opened?: boolean }>;
-  targets?: string[];
-  cudaDevice?: boolean;
-  gpuModel?: string;
-  gpu?: string;
+export function gpuSummary(gpus: GpuInfo[]): string {
+  if (!gpus.length) return 'none';
+  return gpus
+    .map((g) => {
+      const parts = [g.driver && `driver ${g.driver}`, g.memoryTotalMiB != null && `${Math.round((g.memoryUsedMiB ?? 0) / 1024)} of ${Math.round(g.memoryTotalMiB / 1024)} GiB`, g.utilizationPercent != null && `${g.utilizationPercent} %`].filter(Boolean);
+      return parts.length ? `${g.model} (${parts.join(', ')})` : g.model;
+    })
+    .join('; ');
 }
 
 /**
  * The workers in the registry (workerRegistryKey): live ones, and dead ones until their last beat's
- * grace period ends (their hash expires, and they are dropped from the registry here or by any beat).
+ * grace period ends (their hash expires, and they are dropped from the registry by the repository).
  */
 export async function listWorkers(ctx: AppContext, now = Date.now()): Promise<WorkerRow[]> {
-  const a = await adminQueues(ctx);
-  const registry = workerRegistryKey(a.prefix);
-  const registered = await call<string[]>((cb) => a.redis.zrange(registry, 0, -1, cb));
-  const beats = new Map<string, Record<string, string>>();
-  for (const id of registered) {
-    const h = await call<Record<string, string> | null>((cb) => a.redis.hgetall(workerKey(a.prefix, id), cb));
-    if (h) beats.set(id, h);
-    else await call((cb) => a.redis.zrem(registry, id, cb)); // grace period over: expired
-  }
-  const ids = new Set(beats.keys());
+  const beats = await ctx.queue.workerBeats();
+  const ids = beats.map((b) => b.workerId);
   const since1h = new Date(now - 3600_000);
   const since24h = new Date(now - 24 * 3600_000);
-  const stats = ids.size
+  const stats = ids.length
     ? await ctx.db.db
         .select({
           workerId: renders.workerId,
@@ -151,80 +89,60 @@ export async function listWorkers(ctx: AppContext, now = Date.now()): Promise<Wo
           failed: sql<number>`count(*) filter (where ${renders.status} = 'failed' and ${renders.finishedAt} >= ${since24h.toISOString()}::timestamptz)`,
         })
         .from(renders)
-        .where(inArray(renders.workerId, [...ids]))
+        .where(inArray(renders.workerId, ids))
         .groupBy(renders.workerId)
     : [];
   const statsBy = new Map(stats.map((s) => [s.workerId, s]));
-  const rows: WorkerRow[] = [];
-  for (const id of ids) {
-    const h = beats.get(id)!;
-    const caps = safeJson<Caps>(h.capabilities) ?? {};
-    const lastSeen = Number(h.lastSeen) || 0;
-    const intervalMs = Number(h.intervalMs) || 0;
-    const age = Math.max(0, Math.round((now - lastSeen) / 1000));
-    const control = await call<string | null>((cb) => a.redis.get(workerControlKey(a.prefix, id), cb));
-    const s = statsBy.get(id);
-    rows.push({
-      id,
-      host: h.host ?? '?',
-      pid: h.pid ?? null,
-      status: h.status ?? '?',
-      gpu: caps.gpuModel ?? caps.gpu ?? (caps.cudaDevice ? 'CUDA device' : 'none'),
-      encoders: Object.entries(caps.encoders ?? {})
-        .filter(([, e]) => e?.opened)
-        .map(([name]) => name),
-      targets: caps.targets ?? [],
-      ffmpegVersion: caps.ffmpegVersion ?? null,
-      lastSeen,
-      heartbeatAgeSeconds: age,
-      currentJob: h.currentJob || null,
-      control: control === 'drain' || control === 'pause' ? control : null,
-      health: workerHealth(lastSeen, intervalMs, now),
-      heartbeatIntervalMs: intervalMs,
-      jobsLastHour: Number(s?.done ?? 0),
-      failuresLast24h: Number(s?.failed ?? 0),
-    });
-  }
-  return rows.sort((x, y) => x.id.localeCompare(y.id));
+  return beats
+    .map((b): WorkerRow => {
+      const lastSeen = Number(b.lastSeen) || 0;
+      const intervalMs = Number(b.intervalMs) || 0;
+      const s = statsBy.get(b.workerId);
+      return {
+        id: b.workerId,
+        host: b.host,
+        pid: b.pid || null,
+        status: b.status,
+        gpu: gpuSummary(b.liveGpus),
+        gpus: b.liveGpus,
+        encoders: Object.entries(b.caps.encoders)
+          .filter(([, e]) => e.opened)
+          .map(([name]) => name),
+        targets: b.caps.targets,
+        ffmpegVersion: b.caps.ffmpegVersion,
+        lastSeen,
+        heartbeatAgeSeconds: Math.max(0, Math.round((now - lastSeen) / 1000)),
+        currentJob: b.currentJob || null,
+        control: b.control,
+        controlState: b.controlState || null,
+        health: workerHealth(lastSeen, intervalMs, now),
+        heartbeatIntervalMs: intervalMs,
+        jobsLastHour: Number(s?.done ?? 0),
+        failuresLast24h: Number(s?.failed ?? 0),
+      };
+    })
+    .sort((x, y) => x.id.localeCompare(y.id));
 }
 
 /**
- * Drain (finish running jobs, take no new ones) or pause (take no new jobs until resumed) a worker:
- * a flag in Redis the worker reads. null clears it.
+ * Drain (finish the job in hand, then take none) or pause (hand the job in hand back at once, take
+ * none until resumed) a worker: a flag in Redis the worker reads. null clears it.
  */
 export async function setWorkerControl(ctx: AppContext, workerId: string, control: WorkerControl | null): Promise<void> {
-  const a = await adminQueues(ctx);
-  const key = workerControlKey(a.prefix, workerId);
-  if (control) await call((cb) => a.redis.set(key, control, cb));
-  else await call((cb) => a.redis.del(key, cb));
+  await ctx.queue.setWorkerControl(workerId, control);
 }
 
 /** Drops a lost worker from the list before its grace period ends (a live one re-registers at its next beat). */
 export async function forgetWorker(ctx: AppContext, workerId: string): Promise<void> {
-  const a = await adminQueues(ctx);
-  await call((cb) => a.redis.zrem(workerRegistryKey(a.prefix), workerId, cb));
-  await call((cb) => a.redis.del(workerKey(a.prefix, workerId), cb));
+  await ctx.queue.forgetWorker(workerId);
 }
 
 // ---------------------------------------------------------------- queues and jobs
 
-export interface QueueDepth {
-  priority: RenderPriority;
-  waiting: number;
-  active: number;
-  delayed: number;
-  failed: number;
-  succeeded: number;
-}
+export type { QueueDepth };
 
 export async function queueDepths(ctx: AppContext): Promise<QueueDepth[]> {
-  const a = await adminQueues(ctx);
-  return Promise.all(
-    PRIORITIES.map(async (priority) => {
-      const h = await a.queues.get(priority)!.checkHealth();
-      return { priority, waiting: h.waiting, active: h.active, delayed: h.delayed, failed: h.failed, succeeded: h.succeeded };
-    }),
-  );
+  return ctx.queue.depths();
 }
 
 export const JOB_STATUSES = ['queued', 'rendering', 'succeeded', 'failed', 'cancelled'] as const;
@@ -253,7 +171,6 @@ export async function listJobs(ctx: AppContext, f: JobFilter = {}) {
       encoder: renders.encoder,
       error: renders.error,
       durationFrames: renders.durationFrames,
-      chargedMinutes: renders.chargedMinutes,
       createdAt: renders.createdAt,
       startedAt: renders.startedAt,
       finishedAt: renders.finishedAt,
@@ -268,8 +185,10 @@ export async function listJobs(ctx: AppContext, f: JobFilter = {}) {
     .where(where.length ? and(...where) : undefined)
     .orderBy(desc(renders.createdAt))
     .limit(Math.min(Math.max(f.limit ?? 100, 1), 500));
+  const charged = await chargedMinutes(ctx.db.db, rows.map((r) => r.id));
   return rows.map((r) => ({
     ...r,
+    chargedMinutes: charged.get(r.id) ?? 0,
     createdAt: r.createdAt.toISOString(),
     startedAt: r.startedAt?.toISOString() ?? null,
     finishedAt: r.finishedAt?.toISOString() ?? null,
@@ -294,38 +213,48 @@ async function loadSpec(ctx: AppContext, specKey: string): Promise<RenderSpec | 
   }
 }
 
-/** The job with its spec summary, the ffmpeg command the cpu target would run, and the queue's record. */
+export interface JobRunView {
+  jobId: string;
+  kind: string;
+  chunkIndex: number | null;
+  attempt: number;
+  workerId: string;
+  target: string;
+  encoder: string | null;
+  argv: string[];
+  stagesMs: Record<string, number>;
+  stderrTail: string[];
+  ok: boolean;
+  error: string | null;
+  finishedAt: string;
+}
+
+/**
+ * Every ffmpeg run of the render as its worker recorded it: stored ones (render_runs) and those
+ * still only in Redis (a render in progress), oldest first.
+ */
+export async function jobRuns(ctx: AppContext, renderId: string): Promise<JobRunView[]> {
+  const stored = await ctx.db.db.select().from(schema.renderRuns).where(eq(schema.renderRuns.renderId, renderId)).orderBy(schema.renderRuns.finishedAt, schema.renderRuns.id);
+  const views: JobRunView[] = stored.map((r) => ({ jobId: r.jobId, kind: r.kind, chunkIndex: r.chunkIndex, attempt: r.attempt, workerId: r.workerId, target: r.target, encoder: r.encoder, argv: r.argv, stagesMs: r.stagesMs, stderrTail: r.stderrTail ? r.stderrTail.split('\n') : [], ok: r.ok, error: r.error, finishedAt: r.finishedAt.toISOString() }));
+  const seen = new Set(views.map((v) => `${v.jobId}|${v.attempt}|${v.kind}|${v.finishedAt}`));
+  for (const r of await ctx.queue.jobRuns(renderId).catch(() => [])) {
+    const finishedAt = new Date(r.finishedAt).toISOString();
+    if (seen.has(`${r.jobId}|${r.attempt}|${r.kind}|${finishedAt}`)) continue;
+    views.push({ ...r, finishedAt });
+  }
+  return views.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+}
+
+/** The job with its spec summary, the ffmpeg runs that really happened, and the queue's record. */
 export async function jobDetail(ctx: AppContext, renderId: string) {
   const row = await renderRow(ctx, renderId);
   const spec = await loadSpec(ctx, row.specKey);
-  let ffmpegArgs: string[] | null = null;
-  let ffmpegError: string | null = null;
-  if (spec) {
-    try {
-      const inputs = Object.fromEntries(spec.sources.map((s) => [s.id, `<${s.key}>`]));
-      const cmd = buildFfmpegCommand({ spec, target: 'cpu', inputs, workDir: '<work>', fontsDir: '<fonts>', outputPath: '<work>/out.mp4' });
-      ffmpegArgs = ['ffmpeg', ...commandToArgs(cmd)];
-    } catch (err) {
-      ffmpegError = err instanceof Error ? err.message : String(err);
-    }
-  }
-  const a = await adminQueues(ctx);
-  let queue: { priority: RenderPriority; status: string; progress: unknown; retriesLeft: number | null; stacktraces: string[] } | null = null;
-  for (const p of PRIORITIES) {
-    const job = await a.queues.get(p)!.getJob(row.id);
-    if (job) {
-      queue = {
-        priority: p,
-        status: job.status,
-        progress: job.progress ?? null,
-        retriesLeft: typeof job.options?.retries === 'number' ? job.options.retries : null,
-        stacktraces: Array.isArray(job.options?.stacktraces) ? (job.options.stacktraces as string[]).map((s) => s.slice(0, 4000)) : [],
-      };
-      break;
-    }
-  }
+  const runs = await jobRuns(ctx, renderId);
+  const detail = await ctx.queue.jobDetail(row.id);
+  const ledger = await renderLedgerEntries(ctx.db.db, row.id);
+  const queue = detail && { priority: detail.priority, status: detail.status, progress: detail.progress, retriesLeft: detail.retriesLeft, stacktraces: detail.stacktraces, chunking: detail.data?.chunking ?? null };
   return {
-    render: { ...row, createdAt: row.createdAt.toISOString(), startedAt: row.startedAt?.toISOString() ?? null, finishedAt: row.finishedAt?.toISOString() ?? null },
+    render: { ...row, chargedMinutes: -ledger.reduce((sum, e) => sum + e.minutes, 0), createdAt: row.createdAt.toISOString(), startedAt: row.startedAt?.toISOString() ?? null, finishedAt: row.finishedAt?.toISOString() ?? null },
     spec: spec
       ? {
           width: spec.output.width,
@@ -340,15 +269,10 @@ export async function jobDetail(ctx: AppContext, renderId: string) {
           loudness: spec.output.audio.loudness,
         }
       : null,
-    ffmpegArgs,
-    ffmpegError,
+    runs,
     queue,
+    ledger,
   };
-}
-
-/** The job payload for a whole (unchunked) render; parsed so that fields the contract adds get their defaults. */
-function jobData(row: { id: string; specKey: string; outputPrefix: string }, priority: RenderPriority): RenderJobData {
-  return RenderJobData.parse({ renderId: row.id, specKey: row.specKey, outputPrefix: row.outputPrefix, chunk: { index: 0, count: 1 }, attempt: 0, priority });
 }
 
 /** Cancels a queued or running render: refunds its charge and removes its job from the queues. */
@@ -359,33 +283,27 @@ export async function adminCancel(ctx: AppContext, renderId: string): Promise<vo
   await ctx.queue.cancel(renderId);
 }
 
-/** Re-queues a failed or cancelled render with the same frozen spec, charging its minutes again. */
-export async function adminRetry(ctx: AppContext, renderId: string): Promise<void> {
+/**
+ * Re-queues a failed or cancelled render with the same frozen spec, charging its minutes again
+ * (the submit's quota rule), through the one requeue path: a long render is chunked again.
+ */
+export async function adminRetry(ctx: AppContext, renderId: string, adminId: string | null = null): Promise<void> {
   const row = await renderRow(ctx, renderId);
   if (row.status !== 'failed' && row.status !== 'cancelled') throw new ServiceError('conflict', `a ${row.status} render cannot be retried`);
   const spec = await loadSpec(ctx, row.specKey);
   if (!spec) throw new ServiceError('precondition-failed', 'the render spec is missing or unreadable');
   const minutes = renderMinutes(spec);
   await ctx.db.db.transaction(async (tx) => {
-    const debited = await tx
-      .update(orgs)
-      .set({ renderMinutesQuota: sql`${orgs.renderMinutesQuota} - ${minutes}` })
-      .where(and(eq(orgs.id, row.orgId), gte(orgs.renderMinutesQuota, minutes)))
-      .returning({ id: orgs.id });
-    if (debited.length === 0) throw new ServiceError('quota-exceeded', 'the org has too few render minutes left');
+    if (!(await debitRenderMinutes(tx, { orgId: row.orgId, renderId, minutes, reason: 'render retried by a farm admin', actorId: adminId }))) throw new ServiceError('quota-exceeded', 'the org has too few render minutes left');
     const updated = await tx
       .update(renders)
-      .set({ status: 'queued', stage: 'queued', progress: 0, error: null, fps: null, etaSeconds: null, finishedAt: null, startedAt: null, chargedMinutes: minutes })
+      .set({ status: 'queued', stage: 'queued', progress: 0, error: null, fps: null, etaSeconds: null, finishedAt: null, startedAt: null })
       .where(and(eq(renders.id, renderId), inArray(renders.status, ['failed', 'cancelled'])))
       .returning({ id: renders.id });
     if (updated.length === 0) throw new ServiceError('conflict', 'the render changed meanwhile');
   });
-  await ctx.queue.remove(renderId);
-  // A cancelled render leaves a flag that makes workers skip its jobs: a retry clears it.
-  const a = await adminQueues(ctx);
-  await call((cb) => a.redis.del(cancelledKey(a.prefix, renderId), cb));
   try {
-    await ctx.queue.enqueue(jobData(row, row.priority as RenderPriority), row.priority as RenderPriority);
+    await requeueRender(ctx, row, spec, row.priority as RenderPriority);
   } catch (err) {
     await failRender(ctx, renderId, `could not be queued: ${err instanceof Error ? err.message : String(err)}`);
     throw new ServiceError('precondition-failed', 'the render queue is unavailable');
@@ -393,53 +311,89 @@ export async function adminRetry(ctx: AppContext, renderId: string): Promise<voi
   ctx.renderEvents.publish({ renderId, status: 'queued', stage: 'queued', percent: 0, fps: null, etaSeconds: null, error: null });
 }
 
-/** Moves a job that no worker has taken yet to another priority queue. */
+/** Moves a job that no worker has taken yet to another priority queue (no charge: it was paid at submit). */
 export async function adminSetPriority(ctx: AppContext, renderId: string, priority: RenderPriority): Promise<void> {
   const row = await renderRow(ctx, renderId);
   if (row.status !== 'queued') throw new ServiceError('conflict', 'only a queued render can change priority');
   const state = await ctx.queue.jobState(renderId);
   if (state && state.status !== 'created') throw new ServiceError('conflict', 'a worker has already taken this job');
   if (state?.priority === priority) return;
-  await ctx.queue.remove(renderId);
-  await ctx.queue.enqueue(jobData(row, priority), priority);
+  const spec = await loadSpec(ctx, row.specKey);
+  if (!spec) throw new ServiceError('precondition-failed', 'the render spec is missing or unreadable');
+  await requeueRender(ctx, row, spec, priority);
   await ctx.db.db.update(renders).set({ priority }).where(eq(renders.id, renderId));
 }
 
 // ---------------------------------------------------------------- quota
 
-/** Per org: minutes left, minutes held by live renders, and what it spent in the last 30 days. */
+/**
+ * Per org, from the render-minute ledger: balance, minutes held by live renders, the last 30 days'
+ * debits / refunds / grants, and the renders submitted and failed in that window.
+ */
 export async function quotaLedger(ctx: AppContext, now = Date.now()) {
   const since = new Date(now - 30 * 24 * 3600_000);
-  const rows = await ctx.db.db
-    .select({
-      orgId: orgs.id,
-      orgName: orgs.name,
-      minutesLeft: orgs.renderMinutesQuota,
-      renders30d: sql<number>`count(${renders.id}) filter (where ${renders.createdAt} >= ${since.toISOString()}::timestamptz)`,
-      minutesCharged30d: sql<number>`coalesce(sum(${renders.chargedMinutes}) filter (where ${renders.createdAt} >= ${since.toISOString()}::timestamptz), 0)`,
-      minutesInFlight: sql<number>`coalesce(sum(${renders.chargedMinutes}) filter (where ${renders.status} in ('queued', 'rendering')), 0)`,
-      failed30d: sql<number>`count(${renders.id}) filter (where ${renders.status} = 'failed' and ${renders.createdAt} >= ${since.toISOString()}::timestamptz)`,
+  const recent = sql`${renders.createdAt} >= ${since.toISOString()}::timestamptz`;
+  const [ledger, counts, inFlight] = await Promise.all([
+    ledgerOverview(ctx.db.db, now),
+    ctx.db.db
+      .select({
+        orgId: renders.orgId,
+        renders30d: sql<number>`count(*) filter (where ${recent})`,
+        failed30d: sql<number>`count(*) filter (where ${renders.status} = 'failed' and ${recent})`,
+      })
+      .from(renders)
+      .groupBy(renders.orgId),
+    liveChargesByOrg(ctx.db.db),
+  ]);
+  const byOrg = new Map(counts.map((c) => [c.orgId, c]));
+  return ledger.map((l) => ({
+    orgId: l.orgId,
+    orgName: l.orgName,
+    minutesLeft: l.balance,
+    minutesInFlight: inFlight.get(l.orgId) ?? 0,
+    minutesCharged30d: l.debited30d,
+    minutesRefunded30d: l.refunded30d,
+    minutesGranted30d: l.granted30d,
+    renders30d: Number(byOrg.get(l.orgId)?.renders30d ?? 0),
+    failed30d: Number(byOrg.get(l.orgId)?.failed30d ?? 0),
+  }));
+}
+
+// ---------------------------------------------------------------- storage
+
+export interface OrgStorage {
+  orgId: string;
+  orgName: string;
+  mediaFiles: number;
+  mediaBytes: number;
+  renderOutputs: number;
+  renderBytes: number;
+  totalBytes: number;
+}
+
+/**
+ * What each org keeps in storage: uploaded media (assets) and rendered outputs (the mp4 of every
+ * succeeded render), largest first. The shared chunk cache belongs to no org (it is content-addressed
+ * and bounded on its own, RENDER_CHUNK_CACHE_MAX_BYTES).
+ */
+export async function storageByOrg(ctx: AppContext): Promise<OrgStorage[]> {
+  const db = ctx.db.db;
+  const [media, outputs, all] = await Promise.all([
+    db.select({ orgId: assets.orgId, files: sql<string>`count(*)`, bytes: sql<string>`coalesce(sum(${assets.bytes}), 0)` }).from(assets).groupBy(assets.orgId),
+    db
+      .select({ orgId: renders.orgId, files: sql<string>`count(*)`, bytes: sql<string>`coalesce(sum(${renders.bytes}), 0)` })
+      .from(renders)
+      .where(sql`${renders.bytes} is not null`)
+      .groupBy(renders.orgId),
+    db.select({ id: orgs.id, name: orgs.name }).from(orgs),
+  ]);
+  const m = new Map(media.map((r) => [r.orgId, r]));
+  const o = new Map(outputs.map((r) => [r.orgId, r]));
+  return all
+    .map((org) => {
+      const mediaBytes = Number(m.get(org.id)?.bytes ?? 0);
+      const renderBytes = Number(o.get(org.id)?.bytes ?? 0);
+      return { orgId: org.id, orgName: org.name, mediaFiles: Number(m.get(org.id)?.files ?? 0), mediaBytes, renderOutputs: Number(o.get(org.id)?.files ?? 0), renderBytes, totalBytes: mediaBytes + renderBytes };
     })
-    .from(orgs)
-    .leftJoin(renders, eq(renders.orgId, orgs.id))
-    .groupBy(orgs.id)
-    .orderBy(orgs.name);
-  return rows.map((r) => ({ ...r, renders30d: Number(r.renders30d), minutesCharged30d: Number(r.minutesCharged30d), minutesInFlight: Number(r.minutesInFlight), failed30d: Number(r.failed30d) }));
-}
-
-/** Closes the admin's queue connections (tests). */
-export async function closeAdmin(ctx: AppContext): Promise<void> {
-  const a = cache.get(ctx);
-  if (!a) return;
-  cache.delete(ctx);
-  await Promise.all([...a.queues.values()].map((q) => q.close(1000).catch(() => {})));
-}
-
-function safeJson<T>(s: string | undefined): T | null {
-  if (!s) return null;
-  try {
-    return JSON.parse(s) as T;
-  } catch {
-    return null;
-  }
+    .sort((a, b) => b.totalBytes - a.totalBytes || a.orgName.localeCompare(b.orgName));
 }

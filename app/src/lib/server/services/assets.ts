@@ -4,15 +4,16 @@
  * storage under a key we build (the client's file name is display-only).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { schema } from '@clipmaker/db';
 import type { AppContext } from '../context.ts';
-import { probeFile, MediaProbeError } from '../media.ts';
-import { requireProjectRole } from './accounts/index.ts';
+import { previewRenditionReason } from '@clipmaker/shared/media';
+import { probeFile, MediaProbeError, writePreviewRendition } from '../media.ts';
+import { EDIT_ROLES, requireProjectRole } from './accounts/index.ts';
 import { ServiceError } from './errors.ts';
 import { assetView } from './projects.ts';
 
@@ -53,8 +54,8 @@ export function cleanFileName(name: string): string {
 }
 
 export async function uploadAsset(ctx: AppContext, userId: string, projectId: string, fileName: string, body: ReadableStream<Uint8Array>) {
-  const db = ctx.db.db;
-  const { project } = await requireProjectRole(db, userId, projectId, ['owner', 'editor']);
+  // Refused before a byte is streamed; ingestFile checks the role again (it may have changed since).
+  await requireProjectRole(ctx.db.db, userId, projectId, EDIT_ROLES);
   const tmpDir = path.join(ctx.config.DATA_DIR, 'tmp');
   await mkdir(tmpDir, { recursive: true });
   const tmp = path.join(tmpDir, `upload-${randomUUID()}`);
@@ -67,19 +68,54 @@ export async function uploadAsset(ctx: AppContext, userId: string, projectId: st
       new Transform({
         transform(chunk: Buffer, _enc, cb) {
           bytes += chunk.length;
-          if (bytes > limit) return cb(new ServiceError('payload-too-large', `the file is larger than the ${Math.round(limit / 1024 / 1024)} MB limit`));
+          if (bytes > limit) return cb(tooLargeError(limit));
           hash.update(chunk);
           cb(null, chunk);
         },
       }),
       createWriteStream(tmp),
     );
+    return await ingestFile(ctx, userId, projectId, fileName, tmp, { bytes, sha256: hash.digest('hex') });
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+/** The refusal of a file over MAX_UPLOAD_BYTES, the same words for every upload path. */
+export function tooLargeError(limit: number): ServiceError {
+  return new ServiceError('payload-too-large', `the file is larger than the ${Math.round(limit / 1024 / 1024)} MB limit`);
+}
+
+/** bytes and sha256 of a file on disk (a finished resumable upload, whose chunks came in many requests). */
+export async function hashFile(file: string): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    hash.update(chunk);
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/**
+ * THE server-side pipeline every upload ends in (the streamed POST and finished tus uploads alike):
+ * role check, ffprobe sniffing (hostile formats refused by media.ts), the duration limit, image
+ * normalisation, storage under a key we build, the asset row. `tmp` is a private file of the
+ * caller's, moved into storage on success; on refusal it is left for the caller to delete, and
+ * nothing is stored.
+ */
+export async function ingestFile(ctx: AppContext, userId: string, projectId: string, fileName: string, tmp: string, file: { bytes: number; sha256: string }) {
+  const db = ctx.db.db;
+  const { project } = await requireProjectRole(db, userId, projectId, EDIT_ROLES);
+  let { bytes } = file;
+  if (bytes > ctx.config.MAX_UPLOAD_BYTES) throw tooLargeError(ctx.config.MAX_UPLOAD_BYTES);
+  try {
     if (bytes === 0) throw new ServiceError('bad-request', 'the file is empty');
     let info;
     try {
       info = await probeFile(ctx.config.FFPROBE_PATH, tmp);
     } catch (err) {
-      if (err instanceof MediaProbeError) throw new ServiceError('bad-request', `not a media file: ${err.message}`);
+      if (err instanceof MediaProbeError) throw new ServiceError('bad-request', `${err.reason === 'undecodable' ? 'unsupported media' : 'not a media file'}: ${err.message}`);
       throw err;
     }
     if (info.durationUs / 1e6 > ctx.config.MAX_UPLOAD_DURATION_SECONDS)
@@ -87,7 +123,7 @@ export async function uploadAsset(ctx: AppContext, userId: string, projectId: st
     const id = randomUUID();
     let stored = tmp;
     let ext = extensionFor(info.kind, info.formatName);
-    let sha256 = hash.digest('hex');
+    let sha256 = file.sha256;
     if (info.kind === 'image') {
       stored = `${tmp}.png`;
       try {
@@ -101,7 +137,18 @@ export async function uploadAsset(ctx: AppContext, userId: string, projectId: st
       }
     }
     const key = `orgs/${project.orgId}/projects/${project.id}/assets/${id}/original.${ext}`;
+    // Browsers cannot open some containers or count time from the container's start: the preview
+    // plays a remux (written before the original is moved into storage; a failure stores nothing).
+    const previewKey = info.kind === 'video' && previewRenditionReason(info) ? `orgs/${project.orgId}/projects/${project.id}/assets/${id}/preview.mp4` : null;
+    if (previewKey) {
+      try {
+        await writePreviewRendition(ctx.config.FFMPEG_PATH, info, tmp, `${tmp}.preview.mp4`);
+      } catch (err) {
+        throw new ServiceError('bad-request', `the video could not be prepared for the editor's preview (${err instanceof Error ? err.message : String(err)})`);
+      }
+    }
     await ctx.storage.putFile(key, stored);
+    if (previewKey) await ctx.storage.putFile(previewKey, `${tmp}.preview.mp4`);
     const [row] = await db
       .insert(schema.assets)
       .values({
@@ -111,6 +158,7 @@ export async function uploadAsset(ctx: AppContext, userId: string, projectId: st
         kind: info.kind,
         name: cleanFileName(fileName),
         storageKey: key,
+        previewKey,
         bytes,
         sha256,
         width: info.width,
@@ -121,12 +169,21 @@ export async function uploadAsset(ctx: AppContext, userId: string, projectId: st
         durationFrames: info.durationFrames,
         hasAudio: info.hasAudio,
         videoCodec: info.videoCodec,
+        // Images are stored as the PNG sharp wrote; everything else exactly as uploaded.
+        container: info.kind === 'image' ? 'png_pipe' : info.container,
+        videoStartUs: info.videoStartUs,
+        audioStartUs: info.audioStartUs,
+        rotation: info.rotation,
+        sarNum: info.sar.num,
+        sarDen: info.sar.den,
+        vfr: info.vfr,
+        colorTransfer: info.colorTransfer,
         createdBy: userId,
       })
       .returning();
     return assetView(row!);
   } finally {
-    await rm(tmp, { force: true });
     await rm(`${tmp}.png`, { force: true });
+    await rm(`${tmp}.preview.mp4`, { force: true });
   }
 }

@@ -36,6 +36,7 @@ export const ERRORS = {
   'email-taken': { status: 409, trpc: 'CONFLICT' },
   'invite-used': { status: 409, trpc: 'CONFLICT' },
   'invite-expired': { status: 409, trpc: 'CONFLICT' },
+  'invite-revoked': { status: 409, trpc: 'CONFLICT' },
   'precondition-failed': { status: 412, trpc: 'PRECONDITION_FAILED' },
   'payload-too-large': { status: 413, trpc: 'PAYLOAD_TOO_LARGE' },
   /** A throttle said no (`details.retryAfterSeconds`); see throttle.ts. */

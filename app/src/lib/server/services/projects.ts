@@ -1,4 +1,5 @@
-/** Projects: create (with an initial timeline document), list, open. */
+/** Projects: create (with an initial timeline document), list, open, and the live access feed. */
+import type { IngestDemuxer } from '@clipmaker/shared/media';
 import * as Y from 'yjs';
 import { desc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
@@ -6,10 +7,12 @@ import { schema } from '@clipmaker/db';
 import { appendUpdate } from '@clipmaker/db/documents';
 import { initTimeline } from '@clipmaker/shared/timeline';
 import type { AppContext } from '../context.ts';
-import { requireProjectRole } from './accounts/index.ts';
+import { requireProjectRole, VIEW_ROLES, type Role } from './accounts/index.ts';
+import { accessTicks } from '../access-watch.ts';
 import { ServiceError } from './errors.ts';
+import { listProjectsOfUser } from '../repositories/reads.ts';
 
-const { projects, memberships, orgs, assets } = schema;
+const { projects, memberships, orgs, assets, projectMembers } = schema;
 
 export const CreateProjectInput = z.object({
   name: z.string().trim().min(1, 'give the project a name').max(120),
@@ -34,18 +37,29 @@ export async function createProject(ctx: AppContext, userId: string, raw: z.inpu
   return project!;
 }
 
-export async function listProjects(ctx: AppContext, userId: string) {
+/** The projects the user can see, newest first; trashed ones only with `opts.trashed`. */
+export async function listProjects(ctx: AppContext, userId: string, opts: { trashed?: boolean } = {}) {
+  const list = await listAllProjects(ctx, userId);
+  return opts.trashed ? list : list.filter((p) => !p.trashedAt);
+}
+
+async function listAllProjects(ctx: AppContext, userId: string) {
+  // One prepared query scoped by the caller's memberships (was: memberships, then projects).
+  const rows = await listProjectsOfUser(ctx.db.db, userId);
+  const list = rows.map((r) => ({ ...r.project, orgName: r.orgName, role: r.role }));
+  // Project overrides: a role on one project, whether or not the user is in its org (and it wins).
   const db = ctx.db.db;
-  const mine = await db.select().from(memberships).where(eq(memberships.userId, userId));
-  if (mine.length === 0) return [];
-  const roleByOrg = new Map(mine.map((m) => [m.orgId, m.role]));
-  const rows = await db
-    .select({ project: projects, orgName: orgs.name })
-    .from(projects)
-    .innerJoin(orgs, eq(orgs.id, projects.orgId))
-    .where(inArray(projects.orgId, [...roleByOrg.keys()]))
-    .orderBy(desc(projects.updatedAt));
-  return rows.map((r) => ({ ...r.project, orgName: r.orgName, role: roleByOrg.get(r.project.orgId)! }));
+  const overrides = await db.select().from(projectMembers).where(eq(projectMembers.userId, userId));
+  if (overrides.length === 0) return list;
+  const roleByProject = new Map(overrides.map((o) => [o.projectId, o.role]));
+  for (const p of list) p.role = roleByProject.get(p.id) ?? p.role;
+  const missing = [...roleByProject.keys()].filter((id) => !list.some((p) => p.id === id));
+  if (missing.length) {
+    const extra = await db.select({ project: projects, orgName: orgs.name }).from(projects).innerJoin(orgs, eq(orgs.id, projects.orgId)).where(inArray(projects.id, missing));
+    list.push(...extra.map((r) => ({ ...r.project, orgName: r.orgName, role: roleByProject.get(r.project.id)! })));
+    list.sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime());
+  }
+  return list;
 }
 
 export async function openProject(ctx: AppContext, userId: string, projectId: string) {
@@ -69,6 +83,55 @@ export function assetView(a: typeof assets.$inferSelect) {
     hasAudio: a.hasAudio,
     sha256: a.sha256,
     bytes: a.bytes,
+    container: a.container as IngestDemuxer | null,
+    videoStartUs: a.videoStartUs,
+    audioStartUs: a.audioStartUs,
+    rotation: a.rotation,
+    sar: { num: a.sarNum, den: a.sarDen },
+    vfr: a.vfr,
+    colorTransfer: a.colorTransfer,
   };
 }
 export type AssetView = ReturnType<typeof assetView>;
+
+/**
+ * A member's live view of their access to a project (the review page's feed): their role now, then
+ * their role again each time an access change may concern them, ending with `role: null` once they
+ * have lost it (removed, override taken away, project trashed or deleted). The first check runs before
+ * the stream is returned, so an outsider is refused like a query.
+ */
+export async function watchProjectAccess(ctx: AppContext, userId: string, projectId: string, signal?: AbortSignal) {
+  const db = ctx.db.db;
+  let orgId: string | null = null;
+  const ticks = await accessTicks(
+    ctx,
+    (c) =>
+      c.kind === 'project-closed' ? c.projectId === projectId
+      : c.kind === 'project-member' ? c.userId === userId && c.projectId === projectId
+      : c.kind === 'org-member' ? c.userId === userId && c.orgId === orgId
+      : c.userId === userId,
+    signal,
+  );
+  let first;
+  try {
+    first = await requireProjectRole(db, userId, projectId, VIEW_ROLES);
+  } catch (err) {
+    await ticks.return();
+    throw err;
+  }
+  orgId = first.project.orgId;
+  return (async function* () {
+    let role: string | null = first.role;
+    yield { role: first.role as Role | null };
+    for await (const _ of ticks) {
+      const now = await requireProjectRole(db, userId, projectId, VIEW_ROLES).then((r) => r.role, (err: unknown) => {
+        if (err instanceof ServiceError && (err.code === 'not-found' || err.code === 'forbidden')) return null;
+        throw err;
+      });
+      if (now === role) continue;
+      role = now;
+      yield { role: now };
+      if (now === null) return;
+    }
+  })();
+}

@@ -3,26 +3,34 @@
  * and follow the job through its events. The client's state vector must already be persisted, so
  * what renders is what the user saw.
  */
+import { isIngestDemuxer } from '@clipmaker/shared/media';
 import * as Y from 'yjs';
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, or, sql } from 'drizzle-orm';
 import { schema, type Db } from '@clipmaker/db';
 import { loadDocumentState } from '@clipmaker/db/documents';
-import { compileRenderSpec, migrateRenderSpec, RenderSpec, type Source } from '@clipmaker/shared/render-spec';
-import type { RenderPriority, RenderResult } from '@clipmaker/shared/jobs';
+import { compileRenderSpec, EXPORT_PRESETS, migrateRenderSpec, presetFit, RenderSpec, type ExportPreset, type Source } from '@clipmaker/shared/render-spec';
+import { chunkingFor as chunkingOf, renderJobData, type RenderPriority, type RenderResult } from '@clipmaker/shared/jobs';
 import type { AppContext } from '../context.ts';
 import { QueueUnavailableError, type QueueEvents } from '../queue.ts';
 import type { RenderUpdate } from '../render-events.ts';
 import { signedFileUrl } from '../signing.ts';
-import { requireProjectRole } from './accounts/index.ts';
+import { RENDER_ROLES, VIEW_ROLES, requireProjectRole } from './accounts/index.ts';
+import type { Role } from './accounts/roles.ts';
+import { logger } from '../logger.ts';
 import { ServiceError } from './errors.ts';
+import { debitRenderMinutes, refundRenderMinutes } from './render-minutes.ts';
+import { reconcileTranscripts } from './transcripts.ts';
 
-const { renders, assets, orgs } = schema;
+const { renders, assets } = schema;
+const log = logger.child({ service: 'app', module: 'renders' });
 
 export interface CreateRenderInput {
   projectId: string;
   /** base64 of Y.encodeStateVector(clientDoc); null skips the "saved" check (server-side callers). */
   stateVector: string | null;
   priority?: RenderPriority;
+  /** An export preset: refused unless the project's output is what it delivers. */
+  preset?: ExportPreset['id'];
 }
 
 /** True when every client clock in `clientSv` is covered by the persisted document. */
@@ -56,6 +64,12 @@ async function bindSources(db: Db, projectId: string, spec: RenderSpec): Promise
       durationUs: row.durationUs,
       hasAudio: row.hasAudio,
       sha256: row.sha256,
+      container: row.container && isIngestDemuxer(row.container) ? row.container : null,
+      videoStartUs: row.videoStartUs,
+      audioStartUs: row.audioStartUs,
+      sar: { num: row.sarNum, den: row.sarDen },
+      vfr: row.vfr,
+      colorTransfer: row.colorTransfer && /^[a-z0-9_-]{1,32}$/.test(row.colorTransfer) ? row.colorTransfer : null,
     };
   });
   const bound = RenderSpec.safeParse({ ...spec, sources });
@@ -68,23 +82,11 @@ async function bindSources(db: Db, projectId: string, spec: RenderSpec): Promise
  * (default 10) rendered in parallel by the farm, audio once, stitched without re-encode.
  * RENDER_CHUNK_SECONDS=0 turns chunking off.
  */
-export function chunkingFor(spec: RenderSpec, chunkSeconds = Number(process.env.RENDER_CHUNK_SECONDS ?? 10)): { chunkFrames: number } | null {
-  if (!(chunkSeconds > 0)) return null;
-  const chunkFrames = Math.max(1, Math.round((chunkSeconds * spec.output.fps.num) / spec.output.fps.den));
-  return spec.output.durationFrames > 2 * chunkFrames ? { chunkFrames } : null;
+export function chunkingFor(spec: RenderSpec, chunkSeconds = renderChunkSeconds()): { chunkFrames: number } | null {
+  return chunkingOf(spec, chunkSeconds);
 }
-
-/**
- * Debits the org's render minutes inside `tx`: one conditional UPDATE, so concurrent submits
- * serialize on the org row and the balance can never go negative. False when the quota is short.
- */
-export async function debitRenderMinutes(tx: Pick<Db, 'update'>, orgId: string, minutes: number): Promise<boolean> {
-  const debited = await tx
-    .update(orgs)
-    .set({ renderMinutesQuota: sql`${orgs.renderMinutesQuota} - ${minutes}` })
-    .where(and(eq(orgs.id, orgId), sql`${orgs.renderMinutesQuota} >= ${minutes}`))
-    .returning({ left: orgs.renderMinutesQuota });
-  return debited.length > 0;
+function renderChunkSeconds(): number {
+  return Number(process.env.RENDER_CHUNK_SECONDS ?? 10);
 }
 
 export function renderMinutes(spec: RenderSpec): number {
@@ -93,7 +95,7 @@ export function renderMinutes(spec: RenderSpec): number {
 
 export async function createRender(ctx: AppContext, userId: string, input: CreateRenderInput) {
   const db = ctx.db.db;
-  const { project } = await requireProjectRole(db, userId, input.projectId, ['owner', 'editor']);
+  const { project } = await requireProjectRole(db, userId, input.projectId, RENDER_ROLES);
   const { state } = await loadDocumentState(db, project.id);
   if (input.stateVector !== null) {
     const sv = Buffer.from(input.stateVector, 'base64');
@@ -110,6 +112,11 @@ export async function createRender(ctx: AppContext, userId: string, input: Creat
   } finally {
     doc.destroy();
   }
+  if (input.preset) {
+    const preset = EXPORT_PRESETS.find((p) => p.id === input.preset);
+    const fit = preset ? presetFit(preset, spec.output) : { ok: false as const, reason: 'unknown export preset' };
+    if (!fit.ok) throw new ServiceError('bad-request', fit.reason);
+  }
   spec = await bindSources(db, project.id, spec);
   const minutes = renderMinutes(spec);
   const priority = input.priority ?? 'normal';
@@ -121,7 +128,7 @@ export async function createRender(ctx: AppContext, userId: string, input: Creat
   await ctx.storage.putBytes(`${prefix}/spec.json`, JSON.stringify(spec));
   const render = await db
     .transaction(async (tx) => {
-      if (!(await debitRenderMinutes(tx, project.orgId, minutes))) throw new ServiceError('quota-exceeded', `this render needs ${minutes} render minute(s) and your team has fewer left`);
+      if (!(await debitRenderMinutes(tx, { orgId: project.orgId, renderId: id, minutes, reason: `render submitted (${priority} priority)`, actorId: userId }))) throw new ServiceError('quota-exceeded', `this render needs ${minutes} render minute(s) and your team has fewer left`);
       const [{ next }] = (await tx
         .select({ next: sql<number>`coalesce(max(${renders.version}), 0) + 1` })
         .from(renders)
@@ -137,7 +144,6 @@ export async function createRender(ctx: AppContext, userId: string, input: Creat
           specKey: `${prefix}/spec.json`,
           outputPrefix: prefix,
           durationFrames: spec.output.durationFrames,
-          chargedMinutes: minutes,
           createdBy: userId,
         })
         .returning();
@@ -166,7 +172,16 @@ export async function createRender(ctx: AppContext, userId: string, input: Creat
  */
 export async function enqueueRender(ctx: AppContext, row: Pick<RenderRow, 'id' | 'specKey' | 'outputPrefix' | 'priority'>, spec: RenderSpec): Promise<void> {
   const priority = row.priority as RenderPriority;
-  await ctx.queue.enqueue({ renderId: row.id, specKey: row.specKey, outputPrefix: row.outputPrefix, chunk: { index: 0, count: 1 }, attempt: 0, chunking: chunkingFor(spec), priority }, priority);
+  await ctx.queue.enqueue(renderJobData({ renderId: row.id, specKey: row.specKey, outputPrefix: row.outputPrefix }, spec, priority, renderChunkSeconds()), priority);
+}
+
+/**
+ * The one REQUEUE path (admin retry and priority change): the old job and any cancel flag go, a
+ * fresh job is built from the row's frozen spec exactly as a submit builds it (chunking included)
+ * at `priority`. Quota is the caller's business: a retry charges again, a priority change does not.
+ */
+export async function requeueRender(ctx: AppContext, row: Pick<RenderRow, 'id' | 'specKey' | 'outputPrefix'>, spec: RenderSpec, priority: RenderPriority): Promise<void> {
+  await ctx.queue.requeue(renderJobData({ renderId: row.id, specKey: row.specKey, outputPrefix: row.outputPrefix }, spec, priority, renderChunkSeconds()), priority);
 }
 
 type RenderRow = typeof renders.$inferSelect;
@@ -204,16 +219,47 @@ export type RenderView = ReturnType<typeof toView>;
 
 export async function listRenders(ctx: AppContext, userId: string, projectId: string) {
   const db = ctx.db.db;
-  await requireProjectRole(db, userId, projectId, ['owner', 'editor', 'reviewer', 'viewer']);
+  await requireProjectRole(db, userId, projectId, VIEW_ROLES);
   const rows = await db.select().from(renders).where(eq(renders.projectId, projectId)).orderBy(desc(renders.version));
   return rows.map((r) => toView(ctx, r));
 }
+
+/** How far back the tray lists the caller's finished renders. */
+export const MY_RENDERS_WINDOW_MS = 24 * 60 * 60 * 1000;
+const MY_RENDERS_LIMIT = 20;
+
+/**
+ * The tray on every page: renders the caller started, still running or finished in the last day,
+ * newest first, each with its project's name and whether the caller may cancel it. Only projects the
+ * caller can still see (the role is re-checked now, not taken from when the render was started).
+ */
+export async function listMyRenders(ctx: AppContext, userId: string) {
+  const db = ctx.db.db;
+  const since = new Date(Date.now() - MY_RENDERS_WINDOW_MS);
+  const rows = await db
+    .select({ render: renders, projectName: schema.projects.name })
+    .from(renders)
+    .innerJoin(schema.projects, eq(schema.projects.id, renders.projectId))
+    .where(and(eq(renders.createdBy, userId), or(inArray(renders.status, ['queued', 'rendering']), gt(renders.createdAt, since), gt(renders.finishedAt, since))))
+    .orderBy(desc(renders.createdAt))
+    .limit(MY_RENDERS_LIMIT);
+  const roles = new Map<string, Role | null>();
+  for (const projectId of new Set(rows.map((r) => r.render.projectId))) {
+    const found = await requireProjectRole(db, userId, projectId, VIEW_ROLES).catch(() => null);
+    roles.set(projectId, found?.role ?? null);
+  }
+  return rows.flatMap(({ render, projectName }) => {
+    const role = roles.get(render.projectId);
+    return role ? [{ ...toView(ctx, render), projectName, canCancel: RENDER_ROLES.includes(role) }] : [];
+  });
+}
+export type MyRenderView = Awaited<ReturnType<typeof listMyRenders>>[number];
 
 export async function getRender(ctx: AppContext, userId: string, renderId: string) {
   const db = ctx.db.db;
   const [row] = await db.select().from(renders).where(eq(renders.id, renderId));
   if (!row) throw new ServiceError('not-found', 'render not found');
-  await requireProjectRole(db, userId, row.projectId, ['owner', 'editor', 'reviewer', 'viewer']);
+  await requireProjectRole(db, userId, row.projectId, VIEW_ROLES);
   return toView(ctx, row);
 }
 
@@ -227,7 +273,7 @@ export async function cancelRender(ctx: AppContext, userId: string, renderId: st
   const db = ctx.db.db;
   const [row] = await db.select().from(renders).where(eq(renders.id, renderId));
   if (!row) throw new ServiceError('not-found', 'render not found');
-  await requireProjectRole(db, userId, row.projectId, ['owner', 'editor']);
+  await requireProjectRole(db, userId, row.projectId, RENDER_ROLES);
   if ((FINISHED as readonly string[]).includes(row.status)) throw new ServiceError('precondition-failed', `the render has already ${row.status === 'cancelled' ? 'been cancelled' : row.status}`);
   await failRender(ctx, renderId, 'cancelled', 'cancelled');
   await ctx.queue.cancel(renderId);
@@ -240,7 +286,7 @@ export async function deleteRender(ctx: AppContext, userId: string, renderId: st
   const db = ctx.db.db;
   const [row] = await db.select().from(renders).where(eq(renders.id, renderId));
   if (!row) throw new ServiceError('not-found', 'render not found');
-  await requireProjectRole(db, userId, row.projectId, ['owner', 'editor']);
+  await requireProjectRole(db, userId, row.projectId, RENDER_ROLES);
   if (!(FINISHED as readonly string[]).includes(row.status)) {
     await failRender(ctx, renderId, 'cancelled (deleted)', 'cancelled');
     await ctx.queue.cancel(renderId);
@@ -256,7 +302,8 @@ function updateOf(r: RenderRow): RenderUpdate {
 }
 
 /**
- * Marks a render failed and refunds its charge exactly once (charged_minutes is zeroed atomically).
+ * Marks a render failed and refunds each of its debits exactly once (the row lock orders concurrent
+ * deliveries; the ledger's unique refund_of makes a second refund of a debit impossible anyway).
  * Returns the updated row, or null when the render was already finished (nothing changed).
  */
 export async function failRender(ctx: AppContext, renderId: string, message: string, status: 'failed' | 'cancelled' = 'failed') {
@@ -266,15 +313,47 @@ export async function failRender(ctx: AppContext, renderId: string, message: str
     if (!before || before.status === 'succeeded' || before.status === 'failed' || before.status === 'cancelled') return null;
     const [after] = await tx
       .update(renders)
-      .set({ status, error: message.slice(0, 2000), finishedAt: new Date(), chargedMinutes: 0 })
+      .set({ status, error: message.slice(0, 2000), finishedAt: new Date() })
       .where(eq(renders.id, renderId))
       .returning();
-    if (before.chargedMinutes > 0)
-      await tx.update(orgs).set({ renderMinutesQuota: sql`${orgs.renderMinutesQuota} + ${before.chargedMinutes}` }).where(eq(orgs.id, before.orgId));
+    await refundRenderMinutes(tx, renderId, `render ${status}: ${message}`);
     return after!;
   });
   if (row) ctx.renderEvents.publish(updateOf(row));
+  if (row) await persistRenderRuns(ctx, renderId).catch((err: unknown) => log.error({ event: 'render.runs_not_stored', renderId, err }, 'could not store ffmpeg runs'));
   return row;
+}
+
+/**
+ * Copies the ffmpeg runs the farm recorded for a render (Redis, shared/jobs JobRun) into render_runs;
+ * idempotent (a run already stored is skipped). Best effort: a Redis outage leaves them for later.
+ */
+export async function persistRenderRuns(ctx: AppContext, renderId: string): Promise<number> {
+  const runs = await ctx.queue.jobRuns(renderId).catch(() => []);
+  if (runs.length === 0) return 0;
+  const stored = await ctx.db.db
+    .insert(schema.renderRuns)
+    .values(
+      runs.map((r) => ({
+        renderId,
+        jobId: r.jobId,
+        kind: r.kind,
+        chunkIndex: r.chunkIndex,
+        attempt: r.attempt,
+        workerId: r.workerId,
+        target: r.target,
+        encoder: r.encoder,
+        argv: r.argv,
+        stagesMs: r.stagesMs,
+        stderrTail: r.stderrTail.join('\n'),
+        ok: r.ok,
+        error: r.error,
+        finishedAt: new Date(r.finishedAt),
+      })),
+    )
+    .onConflictDoNothing()
+    .returning({ id: schema.renderRuns.id });
+  return stored.length;
 }
 
 /** Marks a live render succeeded with its outputs (idempotent: a finished row is left alone). */
@@ -285,13 +364,14 @@ export async function succeedRender(ctx: AppContext, r: RenderResult): Promise<b
     .where(and(eq(renders.id, r.renderId), inArray(renders.status, ['queued', 'rendering'])))
     .returning();
   if (row) ctx.renderEvents.publish(updateOf(row));
+  if (row) await persistRenderRuns(ctx, r.renderId).catch((err: unknown) => log.error({ event: 'render.runs_not_stored', renderId: r.renderId, err }, 'could not store ffmpeg runs'));
   return row !== undefined;
 }
 
 /** Queue events -> DB rows -> subscribed pages. Updates are idempotent: any app instance may apply them. */
 export function handleRenderEvents(ctx: AppContext): QueueEvents {
   const db = () => ctx.db.db;
-  const log = (err: unknown) => console.error('[renders] event handling failed', err);
+  const failed = (renderId: string) => (err: unknown) => log.error({ event: 'render.event_failed', renderId, err }, 'render event handling failed');
   return {
     onProgress(p) {
       void db()
@@ -300,13 +380,13 @@ export function handleRenderEvents(ctx: AppContext): QueueEvents {
         .where(and(eq(renders.id, p.renderId), inArray(renders.status, ['queued', 'rendering'])))
         .returning()
         .then(([row]) => row && ctx.renderEvents.publish(updateOf(row)))
-        .catch(log);
+        .catch(failed(p.renderId));
     },
     onSucceeded(r) {
-      void succeedRender(ctx, r).catch(log);
+      void succeedRender(ctx, r).catch(failed(r.renderId));
     },
     onFailed(renderId, message) {
-      void failRender(ctx, renderId, message).catch(log);
+      void failRender(ctx, renderId, message).catch(failed(renderId));
     },
     onRetrying(renderId, message) {
       ctx.renderEvents.publish({ renderId, status: 'rendering', stage: 'retrying', percent: 0, fps: null, etaSeconds: null, error: message });
@@ -389,7 +469,7 @@ export async function reconcileRenders(ctx: AppContext, opts: ReconcileOptions =
       }
       await enqueueRender(ctx, row, spec);
       report.requeued += 1;
-      console.warn(`[renders] re-queued render ${row.id}: the queue had lost its job`);
+      log.warn({ event: 'render.requeued', renderId: row.id, reason: 'job lost by the queue' }, 're-queued a render whose job the queue had lost');
     }
   }
   const recentlyCancelled = await db
@@ -442,10 +522,13 @@ export function startRenderReconciler(ctx: AppContext, opts: { intervalMs?: numb
     running = (async () => {
       try {
         await ctx.queue.ready();
+        const started = performance.now();
         const r = await reconcileRenders(ctx, { lostAfterMs: opts.lostAfterMs });
-        if (r.succeeded + r.failed + r.requeued + r.recancelled > 0) console.warn('[renders] reconciled render rows from the queue', r);
+        if (r.succeeded + r.failed + r.requeued + r.recancelled > 0) log.warn({ event: 'render.reconciled', ...r, durationMs: Math.round(performance.now() - started) }, 'reconciled render rows from the queue');
+        const t = await reconcileTranscripts(ctx, { lostAfterMs: opts.lostAfterMs });
+        if (t.succeeded + t.failed > 0) log.warn({ event: 'transcript.reconciled', ...t }, 'reconciled transcript rows from the queue');
       } catch (err) {
-        console.error('[renders] reconciliation failed', err instanceof Error ? err.message : err);
+        log.error({ event: 'render.reconcile_failed', error: err instanceof Error ? err.message : String(err) }, 'render reconciliation failed');
       }
     })().finally(() => {
       running = null;

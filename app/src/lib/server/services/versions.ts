@@ -6,12 +6,13 @@
 import { inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { schema } from '@clipmaker/db';
-import { createNamedSnapshot, getSnapshot, listSnapshots, loadDocumentState, type SnapshotInfo } from '@clipmaker/db/documents';
+import { createNamedSnapshot, getSnapshot, loadDocumentState, type SnapshotInfo } from '@clipmaker/db/documents';
 import type { AppContext } from '../context.ts';
 import { requireProjectRole } from './accounts/index.ts';
 import { EDIT_ROLES, VIEW_ROLES } from './accounts/roles.ts';
 import { ServiceError } from './errors.ts';
 import { isPersisted } from './renders.ts';
+import { listNamedVersions } from '../repositories/reads.ts';
 
 export const CreateVersionInput = z.object({
   projectId: z.string().uuid(),
@@ -62,7 +63,14 @@ export async function createVersion(ctx: AppContext, userId: string, raw: z.inpu
 
 export async function listVersions(ctx: AppContext, userId: string, projectId: string): Promise<VersionView[]> {
   await requireProjectRole(ctx.db.db, userId, projectId, VIEW_ROLES);
-  return views(ctx, await listSnapshots(ctx.db.db, projectId, 'named'));
+  // One prepared query (versions joined with their creators), not a list and then a name lookup.
+  return (await listNamedVersions(ctx.db.db, projectId)).map((r) => ({
+    id: r.id,
+    name: r.name ?? '',
+    createdAt: r.createdAt.toISOString(),
+    createdBy: r.createdBy ? { id: r.createdBy, name: r.creatorName ?? 'unknown' } : null,
+    bytes: r.bytes,
+  }));
 }
 
 /** One version with its document state (base64 of a Yjs update) for preview and restore. */

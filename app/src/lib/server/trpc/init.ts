@@ -52,15 +52,22 @@ export function toTrpcError(err: unknown): unknown {
   return err;
 }
 
-const mapErrors = t.middleware(async ({ next }) => {
-  const result = await next();
-  if (!result.ok) throw toTrpcError(result.error.cause ?? result.error);
-  return result;
-});
+/** ServiceErrors (and zod failures) thrown by the procedure, as the TRPCError of their code. */
+async function mappingErrors<R extends { ok: true } | { ok: false; error: TRPCError }>(result: Promise<R>): Promise<R> {
+  const r = await result;
+  if (!r.ok) throw toTrpcError(r.error.cause ?? r.error);
+  return r;
+}
+
+const mapErrors = t.middleware(({ next }) => mappingErrors(next()));
 
 export const router = t.router;
 export const publicProcedure = t.procedure.use(mapErrors);
-export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+/**
+ * Logged in, and errors mapped, in ONE middleware rather than two stacked (every middleware level
+ * costs tRPC a few object copies and a promise per call; this runs on every authed call).
+ */
+export const authedProcedure = t.procedure.use(({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Log in first.' });
-  return next({ ctx: { ...ctx, user: ctx.user } });
+  return mappingErrors(next({ ctx: { ...ctx, user: ctx.user } }));
 });

@@ -1,5 +1,16 @@
 export { ServiceError, type ServiceErrorCode } from '../errors.ts';
 export {
+  APPROVE_ROLES,
+  CAPABILITIES,
+  COMMENT_ROLES,
+  DELETE_PROJECT_ROLES,
+  PERMISSIONS,
+  RENDER_ROLES,
+  SHARE_ROLES,
+  can,
+  mayApprove,
+  rolesWith,
+  type Capability,
   EDIT_ROLES,
   MANAGE_ROLES,
   REVIEW_ROLES,

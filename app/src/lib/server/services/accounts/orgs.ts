@@ -10,6 +10,8 @@ import {
   type OrgRow,
   type Queryable,
 } from '../../repositories/accounts.ts';
+import { balancesOf } from '../../repositories/render-minutes.ts';
+import { openingGrant } from '../render-minutes.ts';
 import { assertRole, type Role } from './roles.ts';
 import { isUuid, orgNameSchema, parseInput } from './validation.ts';
 
@@ -18,6 +20,7 @@ export async function createOrg(db: Queryable, input: { name: string; ownerId: s
   const { name } = parseInput(z.object({ name: orgNameSchema }), input);
   return inTransaction(db, async (tx) => {
     const org = await insertOrg(tx, { name });
+    await openingGrant(tx, org.id);
     await insertMembership(tx, { orgId: org.id, userId: input.ownerId, role: 'owner' });
     return org;
   });
@@ -27,18 +30,19 @@ export interface MyOrg {
   id: string;
   name: string;
   role: Role;
-  renderMinutesQuota: number;
+  renderMinutesLeft: number;
   joinedAt: Date;
 }
 
 /** Every org the user belongs to, with their role, oldest membership first. */
 export async function listMyOrgs(db: Queryable, userId: string): Promise<MyOrg[]> {
   const rows = await listMembershipsWithOrgs(db, userId);
+  const balances = await balancesOf(db, rows.map((r) => r.org.id));
   return rows.map(({ org, role, joinedAt }) => ({
     id: org.id,
     name: org.name,
     role,
-    renderMinutesQuota: org.renderMinutesQuota,
+    renderMinutesLeft: balances.get(org.id) ?? 0,
     joinedAt,
   }));
 }

@@ -7,17 +7,22 @@ import { isUuid } from './validation.ts';
 /**
  * The project and the user's role in its org, if that role is in `allowed`. Outsiders get
  * ServiceError 'not-found' exactly as for a project that does not exist; members with too little get
- * 'forbidden'.
+ * 'forbidden'. A project in the trash is 'not-found' too, unless `opts.trashed` is 'allow' (the trash
+ * view, restore, delete forever) or 'only' (those that act on trashed projects alone).
  */
 export async function requireProjectRole(
   db: Queryable,
   userId: string,
   projectId: string,
   allowed: readonly Role[],
+  opts: { trashed?: 'refuse' | 'allow' | 'only' } = {},
 ): Promise<{ project: ProjectRow; role: Role }> {
   if (!isUuid(projectId) || !isUuid(userId)) throw new ServiceError('not-found');
   const found = await findProjectWithRole(db, userId, projectId);
   if (!found) throw new ServiceError('not-found');
   assertRole(found.role, allowed);
+  const trashed = opts.trashed ?? 'refuse';
+  if (found.project.trashedAt && trashed === 'refuse') throw new ServiceError('not-found');
+  if (!found.project.trashedAt && trashed === 'only') throw new ServiceError('precondition-failed', 'move the project to the trash first');
   return { project: found.project, role: found.role };
 }

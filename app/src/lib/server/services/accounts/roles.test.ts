@@ -38,3 +38,30 @@ describe('role helpers', () => {
     expect(code(() => assertRole('viewer', ['owner', 'editor']))).toBe('forbidden');
   });
 });
+
+describe('the role table', () => {
+  it('every capability names every role, and the derived lists follow it', async () => {
+    const { CAPABILITIES, PERMISSIONS, can, rolesWith } = await import('./roles.ts');
+    for (const c of CAPABILITIES) {
+      expect(Object.keys(PERMISSIONS[c]).sort()).toEqual([...ROLES].sort());
+      for (const r of ROLES) expect(can(r, c)).toBe(rolesWith(c).includes(r));
+      expect(can(null, c)).toBe(false);
+      expect(can('admin' as Role, c)).toBe(false);
+    }
+    expect(rolesWith('manageMembers')).toEqual(['owner']);
+    expect(rolesWith('comment')).toEqual(['owner', 'editor', 'reviewer']);
+    expect(rolesWith('share')).toEqual(['owner', 'editor']);
+  });
+
+  it('an editor may not approve their own render; an owner and other members may', async () => {
+    const { mayApprove } = await import('./roles.ts');
+    expect(mayApprove('editor', 'u1', 'u1')).toBe(false);
+    expect(mayApprove('editor', 'u1', 'u1', true)).toBe(true);
+    expect(mayApprove('viewer', 'u1', 'u2', true)).toBe(false);
+    expect(mayApprove('editor', 'u1', 'u2')).toBe(true);
+    expect(mayApprove('owner', 'u1', 'u1')).toBe(true);
+    expect(mayApprove('reviewer', 'u1', 'u2')).toBe(true);
+    expect(mayApprove('viewer', 'u1', 'u2')).toBe(false);
+    expect(mayApprove('editor', 'u1', null)).toBe(true);
+  });
+});

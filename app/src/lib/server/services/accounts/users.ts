@@ -1,5 +1,10 @@
 /** Sign-up and log-in. Sessions are made by the caller (auth/session.ts rotateSession) afterwards. */
+import { count, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { schema } from '@clipmaker/db';
+
+/** pg_advisory_xact_lock key for the first-account rule (any fixed number unique to this use). */
+const FIRST_ACCOUNT_LOCK = 7_120_001;
 import {
   dummyPasswordHash,
   hashPassword,
@@ -20,6 +25,7 @@ import {
   type Queryable,
 } from '../../repositories/accounts.ts';
 import { ServiceError } from '../errors.ts';
+import { openingGrant } from '../render-minutes.ts';
 import type { Throttles } from '../../throttle.ts';
 import { displayNameSchema, emailSchema, parseInput } from './validation.ts';
 
@@ -40,9 +46,14 @@ export async function signUp(db: Queryable, input: SignUpInput): Promise<{ user:
   // Hash outside the transaction: no connection held during the ~tens of ms of argon2.
   const passwordHash = await hashPassword(password);
   return inTransaction(db, async (tx) => {
-    const user = await insertUser(tx, { email, name, passwordHash });
+    // The first account of a fresh instance is its instance admin (as self-hosted products do). The
+    // advisory lock serialises concurrent first sign-ups, so exactly one of them gets it.
+    await tx.execute(sql`select pg_advisory_xact_lock(${FIRST_ACCOUNT_LOCK})`);
+    const [{ n } = { n: 0 }] = await tx.select({ n: count() }).from(schema.users);
+    const user = await insertUser(tx, { email, name, passwordHash, isInstanceAdmin: Number(n) === 0 });
     if (!user) throw new ServiceError('email-taken', 'An account with this email already exists.');
     const org = await insertOrg(tx, { name: `${name}'s team` });
+    await openingGrant(tx, org.id);
     await insertMembership(tx, { orgId: org.id, userId: user.id, role: 'owner' });
     return { user, org };
   });
@@ -85,7 +96,7 @@ export async function logIn(db: Queryable, input: LogInInput, opts: ThrottleOpti
   if (passwordNeedsRehash(user.passwordHash)) {
     await updatePasswordHash(db, user.id, await hashPassword(password));
   }
-  return { id: user.id, email: user.email, name: user.name, isFarmAdmin: user.isFarmAdmin };
+  return { id: user.id, email: user.email, name: user.name, isFarmAdmin: user.isFarmAdmin, isInstanceAdmin: user.isInstanceAdmin };
 }
 
 /** The one refusal of the sign-up form for an email it cannot use (worded for both cases). */
@@ -115,7 +126,7 @@ export async function signUpOrLogIn(db: Queryable, input: SignUpInput, opts: Thr
   }
   const user = existing ?? (await findUserByEmail(db, email));
   if (user && (await verifyPassword(user.passwordHash, password))) {
-    return { user: { id: user.id, email: user.email, name: user.name, isFarmAdmin: user.isFarmAdmin }, created: false };
+    return { user: { id: user.id, email: user.email, name: user.name, isFarmAdmin: user.isFarmAdmin, isInstanceAdmin: user.isInstanceAdmin }, created: false };
   }
   throw new ServiceError('invalid-credentials', SIGN_UP_REFUSED);
 }

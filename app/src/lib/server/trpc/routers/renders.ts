@@ -1,7 +1,8 @@
 /** Renders: thin procedures over services/renders.ts. */
 import { z } from 'zod';
+import { EXPORT_PRESET_IDS } from '@clipmaker/shared/render-spec';
 import { authedProcedure, router } from '../init.ts';
-import { cancelRender, createRender, deleteRender, getRender, listRenders } from '../../services/renders.ts';
+import { cancelRender, createRender, deleteRender, getRender, listMyRenders, listRenders } from '../../services/renders.ts';
 import type { RenderUpdate } from '../../render-events.ts';
 
 const RenderId = z.object({ renderId: z.string().uuid() });
@@ -9,9 +10,11 @@ const FINISHED = ['succeeded', 'failed', 'cancelled'];
 
 export const rendersRouter = router({
   create: authedProcedure
-    .input(z.object({ projectId: z.string().uuid(), stateVector: z.string().max(1_000_000).nullable(), priority: z.enum(['high', 'normal', 'low']).default('normal') }))
+    .input(z.object({ projectId: z.string().uuid(), stateVector: z.string().max(1_000_000).nullable(), priority: z.enum(['high', 'normal', 'low']).default('normal'), preset: z.enum(EXPORT_PRESET_IDS).optional() }))
     .mutation(({ ctx, input }) => createRender(ctx.app, ctx.user.id, input)),
   list: authedProcedure.input(z.object({ projectId: z.string().uuid() })).query(({ ctx, input }) => listRenders(ctx.app, ctx.user.id, input.projectId)),
+  /** Any signed-in user: their own renders (running, or finished in the last day) across projects, for the tray on every page. */
+  mine: authedProcedure.query(({ ctx }) => listMyRenders(ctx.app, ctx.user.id)),
   get: authedProcedure.input(RenderId).query(({ ctx, input }) => getRender(ctx.app, ctx.user.id, input.renderId)),
   /** Owners and editors: marks it cancelled, refunds, aborts the running ffmpeg. */
   cancel: authedProcedure.input(RenderId).mutation(({ ctx, input }) => cancelRender(ctx.app, ctx.user.id, input.renderId)),

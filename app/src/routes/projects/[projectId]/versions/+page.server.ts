@@ -1,8 +1,8 @@
 import { redirect } from '@sveltejs/kit';
 import { getContext } from '$lib/server/context';
 import { pageError } from '$lib/server/http';
-import { canEdit, canReview } from '$lib/server/services/accounts';
-import { commentsOf, listShareLinks, listVersionStack, projectAudit } from '$lib/server/services/review';
+import { canEdit, canManageMembers, canReview } from '$lib/server/services/accounts';
+import { commentsOf, listVersionStack, mentionCandidates, projectAudit } from '$lib/server/services/review';
 import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ locals, params, url }) => {
@@ -23,11 +23,12 @@ export const load: PageServerLoad = async ({ locals, params, url }) => {
     ...stack,
     canEdit: editor,
     canReview: canReview(stack.role),
+    canManage: canManageMembers(stack.role),
     selected,
     comments: selected ? await commentsOf(ctx, selected.id) : [],
-    shareLinks: selected && editor ? await listShareLinks(ctx, locals.user.id, selected.id) : [],
     compare: compare.length === 2 ? compare.map((id) => playable.find((v) => v.id === id) ?? null) : null,
     audit: editor ? (await projectAudit(ctx, locals.user.id, params.projectId)).slice(0, 50) : [],
     focusComment: url.searchParams.get('comment'),
+    mentionables: canReview(stack.role) ? await mentionCandidates(ctx, params.projectId, false) : [],
   };
 };

@@ -7,7 +7,11 @@ import { ServiceError } from '$lib/server/services/errors';
 import { httpError } from '$lib/server/http';
 import type { RequestHandler } from './$types';
 
-/** The original media for the editor's preview, to members of the asset's project only. */
+/**
+ * The original media, to members of the asset's project only. `?rendition=preview`: what the
+ * editor's <video> plays, the preview rendition where upload made one (shared/media/ingest.ts
+ * previewRenditionReason), else the original too.
+ */
 export const GET: RequestHandler = async (event) => {
   const { params, locals, request } = event;
   try {
@@ -18,7 +22,8 @@ export const GET: RequestHandler = async (event) => {
     const [asset] = await ctx.db.db.select().from(schema.assets).where(eq(schema.assets.id, params.assetId));
     if (!asset) throw new ServiceError('not-found');
     await requireProjectRole(ctx.db.db, locals.user.id, asset.projectId, ['owner', 'editor', 'reviewer', 'viewer']);
-    return await fileResponse(ctx.storage, asset.storageKey, request.headers.get('range'));
+    const key = event.url.searchParams.get('rendition') === 'preview' ? (asset.previewKey ?? asset.storageKey) : asset.storageKey;
+    return await fileResponse(ctx.storage, key, request.headers.get('range'));
   } catch (err) {
     return httpError(err, event);
   }

@@ -1,0 +1,310 @@
+/**
+ * `pnpm bench:collab`: collab-server figures at scale. Every server is its own process, every client
+ * lives in a separate driver process (bench/driver.ts, BroadcastChannel off), Postgres is a fresh
+ * database of TEST_DATABASE_URL (dropped afterwards), Redis is REDIS_URL (unique prefix).
+ *
+ *  1. memory: 500 stored timeline documents (50 clips with keyframes, 20 cues), one client each,
+ *     then 60 s idle. Server process RSS (from /proc, no forced GC) minus its RSS before the
+ *     documents were opened, per document; next to V8 heap used (same delta).
+ *  2. load, side by side in one run: the project's server vs the bare @y/websocket-server, 50
+ *     editors on one document: 100 edits one at a time, then 50 x 4 edits/s for 30 s. p50/p99 and
+ *     project/bare ratios.
+ *  3. scale: 1,000 documents x 5 clients across 2 server processes (clients of a document split over
+ *     both, so every edit crosses Redis), each client 0.2 edits/s for 30 s: p99 and CPU per process.
+ * BENCH_PARTS=memory,load,scale picks parts; BENCH_IDLE_DOCS, BENCH_IDLE_SECONDS, BENCH_SECONDS,
+ * BENCH_SCALE_DOCS scale them down for a quick look; BENCH_LOAD_MODES=single (or rate) runs one half of the load part. Prints one JSON object on stdout.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { roomForProject, signCollabToken } from '@clipmaker/shared/collab';
+import { orgs, projects } from '@clipmaker/db/schema';
+import { appendUpdates } from '@clipmaker/db/documents';
+import type { Db } from '@clipmaker/db';
+import { createTestDb } from '../../tests/support/db.ts';
+import { timelineDoc } from './fixtures.ts';
+import { freePort } from '../../tests/support/app-server.ts';
+import { TEST_REDIS_URL, uniquePrefix } from '../../tests/support/redis.ts';
+
+const SECRET = 'collab-bench-secret-0123456789abcdef';
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'memory,load,scale').split(','));
+const IDLE_DOCS = Number(process.env.BENCH_IDLE_DOCS ?? 500);
+const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
+const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const SCALE_DOCS = Number(process.env.BENCH_SCALE_DOCS ?? 1000);
+/** BENCH_LOAD_MODES=single runs only the one-at-a-time comparison of the load part. */
+const LOAD_MODES = (process.env.BENCH_LOAD_MODES ?? 'single,rate').split(',').filter((m): m is 'single' | 'rate' => m === 'single' || m === 'rate');
+const progress = (msg: string) => process.stderr.write(`[bench:collab] ${msg}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function get(port: number, p: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    http
+      .get({ host: '127.0.0.1', port, path: p }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', () => resolve({ status: 0, body: '' }));
+  });
+}
+
+async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await sleep(20);
+  }
+}
+
+const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+/** utime + stime of a process, in seconds. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+
+const children: ChildProcess[] = [];
+/** Node flags for the project's server processes only, space-separated (BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'). */
+const SERVER_NODE_ARGS = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+/**
+ * BENCH_COMPARE_ROOT=<another checkout> (with its node_modules): the one-at-a-time load also runs
+ * that checkout's collab-server as a third server ("compare", e.g. main before a change), side by
+ * side in the same run. BENCH_ROUNDS repeats the one-at-a-time comparison, rotating the order.
+ */
+const COMPARE_ROOT = process.env.BENCH_COMPARE_ROOT ? path.resolve(process.env.BENCH_COMPARE_ROOT) : null;
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+function node(script: string, env: Record<string, string>, stdout: 'pipe' | 'ignore' = 'ignore', nodeArgs: string[] = [], from = root): ChildProcess {
+  const c = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(from, script)], { cwd: from, env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'inherit'] });
+  children.push(c);
+  return c;
+}
+
+async function projectServer(databaseUrl: string, prefix: string, from = root): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const child = node('collab-server/src/main.ts', {
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    COLLAB_PORT: String(port),
+    COLLAB_SECRET: SECRET,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+  }, 'ignore', SERVER_NODE_ARGS, from);
+  await waitFor(async () => (await get(port, '/health')).status === 200, 60_000, 'collab server');
+  return { port, child };
+}
+
+async function bareServer(): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const child = node('collab-server/bench/bare-server.ts', { PORT: String(port) });
+  await waitFor(async () => (await get(port, '/')).status === 200, 60_000, 'bare server');
+  return { port, child };
+}
+
+interface DriverDoc {
+  room: string;
+  clients: { url: string; token: string }[];
+}
+
+const workDir = mkdtempSync(path.join(os.tmpdir(), 'cm-bench-collab-'));
+let configs = 0;
+/** Thousands of tokens do not fit in the environment: the driver reads its config from a file. */
+function configFile(config: object): string {
+  const f = path.join(workDir, `driver-${configs++}.json`);
+  writeFileSync(f, JSON.stringify(config));
+  return f;
+}
+
+/** Runs the driver to completion and returns its JSON result. */
+function runDriver(config: object): Promise<Record<string, number>> {
+  const c = node('collab-server/bench/driver.ts', { BENCH_DRIVER_FILE: configFile(config) }, 'pipe');
+  return new Promise((resolve, reject) => {
+    let out = '';
+    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    c.once('exit', (code) => {
+      const line = out.trim().split('\n').at(-1) ?? '';
+      if (code === 0 && line) resolve(JSON.parse(line) as Record<string, number>);
+      else reject(new Error(`driver exited ${code}`));
+    });
+  });
+}
+
+/** Starts an idle driver; resolves once its clients are synced, with the process to kill later. */
+function idleDriver(docs: DriverDoc[]): Promise<ChildProcess> {
+  const c = node('collab-server/bench/driver.ts', { BENCH_DRIVER_FILE: configFile({ mode: 'idle', docs }) }, 'pipe');
+  return new Promise((resolve, reject) => {
+    c.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('"ready"')) resolve(c);
+    });
+    c.once('exit', (code) => reject(new Error(`idle driver exited ${code}`)));
+  });
+}
+
+async function newProject(db: Db): Promise<string> {
+  const [org] = await db.insert(orgs).values({ name: 'Bench' }).returning();
+  const [project] = await db.insert(projects).values({ orgId: org!.id, name: 'Bench' }).returning();
+  return project!.id;
+}
+
+const token = (projectId: string) => signCollabToken({ sub: crypto.randomUUID(), name: 'bench', projectId, role: 'editor', exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET);
+
+
+async function memory(db: Db, url: string, prefix: string) {
+  const state = timelineDoc();
+  progress(`memory: seeding ${IDLE_DOCS} documents (${state.byteLength} B encoded each)`);
+  const [org] = await db.insert(orgs).values({ name: 'Bench' }).returning();
+  const rows = await db.insert(projects).values(Array.from({ length: IDLE_DOCS }, (_, i) => ({ orgId: org!.id, name: `Idle ${i}` }))).returning({ id: projects.id });
+  const ids = rows.map((r) => r.id);
+  for (let i = 0; i < ids.length; i += 25) await Promise.all(ids.slice(i, i + 25).map((id) => appendUpdates(db, id, [{ update: state, userId: null }])));
+  const server = await projectServer(url, prefix);
+  // Warm-up: one document opened and closed, so code paths and pools are in the baseline.
+  const warm = await idleDriver([{ room: roomForProject(ids[0]!), clients: [{ url: `ws://127.0.0.1:${server.port}`, token: await token(ids[0]!) }] }]);
+  warm.kill('SIGKILL');
+  await sleep(3000);
+  const rss0 = rssKiB(server.child.pid!);
+  const heap0 = metric((await get(server.port, '/metrics')).body, 'collab_nodejs_heap_size_used_bytes');
+  progress(`memory: opening ${IDLE_DOCS} documents, one client each, then ${IDLE_SECONDS}s idle`);
+  const docs: DriverDoc[] = [];
+  for (const id of ids) docs.push({ room: roomForProject(id), clients: [{ url: `ws://127.0.0.1:${server.port}`, token: await token(id) }] });
+  const driver = await idleDriver(docs);
+  const rssOpen = rssKiB(server.child.pid!);
+  await sleep(IDLE_SECONDS * 1000);
+  const m = (await get(server.port, '/metrics')).body;
+  const rss1 = rssKiB(server.child.pid!);
+  const heap1 = metric(m, 'collab_nodejs_heap_size_used_bytes');
+  const rooms = metric(m, 'collab_rooms');
+  driver.kill('SIGKILL');
+  server.child.kill('SIGKILL');
+  const per = (kib: number) => Math.round((kib / IDLE_DOCS) * 10) / 10;
+  return {
+    documents: IDLE_DOCS,
+    rooms_loaded: rooms,
+    idle_seconds: IDLE_SECONDS,
+    encoded_bytes_per_doc: state.byteLength,
+    rss_per_doc_kib: per(rss1 - rss0),
+    rss_per_doc_kib_right_after_open: per(rssOpen - rss0),
+    heap_per_doc_kib: per((heap1 - heap0) / 1024),
+    server_rss_mib: Math.round(rss1 / 102.4) / 10,
+    forced_gc: false,
+  };
+}
+
+async function load(db: Db, url: string, prefix: string) {
+  type Server = { port: number; child: ChildProcess };
+  const servers: Record<string, Server> = { project: await projectServer(url, prefix), bare: await bareServer() };
+  if (COMPARE_ROOT) servers.compare = await projectServer(url, prefix, COMPARE_ROOT);
+  const out: Record<string, unknown> = {};
+  const measure = async (which: string, mode: 'single' | 'rate') => {
+    const p = await newProject(db);
+    const server = servers[which]!;
+    const clients = await Promise.all(Array.from({ length: 50 }, async () => ({ url: `ws://127.0.0.1:${server.port}`, token: await token(p) })));
+    progress(`load: ${which} server, 50 editors, ${mode === 'single' ? '100 edits one at a time' : `4 edits/s each for ${LOAD_SECONDS}s`}`);
+    const cpu0 = cpuSeconds(server.child.pid!);
+    const result = await runDriver({ mode, docs: [{ room: roomForProject(p), clients }], edits: 100, perSecond: 4, seconds: LOAD_SECONDS });
+    result.server_cpu_seconds = Math.round((cpuSeconds(server.child.pid!) - cpu0) * 100) / 100;
+    return result;
+  };
+  const withRatios = (results: Record<string, Record<string, number>>) => {
+    const r = (a: string, k: string) => Math.round((results[a]![k]! / results.bare![k]!) * 100) / 100;
+    return { ...results, ratio_p50: r('project', 'p50_ms'), ratio_p99: r('project', 'p99_ms'), ...(results.compare ? { compare_ratio_p50: r('compare', 'p50_ms'), compare_ratio_p99: r('compare', 'p99_ms') } : {}) };
+  };
+  for (const mode of LOAD_MODES) {
+    if (mode === 'rate') {
+      const results: Record<string, Record<string, number>> = {};
+      for (const which of ['bare', 'project']) results[which] = await measure(which, mode);
+      out.editors_50_x_4_per_s = withRatios(results);
+      continue;
+    }
+    const rounds = [];
+    const names = Object.keys(servers);
+    for (let round = 0; round < ROUNDS; round++) {
+      // Rotate which goes first, so none always gets the warmer machine.
+      const results: Record<string, Record<string, number>> = {};
+      for (let i = 0; i < names.length; i++) {
+        const which = names[(i + round) % names.length]!;
+        results[which] = await measure(which, mode);
+      }
+      rounds.push(withRatios(results));
+    }
+    out.one_edit_at_a_time = rounds.length === 1 ? rounds[0] : { rounds };
+  }
+  // A profiled server must exit by itself for V8 to write its profile.
+  if (SERVER_NODE_ARGS.length > 0) await new Promise((r) => servers.project!.child.once('exit', r).kill('SIGTERM'));
+  for (const s of Object.values(servers)) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+  return out;
+}
+
+async function scale(db: Db, url: string, prefix: string) {
+  const a = await projectServer(url, prefix);
+  const b = await projectServer(url, prefix);
+  progress(`scale: ${SCALE_DOCS} documents x 5 clients over 2 processes, 0.2 edits/s per client for ${LOAD_SECONDS}s`);
+  const [org] = await db.insert(orgs).values({ name: 'Bench scale' }).returning();
+  const rows = await db.insert(projects).values(Array.from({ length: SCALE_DOCS }, (_, i) => ({ orgId: org!.id, name: `Scale ${i}` }))).returning({ id: projects.id });
+  const docs: DriverDoc[] = [];
+  for (let d = 0; d < SCALE_DOCS; d++) {
+    const id = rows[d]!.id;
+    const clients = [];
+    for (let j = 0; j < 5; j++) clients.push({ url: `ws://127.0.0.1:${(d * 5 + j) % 2 === 0 ? a.port : b.port}`, token: await token(id) });
+    docs.push({ room: roomForProject(id), clients });
+  }
+  const cpuA = cpuSeconds(a.child.pid!);
+  const cpuB = cpuSeconds(b.child.pid!);
+  const t0 = performance.now();
+  const result = await runDriver({ mode: 'rate', docs, perSecond: 0.2, seconds: LOAD_SECONDS });
+  const wall = (performance.now() - t0) / 1000;
+  const ma = (await get(a.port, '/metrics')).body;
+  const mb = (await get(b.port, '/metrics')).body;
+  const lag = (m: string) => Math.round((metric(m, 'collab_fanout_lag_seconds_sum') / metric(m, 'collab_fanout_lag_seconds_count')) * 1e5) / 100;
+  const cpu = (pid: number, c0: number) => Math.round(((cpuSeconds(pid) - c0) / wall) * 1000) / 10;
+  const res = {
+    documents: SCALE_DOCS,
+    ...result,
+    wall_seconds_incl_connect: Math.round(wall),
+    process_a: { cpu_percent_of_one_core: cpu(a.child.pid!, cpuA), rss_mib: Math.round(rssKiB(a.child.pid!) / 102.4) / 10, mean_fanout_lag_ms: lag(ma) },
+    process_b: { cpu_percent_of_one_core: cpu(b.child.pid!, cpuB), rss_mib: Math.round(rssKiB(b.child.pid!) / 102.4) / 10, mean_fanout_lag_ms: lag(mb) },
+  };
+  a.child.kill('SIGKILL');
+  b.child.kill('SIGKILL');
+  return res;
+}
+
+async function main(): Promise<void> {
+  const t = await createTestDb();
+  const prefix = uniquePrefix('bench-collab');
+  const result: Record<string, unknown> = { machine: { cpus: os.cpus().length, loadavg_at_start: os.loadavg().map((x) => Math.round(x * 100) / 100), node: process.version } };
+  try {
+    // A part that fails is reported as such; the others still print (each also goes to stderr at once).
+    const part = async (name: string, key: string, fn: () => Promise<unknown>) => {
+      if (!PARTS.has(name)) return;
+      try {
+        result[key] = await fn();
+      } catch (err) {
+        result[key] = { error: err instanceof Error ? err.message : String(err) };
+      }
+      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+      progress(`${key}: ${JSON.stringify(result[key])}`);
+    };
+    await part('memory', 'memory_idle_documents', () => memory(t.handle.db, t.url, prefix));
+    await part('load', 'load_vs_bare_y_websocket_server', () => load(t.handle.db, t.url, prefix));
+    await part('scale', `scale_${SCALE_DOCS}_docs_x_5_clients_2_processes`, () => scale(t.handle.db, t.url, prefix));
+    (result.machine as Record<string, unknown>).loadavg_at_end = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    rmSync(workDir, { recursive: true, force: true });
+    await t.dispose();
+  }
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,59 @@
+/**
+ * `pnpm admin <grant|revoke|list> [email] [--farm] [--instance]`: instance roles from a shell, for
+ * the first set-up and for locked-out admins. No flag means both roles. Uses DATABASE_URL, or the
+ * embedded PGlite under DATA_DIR (stop `pnpm start` first: PGlite has one owner at a time).
+ *
+ *   pnpm admin list                      every account with its instance roles
+ *   pnpm admin grant ana@example.com     instance admin + farm admin
+ *   pnpm admin revoke bo@example.com --farm
+ */
+import { createDb } from '../drizzle/index.ts';
+import { migrate } from '../drizzle/migrate.ts';
+import { findUserIdByEmail, listInstanceUsers, setInstanceFlag, type InstanceFlag } from '../app/src/lib/server/services/accounts/instance-admin.ts';
+import { ServiceError } from '../app/src/lib/server/services/errors.ts';
+
+const USAGE = 'usage: pnpm admin <grant|revoke|list> [email] [--farm] [--instance]';
+
+export async function runAdmin(argv: string[], out: (line: string) => void = (l) => console.log(l)): Promise<number> {
+  const [command, ...rest] = argv;
+  const flags = rest.filter((a) => a.startsWith('--'));
+  const email = rest.find((a) => !a.startsWith('--'));
+  const unknown = flags.filter((f) => f !== '--farm' && f !== '--instance');
+  if (!command || !['grant', 'revoke', 'list'].includes(command) || unknown.length || (command !== 'list' && !email)) {
+    out(USAGE);
+    return 2;
+  }
+  const handle = await createDb({ max: 1 });
+  try {
+    await migrate(handle);
+    const db = handle.db;
+    if (command === 'list') {
+      const users = await listInstanceUsers(db, { search: email });
+      if (users.length === 0) out('no accounts yet (the first one to sign up becomes instance admin)');
+      for (const u of users) out(`${u.email}\t${u.name}\t${[u.isInstanceAdmin && 'instance-admin', u.isFarmAdmin && 'farm-admin'].filter(Boolean).join(',') || '-'}`);
+      return 0;
+    }
+    const userId = await findUserIdByEmail(db, email!);
+    if (!userId) {
+      out(`no account with email ${email}`);
+      return 1;
+    }
+    const which: InstanceFlag[] = flags.length === 0 ? ['instanceAdmin', 'farmAdmin'] : [...(flags.includes('--instance') ? (['instanceAdmin'] as const) : []), ...(flags.includes('--farm') ? (['farmAdmin'] as const) : [])];
+    let last = null;
+    for (const flag of which) last = await setInstanceFlag(db, null, { userId, flag, value: command === 'grant' });
+    out(`${email}: instance admin ${last!.isInstanceAdmin ? 'yes' : 'no'}, farm admin ${last!.isFarmAdmin ? 'yes' : 'no'}`);
+    return 0;
+  } catch (err) {
+    if (err instanceof ServiceError) {
+      out(err.message);
+      return 1;
+    }
+    throw err;
+  } finally {
+    await handle.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await runAdmin(process.argv.slice(2));
+}

@@ -1,0 +1,2 @@
+export * from './probe.ts';
+export * from './ingest.ts';
