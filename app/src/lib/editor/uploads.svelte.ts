@@ -4,10 +4,13 @@
  * to its row.
  *
  * Uploads are resumable (tus protocol, tus-js-client, against /api/projects/:id/uploads): the file
- * goes up in chunks; a dropped connection pauses the row and it carries on from the server's offset
- * when the browser is back online (or on "Resume"); after a reload, picking the same file again
- * continues where it stopped (tus-js-client's fingerprint of the file and the project, kept in
- * localStorage). The server runs the same checks on the finished file as on any upload and answers
+ * goes up in CHUNK_BYTES chunks (one PATCH each). When the browser goes offline the running uploads
+ * stop at once ("paused — offline") and carry on from the server's offset when it is back online; a
+ * failed request while online is retried (RETRY_DELAYS, then every RETRY_PAUSE_MS, shown as
+ * "retrying"), or on "Resume". After a reload, picking the same file again continues where it stopped
+ * (tus-js-client's fingerprint of the file and the project's endpoint maps to the upload URL in
+ * localStorage; removed when the upload finishes or is cancelled). Cancel deletes the partial upload
+ * on the server. The server runs the same checks on the finished file as on any upload and answers
  * the asset, or the refusal shown next to the row.
  */
 import * as tus from 'tus-js-client';
@@ -21,6 +24,8 @@ export interface UploadItem {
   speed: number;
   /** 'paused': the connection dropped; resumes from the offset when back online. */
   status: 'queued' | 'uploading' | 'paused' | 'done' | 'failed' | 'cancelled';
+  /** Why it is not sending now: the browser is offline, or a failed request is being retried. */
+  waiting: 'offline' | 'retrying' | null;
   error: string | null;
   /** It continues an upload of this file that a reload or a closed tab interrupted. */
   resumed: boolean;
@@ -34,10 +39,13 @@ export interface InterruptedUpload {
 }
 
 const CONCURRENCY = 2;
-/** One PATCH per chunk: the most a dropped connection can lose. */
-export const CHUNK_BYTES = 8 * 1024 * 1024;
-/** Quick retries for a blip; after them the row waits for the browser to be online again. */
+/** One PATCH per chunk: the most a dropped connection can lose (the server keeps what arrived). */
+export const CHUNK_BYTES = 4 * 1024 * 1024;
+/** Quick retries for a blip (ms); after them the row is paused and retried every RETRY_PAUSE_MS. */
 const RETRY_DELAYS = [0, 1000, 3000];
+const RETRY_PAUSE_MS = 5000;
+
+const isOffline = () => typeof navigator !== 'undefined' && !navigator.onLine;
 
 function errorMessage(err: Error): { message: string; network: boolean } {
   const res = (err as tus.DetailedError).originalResponse;
@@ -61,7 +69,7 @@ export class UploadQueue<T> {
   private next = 1;
   private readonly uploads = new Map<number, tus.Upload>();
   private readonly files = new Map<number, File>();
-  private onlineListener: (() => void) | null = null;
+  private watching = false;
 
   constructor(
     /** The tus creation URL (POST), e.g. /api/projects/:id/uploads. */
@@ -96,22 +104,24 @@ export class UploadQueue<T> {
       if (same) continue;
       const id = this.next++;
       this.files.set(id, f);
-      this.items.push({ id, name: f.name, size: f.size, loaded: 0, speed: 0, status: 'queued', error: null, resumed: false });
+      this.items.push({ id, name: f.name, size: f.size, loaded: 0, speed: 0, status: 'queued', waiting: null, error: null, resumed: false });
       this.interrupted = this.interrupted.filter((u) => !(u.name === f.name && u.size === f.size));
     }
+    this.watchConnection();
     this.pump();
   }
 
+  /** Stops the upload and removes its row; abort(true) deletes it on the server and forgets its URL. */
   cancel(id: number): void {
     const item = this.items.find((i) => i.id === id);
     if (!item || !this.isLive(id)) return;
     item.status = 'cancelled';
-    // abort(true) also terminates it on the server (DELETE): the partial file is gone.
     void this.uploads
       .get(id)
       ?.abort(true)
       .catch(() => {});
     this.uploads.delete(id);
+    this.dismiss(id);
     this.pump();
   }
 
@@ -120,7 +130,12 @@ export class UploadQueue<T> {
     const item = this.items.find((i) => i.id === id);
     const upload = this.uploads.get(id);
     if (!item || item.status !== 'paused' || !upload) return;
+    if (isOffline()) {
+      item.waiting = 'offline';
+      return;
+    }
     item.status = 'uploading';
+    item.waiting = null;
     item.error = null;
     upload.start();
   }
@@ -144,12 +159,28 @@ export class UploadQueue<T> {
     }
   }
 
-  private watchOnline(): void {
-    if (this.onlineListener || typeof window === 'undefined') return;
-    this.onlineListener = () => {
+  /**
+   * Offline: every running upload stops now (no request left to time out; the server keeps the bytes
+   * that arrived). Online again: every paused upload asks the server its offset and carries on.
+   */
+  private watchConnection(): void {
+    if (this.watching || typeof window === 'undefined') return;
+    this.watching = true;
+    window.addEventListener('offline', () => {
+      for (const i of this.items) {
+        if (i.status !== 'uploading' && i.status !== 'paused') continue;
+        const upload = this.uploads.get(i.id);
+        if (!upload) continue;
+        void upload.abort(false);
+        i.status = 'paused';
+        i.waiting = 'offline';
+        i.speed = 0;
+        i.error = null;
+      }
+    });
+    window.addEventListener('online', () => {
       for (const i of this.items) if (i.status === 'paused') this.resume(i.id);
-    };
-    window.addEventListener('online', this.onlineListener);
+    });
   }
 
   private async start(item: UploadItem): Promise<void> {
@@ -158,19 +189,35 @@ export class UploadQueue<T> {
     const row = () => this.items.find((i) => i.id === item.id);
     // The first progress event of a (re)start is the baseline: a resumed upload starts at its offset.
     let last: { t: number; loaded: number } | null = null;
+    const pause = (r: UploadItem, waiting: 'offline' | 'retrying') => {
+      r.status = 'paused';
+      r.waiting = waiting;
+      r.speed = 0;
+      last = null;
+    };
     const upload = new tus.Upload(file, {
       endpoint: this.endpoint(),
       chunkSize: CHUNK_BYTES,
       retryDelays: RETRY_DELAYS,
       metadata: { filename: file.name, filetype: file.type },
       removeFingerprintOnSuccess: true,
-      onShouldRetry: (err) => (typeof navigator !== 'undefined' && !navigator.onLine ? false : errorMessage(err).network),
+      onShouldRetry: (err) => {
+        const retry = !isOffline() && errorMessage(err).network;
+        const r = row();
+        if (retry && r?.status === 'uploading') r.waiting = 'retrying';
+        return retry;
+      },
+      onChunkComplete: () => {
+        const r = row();
+        if (r) r.waiting = null;
+      },
       onProgress: (sent) => {
         const r = row();
         if (!r) return;
+        if (r.waiting === 'retrying' && sent > r.loaded) r.waiting = null;
         const now = performance.now();
         const dt = last ? (now - last.t) / 1000 : 0;
-        if (!last || sent < last.loaded) last = { t: now, loaded: sent };
+        if (!last || sent < last.loaded || now - last.t > 3000) last = { t: now, loaded: sent };
         else if (dt > 0.2) {
           const inst = (sent - last.loaded) / dt;
           r.speed = r.speed ? r.speed * 0.6 + inst * 0.4 : inst;
@@ -208,12 +255,9 @@ export class UploadQueue<T> {
         const { message, network } = errorMessage(err);
         r.error = message;
         if (network) {
-          // Kept: it carries on from the server's offset when the browser is online again.
-          r.status = 'paused';
-          r.speed = 0;
-          last = null;
-          this.watchOnline();
-          if (typeof navigator !== 'undefined' && navigator.onLine) setTimeout(() => this.resume(item.id), 5000);
+          // Kept: it carries on from the server's offset when the browser is online again, or soon.
+          pause(r, isOffline() ? 'offline' : 'retrying');
+          if (!isOffline()) setTimeout(() => this.resume(item.id), RETRY_PAUSE_MS);
         } else {
           r.status = 'failed';
           this.uploads.delete(item.id);
@@ -223,15 +267,16 @@ export class UploadQueue<T> {
     });
     this.uploads.set(item.id, upload);
     const previous = await upload.findPreviousUploads().catch(() => [] as tus.PreviousUpload[]);
-    if (row()?.status !== 'uploading') return; // cancelled meanwhile
+    const r = row();
+    if (!r || r.status === 'cancelled') return; // cancelled meanwhile
     const prev = previous[0];
     if (prev) {
       upload.resumeFromPreviousUpload(prev);
       // Older duplicates of this fingerprint would never be used again.
       for (const p of previous.slice(1)) void tus.defaultOptions.urlStorage.removeUpload(p.urlStorageKey);
     }
-    const r = row();
-    if (r) r.resumed = !!prev;
+    r.resumed = !!prev;
+    if (r.status === 'paused' || isOffline()) return pause(r, 'offline'); // the 'online' listener starts it
     upload.start();
   }
 }
