@@ -8,10 +8,11 @@
  *  - an Upload-Length over MAX_UPLOAD_BYTES is refused (413) on creation, before any body;
  *  - a hostile HLS playlist uploads completely and is then refused by the ingest probe (400, its
  *    reason), leaving no asset row, no stored object and no partial file;
- *  - a cross-site PATCH is refused (403); expired partial uploads are swept.
+ *  - a cross-site PATCH is refused (403); a partial upload past UPLOAD_EXPIRY_HOURS is refused (410)
+ *    and swept.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -258,18 +259,32 @@ describe('resumable uploads (tus) on the real app', () => {
     expect(JSON.parse(viaTus.body)).toEqual(await viaPost.json());
   });
 
-  it('expired partial uploads are refused and swept', async () => {
+  it('a partial upload older than UPLOAD_EXPIRY_HOURS is refused (410), then swept with its bytes', async () => {
     const res = await fetch(endpoint(app.url), { method: 'POST', headers: { cookie: editor, 'tus-resumable': '1.0.0', 'upload-length': String(media.length) } });
     expect(res.status).toBe(201);
-    const id = res.headers.get('location')!.split('/').pop()!;
-    expect(partials()).toContain(id);
+    const loc = res.headers.get('location')!;
+    const id = loc.split('/').pop()!;
+    const tusHeaders = { cookie: editor, 'tus-resumable': '1.0.0' };
+    const patch = (offset: number) => fetch(`${app.url}${loc}`, { method: 'PATCH', headers: { ...tusHeaders, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }, body: new Uint8Array(media.subarray(offset, offset + CHUNK)) });
+    expect((await patch(0)).status).toBe(204);
+    expect(partials()).toEqual(expect.arrayContaining([id, `${id}.json`]));
     const config = { DATA_DIR: app.dataDir, UPLOAD_EXPIRY_HOURS: 24 };
     expect(await sweepUploads({ config } as never)).toBe(0); // fresh: kept
+    expect(await sweepUploads({ config } as never, Date.now() + 23 * 3600 * 1000)).toBe(0); // 23 h later: still kept
     expect(partials()).toContain(id);
-    expect(await sweepUploads({ config } as never, Date.now() + 25 * 3600 * 1000)).toBe(1);
+
+    // The upload started 25 hours ago (its creation_date, which @tus/server and the sweep both read).
+    const info = path.join(tusDir, `${id}.json`);
+    const meta = JSON.parse(readFileSync(info, 'utf8')) as { creation_date: string };
+    meta.creation_date = new Date(Date.now() - 25 * 3600 * 1000).toISOString();
+    writeFileSync(info, JSON.stringify(meta));
+    expect((await fetch(`${app.url}${loc}`, { method: 'HEAD', headers: tusHeaders })).status).toBe(410);
+    expect((await patch(CHUNK)).status).toBe(410);
+
+    // The app's sweep (at start and every 15 minutes) deletes it: data, .json, everything.
+    expect(await sweepUploads({ config } as never)).toBe(1);
     expect(partials()).toEqual([]);
-    const head = await fetch(`${app.url}${res.headers.get('location')}`, { method: 'HEAD', headers: { cookie: editor, 'tus-resumable': '1.0.0' } });
-    expect(head.status).toBe(404);
+    expect((await fetch(`${app.url}${loc}`, { method: 'HEAD', headers: tusHeaders })).status).toBe(404);
   });
 });
 
