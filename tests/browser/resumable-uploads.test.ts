@@ -8,6 +8,7 @@
  *  - reload: two chunks in, the tab reloads, the bin lists the interrupted upload, the same file is
  *    added again and the client resumes from the server's offset (HEAD, then PATCH from 8 MiB; no new
  *    upload, no byte 0 again); the stored asset has the file's exact bytes;
+ *  - a failed chunk (503) is retried by itself, the row showing "retrying";
  *  - offline: one chunk in, the browser goes offline, the row shows "paused — offline"; back online
  *    it carries on by itself from the offset and the asset arrives probed (duration) and usable.
  */
@@ -33,6 +34,8 @@ interface TusCall {
 class PatchGate {
   log: TusCall[] = [];
   held: Route[] = [];
+  /** The next this many PATCHes are answered 503 without reaching the server (a failing proxy). */
+  failNext = 0;
   constructor(private allowed: number) {}
 
   async install(page: Page): Promise<void> {
@@ -41,7 +44,10 @@ class PatchGate {
       async (route: Route, request: Request) => {
         const offset = request.headers()['upload-offset'];
         this.log.push({ method: request.method(), path: new URL(request.url()).pathname, offset: offset === undefined ? null : Number(offset) });
-        if (request.method() !== 'PATCH' || this.allowed > 0) {
+        if (request.method() === 'PATCH' && this.failNext > 0) {
+          this.failNext--;
+          await route.fulfill({ status: 503, body: 'Service Unavailable' }).catch(() => {});
+        } else if (request.method() !== 'PATCH' || this.allowed > 0) {
           if (request.method() === 'PATCH') this.allowed--;
           await route.continue().catch(() => {});
         } else this.held.push(route);
@@ -197,6 +203,26 @@ describe('resumable uploads in the media bin (Chromium)', () => {
       expect(gate.log.filter((c) => c.method === 'POST')).toHaveLength(1);
       expect(partials(uploadPath)).toEqual([]);
       expect(await tusKeys(page)).toEqual([]); // forgotten once finished
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a chunk the server fails is retried by itself, shown as "retrying"', async () => {
+    const { context, page, gate, projectId } = await editor(0);
+    try {
+      gate.failNext = 1;
+      await uploadMedia(page, file);
+      // The first chunk is answered 503; the retry asks the offset (HEAD) and its PATCH waits at the gate.
+      await expect.poll(() => gate.held.length).toBe(1);
+      const uploadPath = gate.patches()[0]!.path;
+      expect(gate.log.map((c) => `${c.method} ${c.offset ?? ''}`.trim())).toEqual(['POST', 'PATCH 0', 'HEAD', 'PATCH 0']);
+      await expect.poll(() => page.textContent('[data-testid=upload-state]')).toBe('retrying');
+      expect(await page.locator('[data-testid=upload-row]').getAttribute('data-waiting')).toBe('retrying');
+      gate.allow(Infinity);
+      await page.waitForSelector('[data-testid=asset]');
+      expect(await assetsOf(projectId)).toHaveLength(1);
+      expect(partials(uploadPath)).toEqual([]);
     } finally {
       await context.close();
     }
