@@ -128,6 +128,13 @@ describe('resumable uploads in the media bin (Chromium)', () => {
     return res.status === 200 ? Number(res.headers.get('upload-offset')) : `status ${res.status}`;
   }
 
+  /** Adds the file to the bin and waits until a PATCH is held; returns the upload's URL path. */
+  async function uploadUntilHeld(page: Page, gate: PatchGate): Promise<string> {
+    await uploadMedia(page, file);
+    await expect.poll(() => gate.held.length).toBe(1);
+    return gate.patches()[0]!.path;
+  }
+
   const tusKeys = (page: Page) => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('tus::')));
 
   it('the test file takes three chunks', () => {
@@ -139,9 +146,7 @@ describe('resumable uploads in the media bin (Chromium)', () => {
   it('cancel removes the row, deletes the partial upload and stores nothing', async () => {
     const { context, page, gate, projectId, cookie } = await editor(1);
     try {
-      await uploadMedia(page, file);
-      await expect.poll(() => gate.held.length).toBe(1); // the second chunk waits
-      const uploadPath = gate.patches()[0]!.path;
+      const uploadPath = await uploadUntilHeld(page, gate); // the second chunk waits
       expect(gate.patches().map((p) => p.offset)).toEqual([0, CHUNK_BYTES]);
       await expect.poll(() => serverOffset(uploadPath, cookie())).toBe(CHUNK_BYTES);
       const row = page.locator('[data-testid=upload-row]');
@@ -169,9 +174,7 @@ describe('resumable uploads in the media bin (Chromium)', () => {
   it('after a reload, the same file resumes from the server offset instead of restarting', async () => {
     const { context, page, gate, projectId, cookie } = await editor(2);
     try {
-      await uploadMedia(page, file);
-      await expect.poll(() => gate.held.length).toBe(1); // the third chunk waits
-      const uploadPath = gate.patches()[0]!.path;
+      const uploadPath = await uploadUntilHeld(page, gate); // the third chunk waits
       await expect.poll(() => serverOffset(uploadPath, cookie())).toBe(2 * CHUNK_BYTES);
       expect(partials(uploadPath)).toEqual([expect.any(String), expect.any(String)]); // data + .json
 
@@ -212,10 +215,8 @@ describe('resumable uploads in the media bin (Chromium)', () => {
     const { context, page, gate, projectId } = await editor(0);
     try {
       gate.failNext = 1;
-      await uploadMedia(page, file);
       // The first chunk is answered 503; the retry asks the offset (HEAD) and its PATCH waits at the gate.
-      await expect.poll(() => gate.held.length).toBe(1);
-      const uploadPath = gate.patches()[0]!.path;
+      const uploadPath = await uploadUntilHeld(page, gate);
       expect(gate.log.map((c) => `${c.method} ${c.offset ?? ''}`.trim())).toEqual(['POST', 'PATCH 0', 'HEAD', 'PATCH 0']);
       await expect.poll(() => page.textContent('[data-testid=upload-state]')).toBe('retrying');
       expect(await page.locator('[data-testid=upload-row]').getAttribute('data-waiting')).toBe('retrying');
@@ -231,9 +232,7 @@ describe('resumable uploads in the media bin (Chromium)', () => {
   it('offline mid-upload pauses the row; back online it completes by itself', async () => {
     const { context, page, gate, projectId, cookie } = await editor(1);
     try {
-      await uploadMedia(page, file);
-      await expect.poll(() => gate.held.length).toBe(1); // the second chunk waits
-      const uploadPath = gate.patches()[0]!.path;
+      const uploadPath = await uploadUntilHeld(page, gate); // the second chunk waits
       await expect.poll(() => serverOffset(uploadPath, cookie())).toBe(CHUNK_BYTES);
 
       await context.setOffline(true);
