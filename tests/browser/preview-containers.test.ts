@@ -4,7 +4,7 @@
  * B-framed reference clip remuxed as MKV, MPEG-TS (container start 1.4 s; Chromium cannot open it,
  * the preview plays the upload's rendition), MP4 without edit list (frame grid 21 ms in), MP4 with
  * video delayed 0.2 s, an MKV cut keeping its timestamps (container starts at 2 s) and an MP4
- * whose edit list trims the first 12 frames. Each is uploaded through the editor, placed with
+ * whose edit list trims the first 12 frames, and a phone-style VFR MP4. Each is uploaded through the editor, placed with
  * sourceIn = 45, and at four playhead frames the preview canvas and the farm's render (`pnpm
  * render`, native ffmpeg) must both decode to the source frame the rule gives. The same holds for
  * codecs Chromium cannot decode (10-bit HEVC with HLG and PQ tags, ProRes, MPEG-2 in MPEG-PS): the
@@ -23,7 +23,7 @@ import { launchChromium, signUpWithProject, uploadMedia } from '../support/brows
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
 import { within } from '../support/fidelity.ts';
-import { readFrameIndexIn } from '../../render-farm/test/support/media.ts';
+import { readFrameIndexIn, VFR_FRAMES, vfrFrameAt, VFR_TICKS_EXPR } from '../../render-farm/test/support/media.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const W = 160;
@@ -41,6 +41,8 @@ interface Variant {
   file: string;
   /** Reference frame this file shows as its source frame 0 (an edit list that trims the start). */
   shift: number;
+  /** Reference frame shown as this file's source frame n, where it is not n + shift (VFR). */
+  frameAt?: (n: number) => number;
   args: (ref: string, out: string) => string[];
 }
 
@@ -64,6 +66,8 @@ const VARIANTS: Variant[] = [
     args: (r, o) => ['-i', r, '-map', '0', '-c:v', 'libx265', '-x265-params', 'lossless=1:log-level=error', '-pix_fmt', 'yuv420p10le', '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', '-tag:v', 'hvc1', '-c:a', 'copy', o],
   },
   { file: 'prores.mov', shift: 0, args: (r, o) => ['-i', r, '-map', '0', '-c:v', 'prores_ks', '-profile:v', '3', '-c:a', 'pcm_s16le', o] },
+  // Phone-style VFR (30 fps, jittered timestamps, a stretch at 15 fps): written in beforeAll.
+  { file: 'vfr.mp4', shift: 0, frameAt: vfrFrameAt, args: () => [] },
   { file: 'mpeg2.mpg', shift: 0, args: (r, o) => ['-i', r, '-map', '0', '-c:v', 'mpeg2video', '-q:v', '1', '-bf', '2', '-g', '15', '-c:a', 'mp2', '-f', 'mpeg', o] },
 ];
 
@@ -113,7 +117,14 @@ describe('preview shows the farm\'s source frame for sources that do not start a
       '-vf', `${BANDS_VF},scale=${W}:${H}:flags=neighbor,setsar=1,format=yuv420p`,
       '-frames:v', String(FRAMES), '-c:v', 'libx264', '-preset', 'veryfast', '-qp', '0', '-bf', '2', '-g', '15', '-c:a', 'aac', ref,
     ]);
-    for (const v of VARIANTS) if (v.file !== 'ref.mp4') ffmpeg(v.args(ref, path.join(work, v.file)));
+    for (const v of VARIANTS) if (v.file !== 'ref.mp4' && v.file !== 'vfr.mp4') ffmpeg(v.args(ref, path.join(work, v.file)));
+    // Frame k stamped at its VFR tick (90 kHz) as written, no frame-rate conversion.
+    ffmpeg([
+      '-f', 'lavfi', '-i', `color=c=black:s=16x12:r=${FPS}:d=${VFR_FRAMES / FPS}`, '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${VFR_FRAMES / FPS}`,
+      '-vf', `${BANDS_VF},scale=${W}:${H}:flags=neighbor,setsar=1,format=yuv420p,settb=1/90000,setpts='${VFR_TICKS_EXPR}'`,
+      '-frames:v', String(VFR_FRAMES), '-fps_mode', 'passthrough', '-enc_time_base:v', '1/90000', '-video_track_timescale', '90000',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-qp', '0', '-bf', '2', '-g', '15', '-c:a', 'aac', '-shortest', path.join(work, 'vfr.mp4'),
+    ]);
     for (const o of ORIENTED) {
       const coded = path.join(work, `coded-${o.file}`);
       ffmpeg(['-f', 'lavfi', '-i', `color=c=black:s=16x12:r=${FPS}:d=${FRAMES / FPS}`, '-vf', `${BANDS_VF},${o.stored},format=yuv420p`, '-frames:v', String(FRAMES), '-c:v', 'libx264', '-preset', 'veryfast', '-qp', '0', '-g', '15', coded]);
@@ -161,7 +172,7 @@ describe('preview shows the farm\'s source frame for sources that do not start a
       const checks: { file: string; frame: number; want: number }[] = [];
       for (const [i, v] of VARIANTS.entries()) {
         await op(page, 'addClip', { assetId: idOf(v.file), trackId: 'v1', start: i * LEN, sourceIn: IN, sourceOut: IN + LEN });
-        for (const k of AT) checks.push({ file: v.file, frame: i * LEN + k, want: IN + k + v.shift });
+        for (const k of AT) checks.push({ file: v.file, frame: i * LEN + k, want: v.frameAt ? v.frameAt(IN + k) : IN + k + v.shift });
       }
       expect(await page.locator('[data-testid=timeline-clip]').count()).toBe(VARIANTS.length);
 
