@@ -1,2 +1,3 @@
 export * from './probe.ts';
 export * from './ingest.ts';
+export * from './preview-rendition.ts';

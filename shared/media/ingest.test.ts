@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inputOptionsFor, ingestProbeArgs, interpretIngestProbe, INGEST_DEMUXERS, previewRenditionArgs, previewRenditionReason, sniffIndirection } from './ingest.ts';
+import { inputOptionsFor, ingestProbeArgs, interpretIngestProbe, INGEST_DEMUXERS, sniffIndirection } from './ingest.ts';
+import { previewRenditionArgs, previewRenditionReason } from './preview-rendition.ts';
 import { MediaProbeError } from './probe.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -53,20 +54,30 @@ describe('ingest rules', () => {
     expect(interpretIngestProbe(0, ts, '')).toMatchObject({ container: 'mpegts', containerStartUs: 1_400_000, videoStartUs: 21_333, audioStartUs: 0 });
   });
 
-  it('gives the preview a remux where browsers cannot open the container or count from a later start', () => {
-    expect(previewRenditionReason({ kind: 'video', container: 'mov', containerStartUs: 0 })).toBeNull();
-    expect(previewRenditionReason({ kind: 'video', container: 'matroska', containerStartUs: 0 })).toBeNull();
+  it('gives the preview a remux where browsers cannot open the container or count from a later start, a transcode where they cannot decode', () => {
+    const h264 = { kind: 'video', videoCodec: 'h264', colorTransfer: null, sar: { num: 1, den: 1 }, width: 64, height: 48 } as const;
+    expect(previewRenditionReason({ ...h264, container: 'mov', containerStartUs: 0 })).toBeNull();
+    expect(previewRenditionReason({ ...h264, container: 'matroska', containerStartUs: 0 })).toBeNull();
     // Chromium shifts a negative start to 0 itself; ffmpeg's container start is that 0 too.
-    expect(previewRenditionReason({ kind: 'video', container: 'mov', containerStartUs: -33_333 })).toBeNull();
-    expect(previewRenditionReason({ kind: 'video', container: 'mpegts', containerStartUs: 1_400_000 })).toBe('container');
-    expect(previewRenditionReason({ kind: 'video', container: 'avi', containerStartUs: 0 })).toBe('container');
-    expect(previewRenditionReason({ kind: 'video', container: 'matroska', containerStartUs: 2_000_000 })).toBe('start-offset');
-    expect(previewRenditionReason({ kind: 'audio', container: 'mp3', containerStartUs: 25_057 })).toBeNull();
-    const args = previewRenditionArgs('mpegts', '/data/tmp/upload-1', '/data/tmp/upload-1.preview.mp4');
+    expect(previewRenditionReason({ ...h264, container: 'mov', containerStartUs: -33_333 })).toBeNull();
+    expect(previewRenditionReason({ ...h264, container: 'mpegts', containerStartUs: 1_400_000 })).toBe('container');
+    expect(previewRenditionReason({ ...h264, container: 'avi', containerStartUs: 0 })).toBe('container');
+    expect(previewRenditionReason({ ...h264, container: 'matroska', containerStartUs: 2_000_000 })).toBe('start-offset');
+    expect(previewRenditionReason({ ...h264, videoCodec: 'hevc', colorTransfer: 'arib-std-b67', container: 'mov', containerStartUs: 0 })).toBe('codec');
+    expect(previewRenditionReason({ ...h264, sar: { num: 2, den: 1 }, container: 'mov', containerStartUs: 0 })).toBe('pixel-aspect');
+    expect(previewRenditionReason({ ...h264, kind: 'audio', videoCodec: null, container: 'mp3', containerStartUs: 25_057 })).toBeNull();
+    const args = previewRenditionArgs({ ...h264, container: 'mpegts', containerStartUs: 1_400_000 }, '/data/tmp/upload-1', '/data/tmp/upload-1.preview.mp4');
     // The stored demuxer forced, files only; the picture copied, not re-encoded.
     expect(args.slice(3, 9)).toEqual(['-f', 'mpegts', '-protocol_whitelist', 'file', '-format_whitelist', 'mpegts']);
     expect(args.slice(9, 11)).toEqual(['-i', 'file:/data/tmp/upload-1']);
     expect(args.join(' ')).toContain('-c:v copy');
     expect(args.at(-1)).toBe('file:/data/tmp/upload-1.preview.mp4');
+    // HDR HEVC: H.264 with the farm's tone mapping, timestamps passed through.
+    const hdr = previewRenditionArgs({ ...h264, videoCodec: 'hevc', colorTransfer: 'arib-std-b67', container: 'mov', containerStartUs: 0 }, '/d/in', '/d/out.mp4').join(' ');
+    expect(hdr).toMatch(/-vf zscale=tin=arib-std-b67:.*tonemap=tonemap=hable.*,format=yuv420p -c:v libx264 .*-fps_mode passthrough/);
+    expect(hdr).not.toContain('-c:v copy');
+    // Anamorphic: square pixels at the displayed size.
+    const dv = previewRenditionArgs({ ...h264, sar: { num: 2, den: 1 }, width: 160, height: 96, container: 'mov', containerStartUs: 0 }, '/d/in', '/d/out.mp4').join(' ');
+    expect(dv).toMatch(/-vf scale=160:96,setsar=1,format=yuv420p -c:v libx264/);
   });
 });

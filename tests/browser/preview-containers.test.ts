@@ -4,11 +4,14 @@
  * B-framed reference clip remuxed as MKV, MPEG-TS (container start 1.4 s; Chromium cannot open it,
  * the preview plays the upload's rendition), MP4 without edit list (frame grid 21 ms in), MP4 with
  * video delayed 0.2 s, an MKV cut keeping its timestamps (container starts at 2 s) and an MP4
- * whose edit list trims the first 12 frames. Each is uploaded through the editor, placed with
+ * whose edit list trims the first 12 frames, and a phone-style VFR MP4. Each is uploaded through the editor, placed with
  * sourceIn = 45, and at four playhead frames the preview canvas and the farm's render (`pnpm
- * render`, native ffmpeg) must both decode to the source frame the rule gives. Then a portrait
- * phone video stored landscape with a 90° display rotation must show upright and filling a
- * portrait frame (its bands read back) in the preview, as in the farm.
+ * render`, native ffmpeg) must both decode to the source frame the rule gives. The same holds for
+ * codecs Chromium cannot decode (10-bit HEVC with HLG and PQ tags, ProRes, MPEG-2 in MPEG-PS): the
+ * preview plays the upload's H.264 transcode, tone-mapped as the farm tone-maps. Then sources with
+ * display metadata (portrait phone video stored landscape with 90° and 270° rotation, 180°,
+ * anamorphic 2:1 pixels) must show upright and filling the frame (their bands read back) in the
+ * preview, as in the farm.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -20,7 +23,7 @@ import { launchChromium, signUpWithProject, uploadMedia } from '../support/brows
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
 import { within } from '../support/fidelity.ts';
-import { readFrameIndexIn } from '../../render-farm/test/support/media.ts';
+import { readFrameIndexIn, VFR_FRAMES, vfrFrameAt, VFR_TICKS_EXPR } from '../../render-farm/test/support/media.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const W = 160;
@@ -38,6 +41,8 @@ interface Variant {
   file: string;
   /** Reference frame this file shows as its source frame 0 (an edit list that trims the start). */
   shift: number;
+  /** Reference frame shown as this file's source frame n, where it is not n + shift (VFR). */
+  frameAt?: (n: number) => number;
   args: (ref: string, out: string) => string[];
 }
 
@@ -49,6 +54,40 @@ const VARIANTS: Variant[] = [
   { file: 'vdelay.mp4', shift: 0, args: (r, o) => ['-itsoffset', '0.2', '-i', r, '-i', r, '-map', '0:v', '-map', '1:a', '-c', 'copy', o] },
   { file: 'late.mkv', shift: 0, args: (r, o) => ['-itsoffset', '2', '-i', r, '-c', 'copy', o] },
   { file: 'trimmed.mp4', shift: 12, args: (r, o) => ['-ss', String(12 / FPS), '-i', r, '-c', 'copy', o] },
+  // Codecs Chromium cannot decode: the preview plays the upload's H.264 transcode (HDR tone-mapped).
+  {
+    file: 'hevc-hlg.mkv',
+    shift: 0,
+    args: (r, o) => ['-i', r, '-map', '0', '-c:v', 'libx265', '-x265-params', 'lossless=1:log-level=error', '-pix_fmt', 'yuv420p10le', '-color_primaries', 'bt2020', '-color_trc', 'arib-std-b67', '-colorspace', 'bt2020nc', '-c:a', 'copy', o],
+  },
+  {
+    file: 'hevc-pq.mp4',
+    shift: 0,
+    args: (r, o) => ['-i', r, '-map', '0', '-c:v', 'libx265', '-x265-params', 'lossless=1:log-level=error', '-pix_fmt', 'yuv420p10le', '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', '-tag:v', 'hvc1', '-c:a', 'copy', o],
+  },
+  { file: 'prores.mov', shift: 0, args: (r, o) => ['-i', r, '-map', '0', '-c:v', 'prores_ks', '-profile:v', '3', '-c:a', 'pcm_s16le', o] },
+  // Phone-style VFR (30 fps, jittered timestamps, a stretch at 15 fps): written in beforeAll.
+  { file: 'vfr.mp4', shift: 0, frameAt: vfrFrameAt, args: () => [] },
+  { file: 'mpeg2.mpg', shift: 0, args: (r, o) => ['-i', r, '-map', '0', '-c:v', 'mpeg2video', '-q:v', '1', '-bf', '2', '-g', '15', '-c:a', 'mp2', '-f', 'mpeg', o] },
+];
+
+/** Sources with display metadata: stored turned or with non-square pixels, shown upright and at their displayed size. */
+interface Oriented {
+  file: string;
+  /** The displayed picture is portrait (H x W) or landscape (W x H). */
+  portrait: boolean;
+  /** Filters from the upright W x H (or H x W) band picture to what the file stores. */
+  stored: string;
+  /** rotate tag written by a stream copy (ffmpeg 5.1 writes the display matrix from it). */
+  rotate?: number;
+}
+const ORIENTED: Oriented[] = [
+  // A phone's portrait video: stored landscape (the picture turned clockwise) plus a display matrix.
+  { file: 'rot90.mp4', portrait: true, stored: `scale=${H}:${W}:flags=neighbor,setsar=1,transpose=clock`, rotate: 90 },
+  { file: 'rot270.mp4', portrait: true, stored: `scale=${H}:${W}:flags=neighbor,setsar=1,transpose=cclock`, rotate: 270 },
+  { file: 'rot180.mp4', portrait: false, stored: `scale=${W}:${H}:flags=neighbor,setsar=1,hflip,vflip`, rotate: 180 },
+  // Anamorphic: half the width stored, pixels twice as wide as tall.
+  { file: 'anamorphic.mp4', portrait: false, stored: `scale=${W / 2}:${H}:flags=neighbor,setsar=2/1` },
 ];
 
 type Editor = { op(name: string, ...args: unknown[]): unknown; spec(): unknown; timeline(): { assets: { id: string; name: string }[] } };
@@ -78,12 +117,20 @@ describe('preview shows the farm\'s source frame for sources that do not start a
       '-vf', `${BANDS_VF},scale=${W}:${H}:flags=neighbor,setsar=1,format=yuv420p`,
       '-frames:v', String(FRAMES), '-c:v', 'libx264', '-preset', 'veryfast', '-qp', '0', '-bf', '2', '-g', '15', '-c:a', 'aac', ref,
     ]);
-    for (const v of VARIANTS) if (v.file !== 'ref.mp4') ffmpeg(v.args(ref, path.join(work, v.file)));
-    // A phone's portrait video: stored landscape (the picture turned clockwise) plus a display matrix.
-    const coded = path.join(work, 'rot-coded.mp4');
-    ffmpeg(['-f', 'lavfi', '-i', `color=c=black:s=16x12:r=${FPS}:d=${FRAMES / FPS}`, '-vf', `${BANDS_VF},scale=${H}:${W}:flags=neighbor,setsar=1,transpose=clock,format=yuv420p`, '-frames:v', String(FRAMES), '-c:v', 'libx264', '-preset', 'veryfast', '-qp', '0', '-g', '15', coded]);
-    // ffmpeg 5.1 writes the display matrix from the rotate tag on a stream copy only.
-    ffmpeg(['-i', coded, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', path.join(work, 'rot90.mp4')]);
+    for (const v of VARIANTS) if (v.file !== 'ref.mp4' && v.file !== 'vfr.mp4') ffmpeg(v.args(ref, path.join(work, v.file)));
+    // Frame k stamped at its VFR tick (90 kHz) as written, no frame-rate conversion.
+    ffmpeg([
+      '-f', 'lavfi', '-i', `color=c=black:s=16x12:r=${FPS}:d=${VFR_FRAMES / FPS}`, '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${VFR_FRAMES / FPS}`,
+      '-vf', `${BANDS_VF},scale=${W}:${H}:flags=neighbor,setsar=1,format=yuv420p,settb=1/90000,setpts='${VFR_TICKS_EXPR}'`,
+      '-frames:v', String(VFR_FRAMES), '-fps_mode', 'passthrough', '-enc_time_base:v', '1/90000', '-video_track_timescale', '90000',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-qp', '0', '-bf', '2', '-g', '15', '-c:a', 'aac', '-shortest', path.join(work, 'vfr.mp4'),
+    ]);
+    for (const o of ORIENTED) {
+      const coded = path.join(work, `coded-${o.file}`);
+      ffmpeg(['-f', 'lavfi', '-i', `color=c=black:s=16x12:r=${FPS}:d=${FRAMES / FPS}`, '-vf', `${BANDS_VF},${o.stored},format=yuv420p`, '-frames:v', String(FRAMES), '-c:v', 'libx264', '-preset', 'veryfast', '-qp', '0', '-g', '15', coded]);
+      // ffmpeg 5.1 writes the display matrix from the rotate tag on a stream copy only.
+      ffmpeg(['-i', coded, '-c', 'copy', ...(o.rotate === undefined ? [] : ['-metadata:s:v:0', `rotate=${o.rotate}`]), path.join(work, o.file)]);
+    }
     [app, browser] = await Promise.all([startApp(), launchChromium()]);
   }, 120_000);
 
@@ -112,7 +159,7 @@ describe('preview shows the farm\'s source frame for sources that do not start a
         await expect.poll(() => page.textContent('[data-testid=output-size]')).toBe(`${w}×${h}`);
       };
       await setOutput(W, H);
-      for (const f of [...VARIANTS.map((v) => v.file), 'rot90.mp4']) {
+      for (const f of [...VARIANTS.map((v) => v.file), ...ORIENTED.map((o) => o.file)]) {
         const n = await page.locator('[data-testid=asset]').count();
         await uploadMedia(page, path.join(work, f));
         await expect.poll(() => page.locator('[data-testid=asset]').count(), { timeout: 30_000 }).toBe(n + 1);
@@ -125,7 +172,7 @@ describe('preview shows the farm\'s source frame for sources that do not start a
       const checks: { file: string; frame: number; want: number }[] = [];
       for (const [i, v] of VARIANTS.entries()) {
         await op(page, 'addClip', { assetId: idOf(v.file), trackId: 'v1', start: i * LEN, sourceIn: IN, sourceOut: IN + LEN });
-        for (const k of AT) checks.push({ file: v.file, frame: i * LEN + k, want: IN + k + v.shift });
+        for (const k of AT) checks.push({ file: v.file, frame: i * LEN + k, want: v.frameAt ? v.frameAt(IN + k) : IN + k + v.shift });
       }
       expect(await page.locator('[data-testid=timeline-clip]').count()).toBe(VARIANTS.length);
 
@@ -164,21 +211,42 @@ describe('preview shows the farm\'s source frame for sources that do not start a
         expect(r.preview, `${r.file} at timeline frame ${r.frame}: preview`).toBe(r.want);
       }
 
-      // Rotation: a portrait timeline; the 90° source on V2 above the rest must fill it upright.
-      await setOutput(H, W);
-      const start = VARIANTS.length * LEN;
-      await op(page, 'addClip', { assetId: idOf('rot90.mp4'), trackId: 'v2', start, sourceIn: IN, sourceOut: IN + LEN });
-      await expect.poll(() => page.locator('[data-testid=timeline-clip]').count()).toBe(VARIANTS.length + 1);
-      spec = await page.evaluate(() => (window as never as { __clipmakerEditor: Editor }).__clipmakerEditor.spec());
-      const farmRot = farmRender('rot90');
-      for (const k of AT) {
-        const px = await previewPixels(start + k);
-        // The whole picture, and its left and right thirds: upright bands across the full width.
-        for (const region of [{ x: 0, y: 0, w: H, h: W }, { x: 0, y: 0, w: 32, h: W }, { x: 64, y: 0, w: 32, h: W }]) {
-          expect(readFrameIndexIn(px, H, region), `rot90 at timeline frame ${start + k}: preview ${JSON.stringify(region)}`).toBe(IN + k);
+      // Rotation and pixel aspect: each source on V2 above the rest must fill its output upright,
+      // bands across the whole width (the picture, its left and right thirds).
+      for (const portrait of [true, false]) {
+        const [w, h] = portrait ? [H, W] : [W, H];
+        await setOutput(w, h);
+        const placed: { file: string; start: number }[] = [];
+        for (const o of ORIENTED.filter((x) => x.portrait === portrait)) {
+          const start = (VARIANTS.length + ORIENTED.indexOf(o)) * LEN;
+          const before = await page.locator('[data-testid=timeline-clip]').count();
+          await op(page, 'addClip', { assetId: idOf(o.file), trackId: 'v2', start, sourceIn: IN, sourceOut: IN + LEN });
+          await expect.poll(() => page.locator('[data-testid=timeline-clip]').count()).toBe(before + 1);
+          placed.push({ file: o.file, start });
         }
-        expect(readFrameIndexIn(gray(farmRot, start + k), H, { x: 0, y: 0, w: H, h: W }), `rot90 at timeline frame ${start + k}: farm`).toBe(IN + k);
+        spec = await page.evaluate(() => (window as never as { __clipmakerEditor: Editor }).__clipmakerEditor.spec());
+        const farmOut = farmRender(portrait ? 'portrait' : 'landscape');
+        const third = Math.floor(w / 3);
+        for (const { file, start } of placed) {
+          for (const k of AT) {
+            const px = await previewPixels(start + k);
+            const farmPx = gray(farmOut, start + k);
+            if (k === AT[1]) {
+              // The ffmpeg.wasm range preview (the farm's graph, wasm target) of the same frame.
+              const b64 = await within(90_000, `ffmpeg.wasm range ${file}`, page.evaluate((f) => (window as never as { __clipmakerEditor: { renderRangeBase64(s: number, e: number): Promise<string> } }).__clipmakerEditor.renderRangeBase64(f, f + 1), start + k));
+              const wasmMp4 = path.join(work, `wasm-${file}.mp4`);
+              writeFileSync(wasmMp4, Buffer.from(b64, 'base64'));
+              expect(readFrameIndexIn(gray(wasmMp4, 0), w, { x: 0, y: 0, w, h }), `${file} at timeline frame ${start + k}: ffmpeg.wasm`).toBe(IN + k);
+            }
+            for (const region of [{ x: 0, y: 0, w, h }, { x: 0, y: 0, w: third, h }, { x: w - third, y: 0, w: third, h }]) {
+              expect(readFrameIndexIn(px, w, region), `${file} at timeline frame ${start + k}: preview ${JSON.stringify(region)}`).toBe(IN + k);
+              expect(readFrameIndexIn(farmPx, w, region), `${file} at timeline frame ${start + k}: farm ${JSON.stringify(region)}`).toBe(IN + k);
+            }
+          }
+        }
       }
+      // Filmstrips and waveforms were made for every source, rotated and transcoded ones included.
+      expect(consoleLines.filter((l) => l.includes('filmstrip/waveform failed'))).toEqual([]);
       expect(pageErrors).toEqual([]);
     } catch (err) {
       await page.screenshot({ path: path.join(tmpdir(), 'cm-preview-containers-failure.png'), fullPage: true }).catch(() => {});

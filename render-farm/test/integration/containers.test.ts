@@ -18,11 +18,10 @@ import { RENDER_QUEUES, RenderResult } from '@clipmaker/shared/jobs';
 import { RenderSpec } from '@clipmaker/shared/render-spec';
 import { TEST_REDIS_URL, uniquePrefix } from '../../../tests/support/redis.ts';
 import { probe } from '../../src/ffmpeg/adapter.ts';
-import { VFR_TOLERANCE_US } from '../../../shared/render-spec/graph/inputs.ts';
 import { renderSpecToFile } from '../../src/render.ts';
 import { LocalDiskStorage } from '../../src/storage/index.ts';
 import { startWorker, type RenderWorker } from '../../src/worker.ts';
-import { BANDS, decodeGrayFrames, ffmpeg, readFrameIndex, readFrameIndexIn, tempDir, videoColour } from '../support/media.ts';
+import { BANDS, decodeGrayFrames, ffmpeg, readFrameIndex, readFrameIndexIn, tempDir, VFR_FRAMES, vfrFrameAt, VFR_TICKS_EXPR, videoColour } from '../support/media.ts';
 import { audioClip, audioSource, frameIndexSpec, imageClip, imageSource, specOf, track } from '../support/spec.ts';
 
 const FPS = 30;
@@ -33,17 +32,6 @@ const H = 96;
 const IN = 20;
 const OUT = 75;
 const BEEP_EVERY = 15;
-
-/** The VFR file's frame k: its timestamp in 90 kHz ticks (its number k is in the picture). */
-const VFR_FRAMES = 90;
-const vfrTicks = (k: number) => k * 3000 + (k >= 30 ? Math.min(k - 30, 20) * 3000 : 0) + ((k * 7) % 5) * 50;
-const VFR_TICKS_EXPR = `N*3000+if(gte(N\\,30)\\,min(N-30\\,20)*3000\\,0)+mod(N*7\\,5)*50`;
-/** The frame displayed at n / 30 (timestamps within the builder's tolerance after it count as at it). */
-function vfrFrameAt(n: number): number {
-  let shown = 0;
-  for (let k = 0; k < VFR_FRAMES; k++) if (vfrTicks(k) <= n * 3000 + (VFR_TOLERANCE_US * 90) / 1000) shown = k;
-  return shown;
-}
 
 /** The number the still images show. */
 const STILL = 1234;

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { VFR_TOLERANCE_US } from '../../../shared/render-spec/graph/inputs.ts';
 
 const exec = promisify(execFile);
 
@@ -87,3 +88,17 @@ export async function videoColour(path: string): Promise<{ pix_fmt?: string; col
   const { stdout } = await exec('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=pix_fmt,color_space,color_transfer,color_primaries', '-print_format', 'json', path]);
   return (JSON.parse(stdout) as { streams: Record<string, string>[] }).streams[0] ?? {};
 }
+
+// ---- a phone-style variable-frame-rate source (used by the farm's and the preview's container tests)
+
+/** The VFR file's frame k: its timestamp in 90 kHz ticks (its number k is in the picture). */
+export const VFR_FRAMES = 90;
+export const vfrTicks = (k: number) => k * 3000 + (k >= 30 ? Math.min(k - 30, 20) * 3000 : 0) + ((k * 7) % 5) * 50;
+export const VFR_TICKS_EXPR = `N*3000+if(gte(N\\,30)\\,min(N-30\\,20)*3000\\,0)+mod(N*7\\,5)*50`;
+/** The frame displayed at n / 30 (timestamps within the builder's tolerance after it count as at it). */
+export function vfrFrameAt(n: number): number {
+  let shown = 0;
+  for (let k = 0; k < VFR_FRAMES; k++) if (vfrTicks(k) <= n * 3000 + (VFR_TOLERANCE_US * 90) / 1000) shown = k;
+  return shown;
+}
+

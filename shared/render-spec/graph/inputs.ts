@@ -75,7 +75,7 @@ export function vfrGridFilters(source: Source, openAt: number | null, first: num
  * N / fps plus the tolerance for VFR, the frame displayed then, as the farm picks it) plus the
  * video's start offset. The <video> plays a file whose timeline's 0 is the container's start: the
  * original, or the preview rendition where the original's container starts later or browsers
- * cannot open it (media/ingest.ts previewRenditionReason).
+ * cannot open it (media/preview-rendition.ts).
  */
 export function previewMediaSeconds(source: Pick<Source, 'vfr' | 'videoStartUs'>, n: number, fps: { num: number; den: number }): number {
   const sourceSeconds = source.vfr ? (n * fps.den) / fps.num + VFR_TOLERANCE_US / 1e6 : ((n + 0.5) * fps.den) / fps.num;
@@ -122,7 +122,7 @@ export function isHdr(source: Pick<Source, 'colorTransfer'>): boolean {
  * 100 nits), then BT.709 transfer and matrix, limited range. The source's primaries and matrix are taken as BT.2020 (HDR video is; they are not
  * recorded). zscale (libzimg) is in Debian's ffmpeg and in ffmpeg.wasm's core.
  */
-export function toneMapFilters(source: Source): string[] {
+export function toneMapFilters(source: Pick<Source, 'kind' | 'colorTransfer'>): string[] {
   if (source.kind !== 'video' || !isHdr(source)) return [];
   return [
     `zscale=tin=${source.colorTransfer}:pin=bt2020:min=bt2020nc:rin=tv:t=linear:npl=100`,

@@ -89,6 +89,26 @@ function exclusive<T>(fn: (ff: FFmpeg) => Promise<T>): Promise<T> {
   return run;
 }
 
+/**
+ * ffmpeg.wasm keeps ffmpeg's C globals from one run to the next, so a core that has run many jobs
+ * can fail one that a fresh core runs (seen: a rotated source's filter graph that would not
+ * re-initialise after a dozen filmstrips). Runs `once`; if ffmpeg failed or stopped, retires the
+ * core and runs it once more on a fresh one.
+ */
+async function onFreshCoreIfFailed<T>(once: () => Promise<T>): Promise<T> {
+  try {
+    return await once();
+  } catch (err) {
+    if (!(err instanceof Error && /^ffmpeg\.wasm (failed|stopped)/.test(err.message))) throw err;
+    await exclusive(async (ff) => {
+      ff.terminate();
+      loaded = null;
+      written.clear();
+    }).catch(() => {});
+    return once();
+  }
+}
+
 /** exec with its log captured; throws with the log tail when ffmpeg fails. */
 async function run(ff: FFmpeg, args: string[], allowFail = false, timeoutMs = 120_000): Promise<string> {
   const lines: string[] = [];
@@ -186,7 +206,7 @@ async function ensureFonts(ff: FFmpeg): Promise<void> {
 
 /** A strip of `count` thumbnails (one JPEG, tiled left to right), `height` px high. */
 export function filmstrip(sourceId: string, durationSeconds: number, count = 10, height = 48, container: string | null = null): Promise<Blob> {
-  return exclusive(async (ff) => {
+  return onFreshCoreIfFailed(() => exclusive(async (ff) => {
     const input = await ensureSource(ff, sourceId);
     const out = `/work/strip-${sourceId}.jpg`;
     const rate = count / Math.max(durationSeconds, 0.1);
@@ -196,12 +216,12 @@ export function filmstrip(sourceId: string, durationSeconds: number, count = 10,
     const data = (await ff.readFile(out)) as Uint8Array;
     await ff.deleteFile(out).catch(() => {});
     return new Blob([data as BlobPart], { type: 'image/jpeg' });
-  });
+  }));
 }
 
 /** Peak amplitude (0..1) per bucket of 1/`perSecond` s, mono. */
 export function waveform(sourceId: string, perSecond = 50, container: string | null = null): Promise<Float32Array> {
-  return exclusive(async (ff) => {
+  return onFreshCoreIfFailed(() => exclusive(async (ff) => {
     const input = await ensureSource(ff, sourceId);
     const out = `/work/wave-${sourceId}.raw`;
     const rate = 8000;
@@ -212,7 +232,7 @@ export function waveform(sourceId: string, perSecond = 50, container: string | n
     const aligned = bytes.slice(0, bytes.byteLength - (bytes.byteLength % 4));
     const samples = new Float32Array(aligned.buffer, 0, aligned.byteLength / 4);
     return peaks(samples, Math.round(rate / perSecond));
-  });
+  }));
 }
 
 export function peaks(samples: Float32Array, bucket: number): Float32Array {
@@ -235,14 +255,9 @@ export function peaks(samples: Float32Array, bucket: number): Float32Array {
  * target, same scripts, same fonts) and returns the MP4 bytes. Loudness normalisation runs in
  * one pass here (a preview); the farm measures first (two-pass).
  */
-export async function renderRange(spec: RenderSpec, range: { start: number; end: number }, opts: { audio?: boolean; onProgress?: (p: number) => void } = {}): Promise<Uint8Array> {
-  try {
-    return await renderRangeOnce(spec, range, opts);
-  } catch (err) {
-    // A crashed core was replaced (single-threaded from now on): one more try.
-    if (err instanceof Error && err.message.startsWith('ffmpeg.wasm stopped')) return renderRangeOnce(spec, range, opts);
-    throw err;
-  }
+export function renderRange(spec: RenderSpec, range: { start: number; end: number }, opts: { audio?: boolean; onProgress?: (p: number) => void } = {}): Promise<Uint8Array> {
+  // A crashed or worn core is replaced (single-threaded from a crash on): one more try.
+  return onFreshCoreIfFailed(() => renderRangeOnce(spec, range, opts));
 }
 
 function renderRangeOnce(spec: RenderSpec, range: { start: number; end: number }, opts: { audio?: boolean; onProgress?: (p: number) => void }): Promise<Uint8Array> {

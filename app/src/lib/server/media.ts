@@ -21,11 +21,11 @@ export async function probeFile(ffprobePath: string, file: string, timeoutMs = 3
 }
 
 /**
- * Writes the editor's preview rendition of an ingested video (ingest.ts previewRenditionArgs: a
- * stream-copy remux into MP4, so it takes about as long as reading the file).
+ * Writes the editor's preview rendition of an ingested video (preview-rendition.ts: a stream-copy
+ * remux into MP4, or an H.264 transcode where the browser cannot decode the picture).
  */
 export async function writePreviewRendition(ffmpegPath: string, info: IngestResult, input: string, output: string, timeoutMs = 300_000): Promise<void> {
-  const { code, stderr } = await runTool(ffmpegPath, previewRenditionArgs(info.container, input, output), timeoutMs);
+  const { code, stderr } = await runTool(ffmpegPath, previewRenditionArgs(info, input, output), timeoutMs);
   if (code !== 0) throw new Error(`ffmpeg could not remux the preview rendition: ${stderr.trim().split('\n').pop()?.slice(0, 200) ?? `exit ${code}`}`);
 }
 

@@ -142,7 +142,8 @@ export async function ingestFile(ctx: AppContext, userId: string, projectId: str
     const previewKey = info.kind === 'video' && previewRenditionReason(info) ? `orgs/${project.orgId}/projects/${project.id}/assets/${id}/preview.mp4` : null;
     if (previewKey) {
       try {
-        await writePreviewRendition(ctx.config.FFMPEG_PATH, info, tmp, `${tmp}.preview.mp4`);
+        // A transcode (HEVC, ProRes, MPEG-2) runs at several times real time on a small server.
+        await writePreviewRendition(ctx.config.FFMPEG_PATH, info, tmp, `${tmp}.preview.mp4`, Math.max(300_000, 4 * (info.durationUs / 1000)));
       } catch (err) {
         throw new ServiceError('bad-request', `the video could not be prepared for the editor's preview (${err instanceof Error ? err.message : String(err)})`);
       }
