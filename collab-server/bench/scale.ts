@@ -4,8 +4,9 @@
  * database of TEST_DATABASE_URL (dropped afterwards), Redis is REDIS_URL (unique prefix).
  *
  *  1. memory: 500 stored timeline documents (50 clips with keyframes, 20 cues), one client each,
- *     then 60 s idle. Server process RSS (from /proc, no forced GC) minus its RSS before the
- *     documents were opened, per document; next to V8 heap used (same delta).
+ *     then 60 s idle. Server process RSS (from /proc, no forced GC) minus the RSS of a second,
+ *     identical server that opened no documents, read at the same moment, per document; also minus
+ *     its own RSS before the documents were opened; next to V8 heap used (same deltas).
  *  2. load, side by side in one run: the project's server vs the bare @y/websocket-server, 50
  *     editors on one document: 100 edits one at a time, then 50 x 4 edits/s for 30 s. p50/p99 and
  *     project/bare ratios.
@@ -174,9 +175,14 @@ async function memory(db: Db, url: string, prefix: string) {
   const ids = rows.map((r) => r.id);
   for (let i = 0; i < ids.length; i += 25) await Promise.all(ids.slice(i, i + 25).map((id) => appendUpdates(db, id, [{ update: state, userId: null }])));
   const server = await projectServer(url, prefix);
-  // Warm-up: one document opened and closed, so code paths and pools are in the baseline.
-  const warm = await idleDriver([{ room: roomForProject(ids[0]!), clients: [{ url: `ws://127.0.0.1:${server.port}`, token: await token(ids[0]!) }] }]);
-  warm.kill('SIGKILL');
+  // The same server a second time, side by side, that opens no documents: its RSS at the same
+  // moment is the baseline of an idle process of this code (same warm-up, same idle time).
+  const baseline = await projectServer(url, prefix);
+  // Warm-up: one document opened and closed on each, so code paths and pools are in the baseline.
+  for (const s of [server, baseline]) {
+    const warm = await idleDriver([{ room: roomForProject(ids[0]!), clients: [{ url: `ws://127.0.0.1:${s.port}`, token: await token(ids[0]!) }] }]);
+    warm.kill('SIGKILL');
+  }
   await sleep(3000);
   const rss0 = rssKiB(server.child.pid!);
   const heap0 = metric((await get(server.port, '/metrics')).body, 'collab_nodejs_heap_size_used_bytes');
@@ -188,20 +194,28 @@ async function memory(db: Db, url: string, prefix: string) {
   await sleep(IDLE_SECONDS * 1000);
   const m = (await get(server.port, '/metrics')).body;
   const rss1 = rssKiB(server.child.pid!);
+  const rssBaseline = rssKiB(baseline.child.pid!);
   const heap1 = metric(m, 'collab_nodejs_heap_size_used_bytes');
+  const heapBaseline = metric((await get(baseline.port, '/metrics')).body, 'collab_nodejs_heap_size_used_bytes');
   const rooms = metric(m, 'collab_rooms');
   driver.kill('SIGKILL');
   server.child.kill('SIGKILL');
+  baseline.child.kill('SIGKILL');
   const per = (kib: number) => Math.round((kib / IDLE_DOCS) * 10) / 10;
   return {
     documents: IDLE_DOCS,
     rooms_loaded: rooms,
     idle_seconds: IDLE_SECONDS,
     encoded_bytes_per_doc: state.byteLength,
+    /** vs the idle side-by-side server that opened no documents, both read at the same moment. */
+    rss_per_doc_kib_vs_idle_server: per(rss1 - rssBaseline),
+    heap_per_doc_kib_vs_idle_server: per((heap1 - heapBaseline) / 1024),
+    /** vs the same process before the documents were opened. */
     rss_per_doc_kib: per(rss1 - rss0),
     rss_per_doc_kib_right_after_open: per(rssOpen - rss0),
     heap_per_doc_kib: per((heap1 - heap0) / 1024),
     server_rss_mib: Math.round(rss1 / 102.4) / 10,
+    idle_server_rss_mib: Math.round(rssBaseline / 102.4) / 10,
     forced_gc: false,
   };
 }
