@@ -4,15 +4,18 @@
  * database of TEST_DATABASE_URL (dropped afterwards), Redis is REDIS_URL (unique prefix).
  *
  *  1. memory: 500 stored timeline documents (50 clips with keyframes, 20 cues), one client each,
- *     then 60 s idle. Server process RSS (from /proc, no forced GC) minus its RSS before the
- *     documents were opened, per document; next to V8 heap used (same delta).
+ *     then 60 s idle. Server process RSS (from /proc, no forced GC) minus the RSS of a second,
+ *     identical server that opened no documents, read at the same moment, per document; also minus
+ *     its own RSS before the documents were opened; next to V8 heap used (same deltas).
  *  2. load, side by side in one run: the project's server vs the bare @y/websocket-server, 50
  *     editors on one document: 100 edits one at a time, then 50 x 4 edits/s for 30 s. p50/p99 and
  *     project/bare ratios.
  *  3. scale: 1,000 documents x 5 clients across 2 server processes (clients of a document split over
  *     both, so every edit crosses Redis), each client 0.2 edits/s for 30 s: p99 and CPU per process.
  * BENCH_PARTS=memory,load,scale picks parts; BENCH_IDLE_DOCS, BENCH_IDLE_SECONDS, BENCH_SECONDS,
- * BENCH_SCALE_DOCS scale them down for a quick look; BENCH_LOAD_MODES=single (or rate) runs one half of the load part. Prints one JSON object on stdout.
+ * BENCH_SCALE_DOCS scale them down for a quick look; BENCH_LOAD_MODES=single (or rate) runs one half of the load part;
+ * BENCH_ROUNDS / BENCH_RATE_ROUNDS repeat the two load comparisons (rotating the order, with median ratios);
+ * BENCH_ASYNC_COMMIT=1 adds a diagnostic server with COLLAB_SYNCHRONOUS_COMMIT=off. Prints one JSON object on stdout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -79,13 +82,21 @@ const SERVER_NODE_ARGS = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(B
  */
 const COMPARE_ROOT = process.env.BENCH_COMPARE_ROOT ? path.resolve(process.env.BENCH_COMPARE_ROOT) : null;
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+/** BENCH_RATE_ROUNDS repeats the 4 edits/s comparison (30 s per server per round), rotating the order. */
+const RATE_ROUNDS = Math.max(1, Number(process.env.BENCH_RATE_ROUNDS ?? 1));
+/**
+ * BENCH_ASYNC_COMMIT=1 (diagnostic, not a deployment advice): the one-at-a-time load also runs the
+ * project's server with COLLAB_SYNCHRONOUS_COMMIT=off ("project_async_commit"), side by side, so the
+ * share of the WAL flush (the durable store before every broadcast) in the gap to bare is visible.
+ */
+const ASYNC_COMMIT_VARIANT = process.env.BENCH_ASYNC_COMMIT === '1';
 function node(script: string, env: Record<string, string>, stdout: 'pipe' | 'ignore' = 'ignore', nodeArgs: string[] = [], from = root): ChildProcess {
   const c = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(from, script)], { cwd: from, env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'inherit'] });
   children.push(c);
   return c;
 }
 
-async function projectServer(databaseUrl: string, prefix: string, from = root): Promise<{ port: number; child: ChildProcess }> {
+async function projectServer(databaseUrl: string, prefix: string, from = root, extraEnv: Record<string, string> = {}): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
   const child = node('collab-server/src/main.ts', {
     NODE_ENV: 'test',
@@ -95,6 +106,7 @@ async function projectServer(databaseUrl: string, prefix: string, from = root): 
     REDIS_URL: TEST_REDIS_URL,
     QUEUE_PREFIX: prefix,
     LOG_LEVEL: 'warn',
+    ...extraEnv,
   }, 'ignore', SERVER_NODE_ARGS, from);
   await waitFor(async () => (await get(port, '/health')).status === 200, 60_000, 'collab server');
   return { port, child };
@@ -163,9 +175,14 @@ async function memory(db: Db, url: string, prefix: string) {
   const ids = rows.map((r) => r.id);
   for (let i = 0; i < ids.length; i += 25) await Promise.all(ids.slice(i, i + 25).map((id) => appendUpdates(db, id, [{ update: state, userId: null }])));
   const server = await projectServer(url, prefix);
-  // Warm-up: one document opened and closed, so code paths and pools are in the baseline.
-  const warm = await idleDriver([{ room: roomForProject(ids[0]!), clients: [{ url: `ws://127.0.0.1:${server.port}`, token: await token(ids[0]!) }] }]);
-  warm.kill('SIGKILL');
+  // The same server a second time, side by side, that opens no documents: its RSS at the same
+  // moment is the baseline of an idle process of this code (same warm-up, same idle time).
+  const baseline = await projectServer(url, prefix);
+  // Warm-up: one document opened and closed on each, so code paths and pools are in the baseline.
+  for (const s of [server, baseline]) {
+    const warm = await idleDriver([{ room: roomForProject(ids[0]!), clients: [{ url: `ws://127.0.0.1:${s.port}`, token: await token(ids[0]!) }] }]);
+    warm.kill('SIGKILL');
+  }
   await sleep(3000);
   const rss0 = rssKiB(server.child.pid!);
   const heap0 = metric((await get(server.port, '/metrics')).body, 'collab_nodejs_heap_size_used_bytes');
@@ -177,20 +194,28 @@ async function memory(db: Db, url: string, prefix: string) {
   await sleep(IDLE_SECONDS * 1000);
   const m = (await get(server.port, '/metrics')).body;
   const rss1 = rssKiB(server.child.pid!);
+  const rssBaseline = rssKiB(baseline.child.pid!);
   const heap1 = metric(m, 'collab_nodejs_heap_size_used_bytes');
+  const heapBaseline = metric((await get(baseline.port, '/metrics')).body, 'collab_nodejs_heap_size_used_bytes');
   const rooms = metric(m, 'collab_rooms');
   driver.kill('SIGKILL');
   server.child.kill('SIGKILL');
+  baseline.child.kill('SIGKILL');
   const per = (kib: number) => Math.round((kib / IDLE_DOCS) * 10) / 10;
   return {
     documents: IDLE_DOCS,
     rooms_loaded: rooms,
     idle_seconds: IDLE_SECONDS,
     encoded_bytes_per_doc: state.byteLength,
+    /** vs the idle side-by-side server that opened no documents, both read at the same moment. */
+    rss_per_doc_kib_vs_idle_server: per(rss1 - rssBaseline),
+    heap_per_doc_kib_vs_idle_server: per((heap1 - heapBaseline) / 1024),
+    /** vs the same process before the documents were opened. */
     rss_per_doc_kib: per(rss1 - rss0),
     rss_per_doc_kib_right_after_open: per(rssOpen - rss0),
     heap_per_doc_kib: per((heap1 - heap0) / 1024),
     server_rss_mib: Math.round(rss1 / 102.4) / 10,
+    idle_server_rss_mib: Math.round(rssBaseline / 102.4) / 10,
     forced_gc: false,
   };
 }
@@ -199,44 +224,66 @@ async function load(db: Db, url: string, prefix: string) {
   type Server = { port: number; child: ChildProcess };
   const servers: Record<string, Server> = { project: await projectServer(url, prefix), bare: await bareServer() };
   if (COMPARE_ROOT) servers.compare = await projectServer(url, prefix, COMPARE_ROOT);
+  if (ASYNC_COMMIT_VARIANT) servers.project_async_commit = await projectServer(url, prefix, root, { COLLAB_SYNCHRONOUS_COMMIT: 'off' });
   const out: Record<string, unknown> = {};
+  /** The server's own store figures (collab_store_seconds: queued -> committed, per group commit). */
+  const storeMetrics = async (which: string) => {
+    if (which === 'bare') return null;
+    const m = (await get(servers[which]!.port, '/metrics')).body;
+    return { sum: metric(m, 'collab_store_seconds_sum'), count: metric(m, 'collab_store_seconds_count') };
+  };
   const measure = async (which: string, mode: 'single' | 'rate') => {
     const p = await newProject(db);
     const server = servers[which]!;
     const clients = await Promise.all(Array.from({ length: 50 }, async () => ({ url: `ws://127.0.0.1:${server.port}`, token: await token(p) })));
     progress(`load: ${which} server, 50 editors, ${mode === 'single' ? '100 edits one at a time' : `4 edits/s each for ${LOAD_SECONDS}s`}`);
     const cpu0 = cpuSeconds(server.child.pid!);
+    const store0 = await storeMetrics(which);
     const result = await runDriver({ mode, docs: [{ room: roomForProject(p), clients }], edits: 100, perSecond: 4, seconds: LOAD_SECONDS });
     result.server_cpu_seconds = Math.round((cpuSeconds(server.child.pid!) - cpu0) * 100) / 100;
+    const store1 = await storeMetrics(which);
+    if (store0 && store1 && store1.count > store0.count) {
+      result.server_group_commits = store1.count - store0.count;
+      result.server_mean_store_ms = Math.round(((store1.sum - store0.sum) / (store1.count - store0.count)) * 1e5) / 100;
+    }
     return result;
   };
   const withRatios = (results: Record<string, Record<string, number>>) => {
     const r = (a: string, k: string) => Math.round((results[a]![k]! / results.bare![k]!) * 100) / 100;
-    return { ...results, ratio_p50: r('project', 'p50_ms'), ratio_p99: r('project', 'p99_ms'), ...(results.compare ? { compare_ratio_p50: r('compare', 'p50_ms'), compare_ratio_p99: r('compare', 'p99_ms') } : {}) };
+    const others: Record<string, number> = {};
+    for (const name of Object.keys(results)) if (name !== 'bare' && name !== 'project') Object.assign(others, { [`${name}_ratio_p50`]: r(name, 'p50_ms'), [`${name}_ratio_p99`]: r(name, 'p99_ms') });
+    return { ...results, ratio_p50: r('project', 'p50_ms'), ratio_p99: r('project', 'p99_ms'), ...others };
   };
-  for (const mode of LOAD_MODES) {
-    if (mode === 'rate') {
-      const results: Record<string, Record<string, number>> = {};
-      for (const which of ['bare', 'project']) results[which] = await measure(which, mode);
-      out.editors_50_x_4_per_s = withRatios(results);
-      continue;
-    }
-    const rounds = [];
-    const names = Object.keys(servers);
-    for (let round = 0; round < ROUNDS; round++) {
-      // Rotate which goes first, so none always gets the warmer machine.
+  /** Runs `rounds` rounds over `names`, rotating which goes first, so none always gets the warmer machine. */
+  const rotate = async (names: string[], mode: 'single' | 'rate', rounds: number) => {
+    const all = [];
+    for (let round = 0; round < rounds; round++) {
       const results: Record<string, Record<string, number>> = {};
       for (let i = 0; i < names.length; i++) {
         const which = names[(i + round) % names.length]!;
         results[which] = await measure(which, mode);
       }
-      rounds.push(withRatios(results));
+      all.push(withRatios(results));
     }
-    out.one_edit_at_a_time = rounds.length === 1 ? rounds[0] : { rounds };
+    return all.length === 1 ? all[0] : { rounds: all, ...medians(all) };
+  };
+  for (const mode of LOAD_MODES) {
+    if (mode === 'rate') out.editors_50_x_4_per_s = await rotate(['bare', 'project'], mode, RATE_ROUNDS);
+    else out.one_edit_at_a_time = await rotate(Object.keys(servers), mode, ROUNDS);
   }
   // A profiled server must exit by itself for V8 to write its profile.
   if (SERVER_NODE_ARGS.length > 0) await new Promise((r) => servers.project!.child.once('exit', r).kill('SIGTERM'));
   for (const s of Object.values(servers)) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+  return out;
+}
+
+/** Median over rounds of every top-level ratio (`ratio_p50`, `compare_ratio_p99`, ...). */
+function medians(rounds: Record<string, unknown>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(rounds[0]!).filter((k) => k.endsWith('ratio_p50') || k.endsWith('ratio_p99'))) {
+    const v = rounds.map((r) => r[k] as number).sort((a, b) => a - b);
+    out[`median_${k}`] = v.length % 2 ? v[(v.length - 1) / 2]! : Math.round(((v[v.length / 2 - 1]! + v[v.length / 2]!) / 2) * 100) / 100;
+  }
   return out;
 }
 
