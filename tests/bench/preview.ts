@@ -10,14 +10,15 @@
  *  - filmstrip: ffmpeg.wasm thumbnails strip of the 60 s clip (media already in the wasm FS).
  * BENCH_BUILDS=app/build-baseline,app/build runs everything once per build (APP_BUILD_DIR), in that
  * order, in one process, for before/after figures side by side. BENCH_PROFILE=1 also records a CPU
- * profile of the page during playback and prints its top self-time functions on stderr.
+ * profile of the page during playback and prints its top self-time functions on stderr. With
+ * SCREENSHOT_DIR set, the preview canvas is kept mid-playback as bench-preview-playing-<build>.png.
  * Prints one JSON object on stdout; progress goes to stderr.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { launchChromium, uploadMedia } from '../support/browser.ts';
+import { launchChromium, signUpWithProject, uploadMedia } from '../support/browser.ts';
 import { startApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
 
@@ -51,14 +52,7 @@ async function measure(browser: Browser, buildDir: string) {
   const app = await startApp({ APP_BUILD_DIR: buildDir });
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    await page.goto(`${app.url}/signup`);
-    await page.fill('input[name=name]', 'Bench');
-    await page.fill('input[name=email]', 'bench@example.com');
-    await page.fill('input[name=password]', 'correct horse battery');
-    await page.click('button[type=submit]');
-    await page.waitForURL((url) => url.pathname === '/projects');
-    await page.fill('input[name=name]', 'Bench');
-    await page.click('text=Create project');
+    await signUpWithProject(page, app.url, { name: 'Bench', email: 'bench@example.com' }, 'Bench');
     await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
     await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
     log('uploading');
@@ -102,7 +96,12 @@ async function measure(browser: Browser, buildDir: string) {
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.start');
     }
-    await page.waitForTimeout(5000);
+    if (process.env.SCREENSHOT_DIR) {
+      // What playback shows (the realtime upload paths), to look at: mid-playback, the canvas only.
+      await page.waitForTimeout(2500);
+      await page.locator('[data-testid=preview-canvas]').screenshot({ path: path.join(process.env.SCREENSHOT_DIR, `bench-preview-playing-${path.basename(buildDir)}.png`) });
+      await page.waitForTimeout(2500);
+    } else await page.waitForTimeout(5000);
     if (cdp) logProfile(buildDir, ((await cdp.send('Profiler.stop')) as { profile: CpuProfile }).profile);
     const playback = await page.evaluate(() => {
       const w = window as unknown as Hooks;

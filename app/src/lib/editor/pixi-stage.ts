@@ -44,8 +44,9 @@ export class PixiStage {
   /** Frames each video has presented (requestVideoFrameCallback) and the count last uploaded. */
   private presented = new Map<HTMLVideoElement, number>();
   private uploadedAt = new Map<HTMLVideoElement, number>();
+  /** Per video: which way its last picture was uploaded (a change of way uploads again). */
+  private uploadPath = new Map<HTMLVideoElement, 'cropped' | 'shrunk' | 'whole'>();
   /** Per video: its crop drawn at the size it is shown, for realtime draws (see shrunkTexture). */
-  private shrinking = new Map<HTMLVideoElement, boolean>();
   private shrunk = new Map<HTMLVideoElement, { ctx: CanvasRenderingContext2D; texture: Texture; key: string }>();
   /** Per video: its crop converted to RGBA by WebCodecs (VideoFrame.copyTo), see croppedTexture. */
   private cropped = new Map<HTMLVideoElement, { texture: Texture; key: string }>();
@@ -217,23 +218,30 @@ export class PixiStage {
       // browser counts presented frames; paused (a seek may land before the count moves) and
       // without requestVideoFrameCallback, upload every draw.
       const presented = this.presented.get(v);
-      // Scaled on the CPU side when shown at under half the pixels the whole frame would upload.
-      const shownW = Math.max(1, Math.round(lf.w * this.scale));
-      const shownH = Math.max(1, Math.round(lf.h * this.scale));
-      const shrink = this.scale < 1 && shownW * shownH * 2 <= v.videoWidth * v.videoHeight;
-      const fresh = v.paused || presented === undefined || this.uploadedAt.get(v) !== presented || this.shrinking.get(v) !== shrink;
-      if (fresh && presented !== undefined) this.uploadedAt.set(v, presented);
-      this.shrinking.set(v, shrink);
       // Crop rectangle in the asset's pixels; the decoded video normally has the same size.
       const sx = v.videoWidth / layer.source!.width;
       const sy = v.videoHeight / layer.source!.height;
       const crop = { x: lf.crop.x * sx, y: lf.crop.y * sy, w: lf.crop.w * sx, h: lf.crop.h * sy };
-      // Realtime and shown at over a quarter of the crop's pixels: only the crop converted (cheap);
-      // smaller (a picture-in-picture): scaled on a 2D canvas; full size (fidelity grabs): the whole frame.
-      let tex = this.scale < 1 && this.canCopyFrames && shownW * shownH * 4 >= crop.w * crop.h ? this.croppedTexture(v, crop, fresh) : null;
+      const shownW = Math.max(1, Math.round(lf.w * this.scale));
+      const shownH = Math.max(1, Math.round(lf.h * this.scale));
+      // Realtime (scale < 1), three ways to get the crop's pixels:
+      //  - 'cropped': only the crop converted by VideoFrame.copyTo, the GPU scales it. Taken when it
+      //    is shown at over a quarter of the crop's pixels, and while playing for any size (a
+      //    picture-in-picture too: the 2D canvas's mipmapped downscale of the whole frame was most
+      //    of a playing draw, BENCHMARKS.md "Editor preview");
+      //  - 'shrunk': paused and shown small, scaled on a 2D canvas (smooth still, no aliasing);
+      //  - 'whole': the whole frame uploaded and cropped on the GPU (full-size grabs: fidelity).
+      const small = shownW * shownH * 2 <= v.videoWidth * v.videoHeight;
+      const cropOk = this.scale < 1 && this.canCopyFrames && (!v.paused || shownW * shownH * 4 >= crop.w * crop.h);
+      const shrinkOk = this.scale < 1 && small;
+      const path = cropOk ? 'cropped' : shrinkOk ? 'shrunk' : 'whole';
+      const fresh = v.paused || presented === undefined || this.uploadedAt.get(v) !== presented || this.uploadPath.get(v) !== path;
+      if (fresh && presented !== undefined) this.uploadedAt.set(v, presented);
+      this.uploadPath.set(v, path);
+      let tex = path === 'cropped' ? this.croppedTexture(v, crop, fresh) : null;
       if (tex) {
         // its frame is already the exact crop
-      } else if (shrink) {
+      } else if (shrinkOk) {
         tex = this.shrunkTexture(v, crop, shownW, shownH, fresh);
       } else {
         tex = this.textureFor(v);
