@@ -133,7 +133,9 @@ async function main() {
   // adapter-node caps every request body (512 KB by default); uploads stream under their own limit
   // (MAX_UPLOAD_BYTES, enforced while streaming), so the global cap must let them through.
   process.env.BODY_SIZE_LIMIT ??= String(Number(process.env.MAX_UPLOAD_BYTES ?? 2 * 1024 ** 3) + 1024 ** 2);
-  const { handler } = (await import(pathToFileURL(path.join(root, 'app/build/handler.js')).href)) as { handler: http.RequestListener };
+  // APP_BUILD_DIR: another build of the app (benchmarks compare two builds side by side in one run).
+  const buildDir = path.resolve(root, process.env.APP_BUILD_DIR ?? 'app/build');
+  const { handler } = (await import(pathToFileURL(path.join(buildDir, 'handler.js')).href)) as { handler: http.RequestListener };
   const server = http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   log.info({ url: process.env.ORIGIN, dataDir }, `ClipMaker is running: open ${process.env.ORIGIN}  (data in ${dataDir})`);

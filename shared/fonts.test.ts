@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { fontFiles, FONT_FAMILIES } from './fonts.ts';
+import * as hb from 'harfbuzzjs';
+import { BUNDLED_FONT, FONTS_DIR_FROM_SHARED, fontFiles, FONT_FAMILIES, parseUnicodeRange, toUnicodeRange, type WebFontFile } from './fonts.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -36,5 +37,25 @@ describe('bundled fonts', () => {
       const family = FONT_FAMILIES.find((x) => x.family === f.family)!;
       expect([f.name, metrics(readFileSync(path))]).toEqual([f.name, { unitsPerEm: family.unitsPerEm, winAscent: family.winAscent, winDescent: family.winDescent }]);
     }
+  });
+
+  it('browser subsets of DejaVu Sans: WOFF2 files whose ranges split exactly what each TTF covers, one file per code point', () => {
+    const dir = join(import.meta.dirname, FONTS_DIR_FROM_SHARED);
+    const manifest = JSON.parse(readFileSync(join(dir, 'web/manifest.json'), 'utf8')) as WebFontFile[];
+    for (const [weight, file] of [[400, BUNDLED_FONT.regular], [700, BUNDLED_FONT.bold]] as const) {
+      const covered = [...new hb.Face(new hb.Blob(readFileSync(join(dir, file)))).collectUnicodes()].sort((a, b) => a - b);
+      const mine = manifest.filter((m) => m.weight === weight && m.family === BUNDLED_FONT.family);
+      expect(mine.map((m) => m.subset)).toEqual(['latin', 'latin-ext', 'rest']);
+      const all = mine.flatMap((m) => parseUnicodeRange(m.unicodeRange));
+      expect(all.length).toBe(new Set(all).size);
+      expect(all.sort((a, b) => a - b)).toEqual(covered);
+      expect(parseUnicodeRange(mine[0]!.unicodeRange)).toContain('A'.codePointAt(0));
+      for (const m of mine) expect(readFileSync(join(dir, 'web', m.name)).toString('latin1', 0, 4)).toBe('wOF2');
+    }
+  });
+
+  it('unicode-range round trip', () => {
+    expect(parseUnicodeRange('U+0041-0043,U+00E9,U+4??')).toHaveLength(3 + 1 + 256);
+    expect(toUnicodeRange([0x41, 0x42, 0x43, 0xe9, 0x1f600])).toBe('U+0041-0043,U+00E9,U+1F600');
   });
 });

@@ -93,3 +93,47 @@ export function ascentOfLine(family: string): number {
   const f = fontFamily(family);
   return f.winAscent / (f.winAscent + f.winDescent);
 }
+
+/**
+ * The browser's copies (UI and PixiJS): WOFF2 subsets with a unicode-range each, loaded only for
+ * the characters a page draws. fontsource families use the package's own .woff2 of every bundled
+ * subset; DejaVu Sans is split by `pnpm fonts:web` (shared/scripts/write-web-fonts.ts) into these
+ * subsets under assets/fonts/web/ (manifest.json: file, weight and exact range). libass keeps
+ * fontFiles() above.
+ */
+export const DEJAVU_WEB_SUBSETS = ['latin', 'latin-ext', 'rest'] as const;
+
+export interface WebFontFile {
+  family: string;
+  weight: 400 | 700;
+  subset: string;
+  name: string;
+  /** CSS unicode-range of the code points in this file. */
+  unicodeRange: string;
+}
+
+/** Code points of a CSS unicode-range ("U+0000-00FF,U+0131,U+4??" ). */
+export function parseUnicodeRange(range: string): number[] {
+  const out: number[] = [];
+  for (const part of range.split(',').map((p) => p.trim().replace(/^U\+/i, ''))) {
+    if (!part) continue;
+    const [lo, hi] = part.includes('?') ? [part.replace(/\?/g, '0'), part.replace(/\?/g, 'F')] : part.split('-');
+    const a = parseInt(lo!, 16);
+    const b = hi === undefined ? a : parseInt(hi, 16);
+    for (let c = a; c <= b; c++) out.push(c);
+  }
+  return out;
+}
+
+/** The shortest CSS unicode-range of sorted, distinct code points. */
+export function toUnicodeRange(sorted: readonly number[]): string {
+  const parts: string[] = [];
+  const hex = (c: number) => c.toString(16).toUpperCase().padStart(4, '0');
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(i === j ? `U+${hex(sorted[i]!)}` : `U+${hex(sorted[i]!)}-${hex(sorted[j]!)}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}

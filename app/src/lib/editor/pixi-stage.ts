@@ -8,11 +8,12 @@
  * libass lays out the cue script. Pure layout helpers live in preview-geometry.ts.
  */
 import 'pixi.js/unsafe-eval';
-import { Application, CanvasSource, CanvasTextMetrics, ColorMatrixFilter, Container, Graphics, Rectangle, Sprite, Text, Texture, TextStyle, VideoSource } from 'pixi.js';
+import { Application, BufferImageSource, CanvasSource, CanvasTextMetrics, ColorMatrixFilter, Container, Graphics, Rectangle, Sprite, Text, Texture, TextStyle, VideoSource } from 'pixi.js';
 import { layerFrame, layerGeometry, planLayers, visualLayers, wipeHiddenRect, type LayerFrame, type LayerGeometry, type RenderSpec, type TextClip, type VisualLayer } from '@clipmaker/shared/render-spec';
 import { BUNDLED_FONT } from '@clipmaker/shared/fonts';
 import { captionAt, wordVisible } from '@clipmaker/shared/captions';
 import { layoutText, subtitleLayout, type TextLine } from './preview-geometry';
+import { fontsReady, loadFonts, type FontUse } from './fonts';
 
 export interface DrawInput {
   spec: RenderSpec;
@@ -43,9 +44,14 @@ export class PixiStage {
   /** Frames each video has presented (requestVideoFrameCallback) and the count last uploaded. */
   private presented = new Map<HTMLVideoElement, number>();
   private uploadedAt = new Map<HTMLVideoElement, number>();
+  /** Per video: which way its last picture was uploaded (a change of way uploads again). */
+  private uploadPath = new Map<HTMLVideoElement, 'cropped' | 'shrunk' | 'whole'>();
   /** Per video: its crop drawn at the size it is shown, for realtime draws (see shrunkTexture). */
-  private shrinking = new Map<HTMLVideoElement, boolean>();
   private shrunk = new Map<HTMLVideoElement, { ctx: CanvasRenderingContext2D; texture: Texture; key: string }>();
+  /** Per video: its crop converted to RGBA by WebCodecs (VideoFrame.copyTo), see croppedTexture. */
+  private cropped = new Map<HTMLVideoElement, { texture: Texture; key: string }>();
+  /** False once VideoFrame.copyTo failed here (older browser, tainted video): the 2D canvas path instead. */
+  private canCopyFrames = typeof VideoFrame !== 'undefined';
   private subtitleBox = new Graphics();
   private subtitleText: Text | null = null;
   private subtitleKey = '';
@@ -65,6 +71,11 @@ export class PixiStage {
   /** Milliseconds each draw() took on the CPU side (texture upload + render submit), newest last. */
   readonly drawTimes: number[] = [];
   onImageLoaded: (() => void) | null = null;
+  /** Called when fonts a frame asked for have loaded (the paused preview redraws). */
+  onFontsLoaded: (() => void) | null = null;
+  /** Font uses (family, weight, text) known loaded, and those being fetched. */
+  private fontsLoaded = new Set<string>();
+  private fontsLoading = new Set<string>();
 
   async init(canvas: HTMLCanvasElement, width: number, height: number): Promise<void> {
     await this.app.init({ canvas, width, height, background: 0x000000, preference: 'webgl', antialias: false, autoStart: false, preserveDrawingBuffer: true, resolution: 1, autoDensity: false });
@@ -98,6 +109,42 @@ export class PixiStage {
       .map(({ layer, geometry }) => ({ layer, frame: layerFrame(layer, geometry, frame, spec) }));
   }
 
+  /** What the text layers and the subtitle on screen at a frame draw, in which family and weight. */
+  private fontUses(spec: RenderSpec, frame: number): FontUse[] {
+    const uses: FontUse[] = [];
+    for (const { layer } of this.planFor(spec).layers) {
+      if (layer.clip.kind === 'text' && frame >= layer.start && frame < layer.end) uses.push({ family: layer.clip.style.fontFamily, bold: layer.clip.style.bold, text: layer.clip.text });
+    }
+    const cue = spec.subtitles.cues.find((q) => frame >= q.start && frame < q.end && q.text.trim() !== '');
+    if (cue) uses.push({ family: BUNDLED_FONT.family, bold: spec.subtitles.style.bold, text: cue.text });
+    return uses;
+  }
+
+  /**
+   * True when every font the frame's text needs is loaded; otherwise starts loading the missing
+   * subsets (onFontsLoaded follows) and returns false: text is never drawn in a fallback font.
+   */
+  fontsReadyAt(spec: RenderSpec, frame: number): boolean {
+    let ready = true;
+    for (const u of this.fontUses(spec, frame)) {
+      const key = `${u.family}|${u.bold}|${u.text}`;
+      if (this.fontsLoaded.has(key)) continue;
+      if (fontsReady([u])) {
+        this.fontsLoaded.add(key);
+        continue;
+      }
+      ready = false;
+      if (this.fontsLoading.has(key)) continue;
+      this.fontsLoading.add(key);
+      void loadFonts([u]).then(() => {
+        this.fontsLoading.delete(key);
+        this.fontsLoaded.add(key);
+        this.onFontsLoaded?.();
+      });
+    }
+    return ready;
+  }
+
   draw(input: DrawInput, scale = this.renderScale): void {
     const t0 = performance.now();
     const { spec, frame } = input;
@@ -105,15 +152,23 @@ export class PixiStage {
     const H = spec.output.height;
     this.resize(W, H, scale);
     const live = new Set<string>();
+    const order: Container[] = [];
+    // Text waits for its fonts (playback draws the frame without it; paused draws wait, see PreviewStage).
+    const fonts = this.fontsReadyAt(spec, frame);
     for (const { layer, geometry } of this.planFor(spec).layers) {
       if (frame < layer.start || frame >= layer.end) continue;
+      if (layer.clip.kind === 'text' && !fonts) continue;
       const lf = layerFrame(layer, geometry, frame, spec);
       const node = this.nodeFor(layer.clip.id);
       if (!this.drawLayer(node, layer, geometry, lf, input)) continue;
-      // Bottom track first: re-adding moves the node to the top of the drawing order.
-      this.layerHost.addChild(node.root);
+      order.push(node.root);
       live.add(layer.clip.id);
     }
+    // Bottom track first. Re-adding moves a node to the top, but is a structure change that makes
+    // PixiJS rebuild the whole scene's instructions, so only when the order on screen changed.
+    const shown = new Set(order);
+    const current = this.layerHost.children.filter((c) => shown.has(c as Container));
+    if (current.length !== order.length || current.some((c, i) => c !== order[i])) for (const root of order) this.layerHost.addChild(root);
     for (const [id, node] of this.nodes) {
       node.root.visible = live.has(id);
       if (!this.planFor(spec).layers.some((l) => l.layer.clip.id === id)) {
@@ -121,7 +176,7 @@ export class PixiStage {
         this.nodes.delete(id);
       }
     }
-    this.drawSubtitle(spec, frame, W, H);
+    this.drawSubtitle(spec, fonts ? frame : -1, W, H);
     this.app.renderer.render(this.app.stage);
     this.drawTimes.push(performance.now() - t0);
     if (this.drawTimes.length > 2000) this.drawTimes.splice(0, 1000);
@@ -163,19 +218,30 @@ export class PixiStage {
       // browser counts presented frames; paused (a seek may land before the count moves) and
       // without requestVideoFrameCallback, upload every draw.
       const presented = this.presented.get(v);
-      // Scaled on the CPU side when shown at under half the pixels the whole frame would upload.
-      const shownW = Math.max(1, Math.round(lf.w * this.scale));
-      const shownH = Math.max(1, Math.round(lf.h * this.scale));
-      const shrink = this.scale < 1 && shownW * shownH * 2 <= v.videoWidth * v.videoHeight;
-      const fresh = v.paused || presented === undefined || this.uploadedAt.get(v) !== presented || this.shrinking.get(v) !== shrink;
-      if (fresh && presented !== undefined) this.uploadedAt.set(v, presented);
-      this.shrinking.set(v, shrink);
       // Crop rectangle in the asset's pixels; the decoded video normally has the same size.
       const sx = v.videoWidth / layer.source!.width;
       const sy = v.videoHeight / layer.source!.height;
       const crop = { x: lf.crop.x * sx, y: lf.crop.y * sy, w: lf.crop.w * sx, h: lf.crop.h * sy };
-      let tex: Texture;
-      if (shrink) {
+      const shownW = Math.max(1, Math.round(lf.w * this.scale));
+      const shownH = Math.max(1, Math.round(lf.h * this.scale));
+      // Realtime (scale < 1), three ways to get the crop's pixels:
+      //  - 'cropped': only the crop converted by VideoFrame.copyTo, the GPU scales it. Taken when it
+      //    is shown at over a quarter of the crop's pixels, and while playing for any size (a
+      //    picture-in-picture too: the 2D canvas's mipmapped downscale of the whole frame was most
+      //    of a playing draw, BENCHMARKS.md "Editor preview");
+      //  - 'shrunk': paused and shown small, scaled on a 2D canvas (smooth still, no aliasing);
+      //  - 'whole': the whole frame uploaded and cropped on the GPU (full-size grabs: fidelity).
+      const small = shownW * shownH * 2 <= v.videoWidth * v.videoHeight;
+      const cropOk = this.scale < 1 && this.canCopyFrames && (!v.paused || shownW * shownH * 4 >= crop.w * crop.h);
+      const shrinkOk = this.scale < 1 && small;
+      const path = cropOk ? 'cropped' : shrinkOk ? 'shrunk' : 'whole';
+      const fresh = v.paused || presented === undefined || this.uploadedAt.get(v) !== presented || this.uploadPath.get(v) !== path;
+      if (fresh && presented !== undefined) this.uploadedAt.set(v, presented);
+      this.uploadPath.set(v, path);
+      let tex = path === 'cropped' ? this.croppedTexture(v, crop, fresh) : null;
+      if (tex) {
+        // its frame is already the exact crop
+      } else if (shrinkOk) {
         tex = this.shrunkTexture(v, crop, shownW, shownH, fresh);
       } else {
         tex = this.textureFor(v);
@@ -217,9 +283,9 @@ export class PixiStage {
       const c = lf.tint.color === 'white' ? 1 : 0;
       // rgb' = rgb * (1 - a) + colour * a (alpha untouched), like the farm's lutyuv.
       node.tint.matrix = [1 - a, 0, 0, 0, c * a, 0, 1 - a, 0, 0, c * a, 0, 0, 1 - a, 0, c * a, 0, 0, 0, 1, 0];
-      node.root.filters = [node.tint];
-    } else node.root.filters = [];
-    node.mask.clear();
+      if (node.root.filters?.[0] !== node.tint) node.root.filters = [node.tint];
+    } else if (node.root.filters?.length) node.root.filters = [];
+    if (lf.wipe || node.mask.context.instructions.length > 0) node.mask.clear();
     if (lf.wipe) {
       const hidden = wipeHiddenRect(lf.wipe, Math.round(lf.w), Math.round(lf.h));
       const shown = complement(hidden, lf.w, lf.h);
@@ -310,6 +376,57 @@ export class PixiStage {
       s.key = key;
     }
     return s.texture;
+  }
+
+  /**
+   * A video's crop as an RGBA texture of the crop's own size, converted by WebCodecs
+   * (VideoFrame.copyTo with a rect and format RGBA): in software, drawing a <video> anywhere (2D
+   * canvas or a WebGL upload) first converts the WHOLE decoded frame from YUV, ~4x the work for a
+   * 9:16 crop of a 16:9 source; this converts the crop only and the GPU scales it. Redrawn only
+   * for a new picture or a new crop. Chromium writes the pixels during copyTo (its promise is
+   * already settled); a browser that wrote them later would show the previous picture for one draw.
+   * Null when it cannot (then the 2D canvas path).
+   */
+  private croppedTexture(v: HTMLVideoElement, crop: { x: number; y: number; w: number; h: number }, fresh: boolean): Texture | null {
+    // I420 sources need an even-aligned rect; the exact crop is the texture's frame inside it.
+    const x0 = Math.max(0, 2 * Math.floor(crop.x / 2));
+    const y0 = Math.max(0, 2 * Math.floor(crop.y / 2));
+    const x1 = Math.min(v.videoWidth, 2 * Math.ceil((crop.x + crop.w) / 2));
+    const y1 = Math.min(v.videoHeight, 2 * Math.ceil((crop.y + crop.h) / 2));
+    const rect = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+    if (rect.width < 2 || rect.height < 2) return null;
+    const key = `${rect.x},${rect.y},${rect.width},${rect.height}`;
+    let c = this.cropped.get(v);
+    if (c && c.key !== key) {
+      c.texture.destroy(true);
+      c = undefined;
+    }
+    const isNew = !c;
+    if (!c) {
+      const source = new BufferImageSource({ resource: new Uint8Array(rect.width * rect.height * 4), width: rect.width, height: rect.height, format: 'rgba8unorm', alphaMode: 'no-premultiply-alpha' });
+      c = { texture: new Texture({ source }), key };
+      this.cropped.set(v, c);
+    }
+    if (fresh || isNew) {
+      let frame: VideoFrame | null = null;
+      try {
+        frame = new VideoFrame(v);
+        void frame.copyTo(c.texture.source.resource as Uint8Array, { rect, format: 'RGBA' }).catch(() => (this.canCopyFrames = false));
+        c.texture.source.update();
+      } catch {
+        this.canCopyFrames = false;
+        frame?.close();
+        return null;
+      }
+      frame.close();
+    }
+    const t = c.texture;
+    t.frame.x = crop.x - rect.x;
+    t.frame.y = crop.y - rect.y;
+    t.frame.width = Math.min(crop.w, rect.width - t.frame.x);
+    t.frame.height = Math.min(crop.h, rect.height - t.frame.y);
+    t.updateUvs();
+    return t;
   }
 
   private drawSubtitle(spec: RenderSpec, frame: number, W: number, H: number): void {
@@ -468,6 +585,7 @@ export class PixiStage {
   destroy(): void {
     for (const t of this.videoTextures.values()) t.destroy(true);
     for (const s of this.shrunk.values()) s.texture.destroy(true);
+    for (const c of this.cropped.values()) c.texture.destroy(true);
     this.app.destroy(false, { children: true });
   }
 }
