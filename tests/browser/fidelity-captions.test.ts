@@ -17,10 +17,10 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { transcriptToCues } from '../../shared/captions/index.ts';
 import type { WordStyle } from '../../shared/render-spec/schema.ts';
-import { launchChromium, signUpWithProject, uploadMedia } from '../support/browser.ts';
+import { launchChromium, uploadMedia } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
-import { ssim, within } from '../support/fidelity.ts';
+import { customSizeProject, ssim, watchPage, within } from '../support/fidelity.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const W = 360;
@@ -147,19 +147,9 @@ describe('word-styled caption fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
 
   it('draws the same frames mid-word and at word changes (SSIM >= 0.97) with the right word lit', { timeout: 420_000 }, async () => {
     const page = await browser.newPage();
-    const pageErrors: string[] = [];
-    const consoleLines: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    const { pageErrors, failure } = watchPage(page);
     try {
-      await signUpWithProject(page, app.url, { name: 'Word Fidelity', email: 'wordfi@example.com' }, 'Word captions');
-      await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
-      await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
-      await page.selectOption('[data-testid=aspect]', 'custom');
-      await page.fill('[data-testid=custom-width]', String(W));
-      await page.fill('[data-testid=custom-height]', String(H));
-      await page.click('[data-testid=custom-apply]');
-      await expect.poll(() => page.textContent('[data-testid=output-size]')).toBe(`${W}×${H}`);
+      await customSizeProject(page, app.url, { name: 'Word Fidelity', email: 'wordfi@example.com' }, 'Word captions', W, H);
       await uploadMedia(page, path.join(work, 'talk.mp4'));
       await page.waitForSelector('[data-testid=add-to-timeline]');
       await page.click('[data-testid=add-to-timeline]');
@@ -234,7 +224,7 @@ describe('word-styled caption fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
       expect(pageErrors).toEqual([]);
     } catch (err) {
       await page.screenshot({ path: path.join(tmpdir(), 'cm-fidelity-captions-failure.png'), fullPage: true }).catch(() => {});
-      throw new Error(`${(err as Error).message}\n--- page errors ---\n${pageErrors.join('\n')}\n--- console ---\n${consoleLines.slice(-40).join('\n')}\n--- server ---\n${app.logs().slice(-3000)}`);
+      throw failure(err, app.logs());
     } finally {
       await page.close();
     }
