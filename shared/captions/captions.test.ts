@@ -3,7 +3,7 @@ import { buildAss } from '../subtitles/ass.ts';
 import { RenderSpec } from '../render-spec/schema.ts';
 import { specOf, track } from '../render-spec/fixtures.ts';
 const minimalSpec = () => specOf({ width: 320, height: 240, durationFrames: 50, sources: [], tracks: [track('v')], clips: [] });
-import { buildCues, breakLines, captionAt, captionSegments, transcriptToCues, wordErrorRate, WORD_STYLE_PRESETS, scriptWords } from './index.ts';
+import { activeWordScale, buildCues, breakLines, captionAt, captionSegments, popDurationMs, transcriptToCues, wordErrorRate, WORD_STYLE_PRESETS, scriptWords } from './index.ts';
 
 const w = (text: string, start: number, end: number) => ({ text, start, end });
 
@@ -65,6 +65,37 @@ describe('word styles', () => {
     expect(events[1]).toContain('MAKE {\\1c&HFFFFFF&\\3c&HED3A7C&');
     expect(events[1]).toContain('\\{\\\u2060POS(0,0)\\}');
     expect(events[1]).not.toContain('{\\pos');
+  });
+
+  it('the pop-in: whole 10 ms steps, 70 % on the first frame, activeScale once popped; no pop = activeScale', () => {
+    expect(popDurationMs({ popMs: 0 })).toBe(10);
+    expect(popDurationMs({ popMs: 124 })).toBe(120);
+    expect(popDurationMs({ popMs: 125 })).toBe(130);
+    const pop = { popMs: 120, activeScale: 130 };
+    expect(activeWordScale(pop, -5)).toBeCloseTo(0.7, 9);
+    expect(activeWordScale(pop, 0)).toBeCloseTo(0.7, 9);
+    expect(activeWordScale(pop, 60)).toBeCloseTo(1.0, 9);
+    expect(activeWordScale(pop, 120)).toBeCloseTo(1.3, 9);
+    expect(activeWordScale(pop, 5000)).toBeCloseTo(1.3, 9);
+    expect(activeWordScale({ popMs: 0, activeScale: 115 }, 0)).toBeCloseTo(1.15, 9);
+  });
+
+  it('buildAss starts the pop on the word\'s first frame, not at the event\'s (earlier) start', () => {
+    const spec = minimalSpec();
+    spec.output.fps = fps;
+    spec.subtitles.cues = [cues[0]!];
+    spec.subtitles.wordStyle = { ...WORD_STYLE_PRESETS.karaoke, popMs: 120, activeScale: 125 };
+    const events = buildAss(spec).split('\n').filter((l) => l.startsWith('Dialogue:'));
+    expect(events).toHaveLength(3);
+    for (const e of events) {
+      // Event start (h:mm:ss.cc) + the \t offset = the word's first frame in whole ms (frame 10 = 400 ms at 25 fps).
+      const [, start] = /^Dialogue: 0,(\d+:\d\d:\d\d\.\d\d),/.exec(e)!;
+      const [h, m, sec] = start!.split(':').map(Number) as [number, number, number];
+      const startMs = Math.round((h * 3600 + m * 60 + sec) * 1000);
+      const [, t0, t1] = /\\t\((\d+),(\d+),\\fscx125\\fscy125\)/.exec(e)!.map(Number) as [number, number, number];
+      expect(t1! - t0!).toBe(120);
+      expect([0, 400, 600]).toContain(startMs + t0!);
+    }
   });
 
   it('the spec rejects word timings that do not match the cue words', () => {

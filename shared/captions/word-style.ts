@@ -69,6 +69,22 @@ export function captionAt(cue: Pick<Cue, 'start' | 'end' | 'text' | 'words'>, st
   return captionSegments(cue, style).find((s) => frame >= s.start && frame < s.end) ?? null;
 }
 
+/** The pop-in's length as libass gets it (\\t times are whole milliseconds; at least 10 ms). */
+export function popDurationMs(style: Pick<WordStyle, 'popMs'>): number {
+  return Math.max(10, Math.round(style.popMs / 10) * 10);
+}
+
+/**
+ * The active word's scale (1 = 100 %) `msSinceStart` ms after its first frame: with a pop-in it
+ * grows linearly from 70 % on that frame to activeScale popDurationMs later (libass's \\t, which
+ * buildAss starts exactly at the word's first frame), else it is activeScale throughout.
+ */
+export function activeWordScale(style: Pick<WordStyle, 'popMs' | 'activeScale'>, msSinceStart: number): number {
+  const full = style.activeScale / 100;
+  if (style.popMs <= 0) return full;
+  return 0.7 + (full - 0.7) * Math.min(1, Math.max(0, msSinceStart) / popDurationMs(style));
+}
+
 /** Whether a word in this state is drawn (reveal mode hides words not yet spoken, keeping their space). */
 export function wordVisible(state: WordState, style: WordStyle): boolean {
   return style.mode === 'highlight' || state !== 'pending';

@@ -8,7 +8,7 @@
  * `{\pos(0,0)}hack \N [a];b:c,'d' % 😀 مرحبا` renders literally and stays in place.
  */
 import type { Cue, RenderSpec, SubtitleStyle, WordStyle } from '../render-spec/schema.ts';
-import { captionSegments, wordVisible, type CaptionSegment } from '../captions/word-style.ts';
+import { captionSegments, popDurationMs, wordVisible, type CaptionSegment } from '../captions/word-style.ts';
 
 const WORD_JOINER = '\u2060';
 
@@ -150,22 +150,27 @@ export function needsAss(spec: Pick<RenderSpec, 'subtitles'>): boolean {
  * never moves. Word text is escaped like any cue text; only the tags here are ours.
  */
 export function wordEvents(cue: Pick<Cue, 'start' | 'end' | 'text' | 'words'>, ws: WordStyle, base: SubtitleStyle, fps: { num: number; den: number }): string[] {
-  return captionSegments(cue, ws).map((seg) => `Dialogue: 0,${assTime(seg.start, fps)},${assTime(seg.end, fps)},Cue,,0,0,0,,${segmentText(seg, ws, base)}`);
+  return captionSegments(cue, ws).map((seg) => {
+    // The event starts between two frames (assTime); the pop starts on the word's first frame, as
+    // ffmpeg's subtitles filter asks libass for it (the frame's time in whole ms).
+    const popOffsetMs = Math.max(0, Math.floor((seg.start * fps.den * 1000) / fps.num) - assBoundaryCentiseconds(seg.start, fps) * 10);
+    return `Dialogue: 0,${assTime(seg.start, fps)},${assTime(seg.end, fps)},Cue,,0,0,0,,${segmentText(seg, ws, base, popOffsetMs)}`;
+  });
 }
 
-function segmentText(seg: CaptionSegment, ws: WordStyle, base: SubtitleStyle): string {
+function segmentText(seg: CaptionSegment, ws: WordStyle, base: SubtitleStyle, popOffsetMs: number): string {
   let out = '';
   seg.words.forEach((w, i) => {
     if (i > 0) out += seg.words[i - 1]!.line === w.line ? ' ' : '\\N';
     const text = escapeAssText(w.text);
     if (!wordVisible(w.state, ws)) out += `{\\alpha&HFF&}${text}{\\r}`;
-    else if (w.state === 'active') out += `{${activeTags(ws, base)}}${text}{\\r}`;
+    else if (w.state === 'active') out += `{${activeTags(ws, base, popOffsetMs)}}${text}{\\r}`;
     else out += text;
   });
   return out;
 }
 
-function activeTags(ws: WordStyle, base: SubtitleStyle): string {
+function activeTags(ws: WordStyle, base: SubtitleStyle, popOffsetMs: number): string {
   let t = `\\1c${assColor(ws.activeColor).slice(0, 2)}${assColor(ws.activeColor).slice(4)}&`;
   const alpha = assColor(ws.activeColor).slice(2, 4);
   if (alpha !== '00') t += `\\1a&H${alpha}&`;
@@ -174,9 +179,8 @@ function activeTags(ws: WordStyle, base: SubtitleStyle): string {
     t += `\\3c&H${c.slice(4)}&\\3a&H${c.slice(2, 4)}&\\bord${Math.max(8, Math.round(base.fontSize * 0.18))}`;
   }
   if (ws.popMs > 0) {
-    // The pop runs from the segment start (the word's first frame) in the event's own time.
-    const popMs = Math.max(10, Math.round(ws.popMs / 10) * 10);
-    t += `\\fscx70\\fscy70\\t(0,${popMs},\\fscx${ws.activeScale}\\fscy${ws.activeScale})`;
+    // The pop runs from the word's first frame (popOffsetMs into the event), as activeWordScale says.
+    t += `\\fscx70\\fscy70\\t(${popOffsetMs},${popOffsetMs + popDurationMs(ws)},\\fscx${ws.activeScale}\\fscy${ws.activeScale})`;
   } else if (ws.activeScale !== 100) t += `\\fscx${ws.activeScale}\\fscy${ws.activeScale}`;
   return t;
 }

@@ -4,7 +4,9 @@
  * with known word times, press Auto-captions, see the progress bar and the "draft quality" label,
  * get caption words within 100 ms of the truth, pick the word-highlight style, render on the farm,
  * and the decoded output shows the highlight colour on the spoken word (moving word to word) and
- * no caption before the speech starts.
+ * no caption before the speech starts. Progress arrives over the transcripts.onUpdate SSE stream:
+ * one subscription, the bar showing the farm's stages, and no polling (transcripts.get is asked
+ * once, for the words).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -72,6 +74,12 @@ describe('auto-captions in Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    // Every tRPC call the page makes to the transcripts router (batched calls name each procedure).
+    const transcriptCalls: string[] = [];
+    page.on('request', (r) => {
+      const m = /\/api\/trpc\/([^?]+)/.exec(r.url());
+      if (m) for (const p of decodeURIComponent(m[1]!).split(',')) if (p.startsWith('transcripts.')) transcriptCalls.push(p);
+    });
     await signUpWithProject(page, app.url, { name: 'Cap Tioner', email: 'captions@example.com' }, 'Captions');
     await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
     await uploadMedia(page, clip);
@@ -79,6 +87,15 @@ describe('auto-captions in Chromium', () => {
     await page.click('[data-testid=add-to-timeline]');
     await page.waitForSelector('[data-testid=clip-row]');
 
+    // Every text the progress label shows, as the page draws it.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as never as { __stages: string[] }).__stages = seen;
+      new MutationObserver(() => {
+        const t = document.querySelector('[data-testid=transcribe-stage]')?.textContent?.trim();
+        if (t && seen.at(-1) !== t) seen.push(t);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     await page.click('[data-testid=auto-captions]');
     // The progress bar shows while the farm works; pocketsphinx is labelled draft quality.
     await page.waitForSelector('[data-testid=transcribe-progress]', { timeout: 30_000 });
@@ -86,6 +103,11 @@ describe('auto-captions in Chromium', () => {
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'auto-captions-progress-1280.png') });
     await expect.poll(() => page.locator('[data-testid=transcript-word]').count(), { timeout: 120_000 }).toBeGreaterThan(12);
     expect(await page.textContent('[data-testid=transcript-error]').catch(() => null)).toBeNull();
+    // The bar followed the farm's own reports (its stages, as they happened) before the words came.
+    const stages = await page.evaluate(() => (window as never as { __stages: string[] }).__stages);
+    expect(stages.some((t) => /^recognising \d+ %$/.test(t)), stages.join(' | ')).toBe(true);
+    // Live updates, not polling: one SSE subscription, the words fetched once at the end.
+    expect(transcriptCalls).toEqual(['transcripts.create', 'transcripts.onUpdate', 'transcripts.get']);
 
     const [num, den] = (await page.getAttribute('[data-testid=transcript-words]', 'data-fps'))!.split('/').map(Number);
     const msOf = (frame: number) => (frame * den! * 1000) / num!;

@@ -13,10 +13,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, signUpWithProject, uploadMedia } from '../support/browser.ts';
+import { launchChromium, uploadMedia } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
-import { ssim, within } from '../support/fidelity.ts';
+import { customSizeProject, ssim, watchPage, within } from '../support/fidelity.ts';
 import { readFrameIndexIn } from '../../render-farm/test/support/media.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -78,19 +78,9 @@ describe('layered preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
 
   it('draws the same 10 frames in all three (SSIM >= 0.97) and shows the source frames the spec says', { timeout: 280_000 }, async () => {
     const page = await browser.newPage();
-    const pageErrors: string[] = [];
-    const consoleLines: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    const { pageErrors, failure } = watchPage(page);
     try {
-      await signUpWithProject(page, app.url, { name: 'Lay Ers', email: 'layers@example.com' }, 'Layers');
-      await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
-      await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
-      await page.selectOption('[data-testid=aspect]', 'custom');
-      await page.fill('[data-testid=custom-width]', String(W));
-      await page.fill('[data-testid=custom-height]', String(H));
-      await page.click('[data-testid=custom-apply]');
-      await expect.poll(() => page.textContent('[data-testid=output-size]')).toBe(`${W}×${H}`);
+      await customSizeProject(page, app.url, { name: 'Lay Ers', email: 'layers@example.com' }, 'Layers', W, H);
       for (const f of ['index.mp4', 'logo.png', 'music.m4a']) {
         const n = await page.locator('[data-testid=asset]').count();
         await uploadMedia(page, path.join(work, f));
@@ -176,7 +166,7 @@ describe('layered preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
       expect(pageErrors).toEqual([]);
     } catch (err) {
       await page.screenshot({ path: path.join(tmpdir(), 'cm-fidelity-layers-failure.png'), fullPage: true }).catch(() => {});
-      throw new Error(`${(err as Error).message}\n--- page errors ---\n${pageErrors.join('\n')}\n--- console ---\n${consoleLines.slice(-40).join('\n')}\n--- server ---\n${app.logs().slice(-3000)}`);
+      throw failure(err, app.logs());
     } finally {
       await page.close();
     }

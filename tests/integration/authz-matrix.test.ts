@@ -110,6 +110,7 @@ const POLICY: Record<string, Policy> = {
   'transcripts.list': { allowed: VIEW, input: P },
   'transcripts.get': { allowed: VIEW, input: () => ({ transcriptId }) },
   'transcripts.cancel': { allowed: EDIT, input: () => ({ transcriptId }) },
+  'transcripts.onUpdate': { allowed: VIEW, input: () => ({ transcriptId }) },
   'renders.cancel': { allowed: EDIT, input: R },
   'renders.delete': { allowed: EDIT, input: async () => ({ renderId: await spareRender() }) },
   'renders.onUpdate': { allowed: VIEW, input: R },

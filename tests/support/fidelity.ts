@@ -1,5 +1,10 @@
-/** Helpers of the fidelity tests: SSIM between two pictures, a step that must finish in time. */
+/**
+ * Helpers of the fidelity tests: SSIM between two pictures, a step that must finish in time, a
+ * project of a custom output size, and a page's errors for a failure's message.
+ */
 import { spawnSync } from 'node:child_process';
+import type { Page } from 'playwright-core';
+import { signUpWithProject } from './browser.ts';
 
 /** ffmpeg's ssim filter between two pictures ("All:" value). */
 export function ssim(a: string, b: string): number {
@@ -21,4 +26,28 @@ export async function within<T>(ms: number, what: string, p: Promise<T>): Promis
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Signs a new user up, creates a project and sets its output to w x h (the custom aspect). */
+export async function customSizeProject(page: Page, appUrl: string, user: { name: string; email: string }, projectName: string, w: number, h: number): Promise<void> {
+  await signUpWithProject(page, appUrl, user, projectName);
+  await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
+  await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
+  await page.selectOption('[data-testid=aspect]', 'custom');
+  await page.fill('[data-testid=custom-width]', String(w));
+  await page.fill('[data-testid=custom-height]', String(h));
+  await page.click('[data-testid=custom-apply]');
+  await page.waitForFunction((size) => document.querySelector('[data-testid=output-size]')?.textContent === size, `${w}×${h}`);
+}
+
+/** Collects the page's errors and console lines; `failure` wraps an error with them and the server log. */
+export function watchPage(page: Page): { pageErrors: string[]; failure(err: unknown, serverLogs: string): Error } {
+  const pageErrors: string[] = [];
+  const consoleLines: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+  return {
+    pageErrors,
+    failure: (err, serverLogs) => new Error(`${(err as Error).message}\n--- page errors ---\n${pageErrors.join('\n')}\n--- console ---\n${consoleLines.slice(-40).join('\n')}\n--- server ---\n${serverLogs.slice(-3000)}`),
+  };
 }

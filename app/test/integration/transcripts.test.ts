@@ -3,6 +3,8 @@
  * times), Postgres, Redis, a render-farm worker running pocketsphinx. The app's transcript service
  * enqueues through the one queue repository, follows progress from the job's events, and stores
  * the word-timed result in transcript_words; the reconciler repairs a row whose job ended unheard.
+ * transcriptUpdates (transcripts.onUpdate, the editor's SSE stream) delivers the farm's progress as it
+ * is reported and ends with the finished row, without the page asking again.
  */
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,12 +23,12 @@ import { matchedStartErrors, SENTENCES, speakScript, type TruthWord } from '../.
 import { loadConfig } from '../../src/lib/server/config.ts';
 import type { AppContext } from '../../src/lib/server/context.ts';
 import { RenderQueueProducer } from '../../src/lib/server/queue.ts';
-import { RenderEventBus } from '../../src/lib/server/render-events.ts';
+import { RenderEventBus, TranscriptEventBus } from '../../src/lib/server/render-events.ts';
 import { LocalStorage } from '../../src/lib/server/storage.ts';
 import { signUp } from '../../src/lib/server/services/accounts/index.ts';
 import { uploadAsset } from '../../src/lib/server/services/assets.ts';
 import { createProject } from '../../src/lib/server/services/projects.ts';
-import { cancelTranscript, createTranscript, getTranscript, handleTranscribeEvents, listTranscripts, reconcileTranscripts } from '../../src/lib/server/services/transcripts.ts';
+import { cancelTranscript, createTranscript, getTranscript, handleTranscribeEvents, listTranscripts, reconcileTranscripts, transcriptUpdates, type TranscriptView } from '../../src/lib/server/services/transcripts.ts';
 
 const prefix = uniquePrefix('transcripts');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -50,7 +52,7 @@ beforeAll(async () => {
   const storageDir = join(dir, 'storage');
   await mkdir(storageDir, { recursive: true });
   const config = loadConfig({ ...process.env, DATA_DIR: dir, STORAGE_DIR: storageDir, QUEUE_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL } as NodeJS.ProcessEnv);
-  ctx = { config, db: t.handle, storage: new LocalStorage(storageDir), renderEvents: new RenderEventBus() } as Partial<AppContext> as AppContext;
+  ctx = { config, db: t.handle, storage: new LocalStorage(storageDir), renderEvents: new RenderEventBus(), transcriptEvents: new TranscriptEventBus() } as Partial<AppContext> as AppContext;
   const events = handleTranscribeEvents(ctx);
   ctx.queue = new RenderQueueProducer(TEST_REDIS_URL, prefix, {
     onProgress() {},
@@ -123,6 +125,47 @@ describe('transcripts: app -> farm -> Postgres', () => {
     const errs = done.words.map((w, i) => Math.abs(w.start - truth[i]!.start)).sort((a, b) => a - b);
     expect(errs[Math.floor(errs.length * 0.9)]!).toBeLessThan(100);
     expect((await listTranscripts(ctx, userId, projectId)).map((v) => v.version)).toEqual([2, 1]);
+  });
+
+  it('live updates: a subscriber sees queued, the farm\'s progress, then the finished transcript, and the stream ends', async () => {
+    const created = await createTranscript(ctx, userId, { projectId, assetId });
+    const ac = new AbortController();
+    // The recheck is far off: everything seen comes from the events the farm reports.
+    const stream = await transcriptUpdates(ctx, userId, created.id, ac.signal, 600_000);
+    const seen: TranscriptView[] = [];
+    const ended = (async () => {
+      for await (const u of stream) seen.push(u);
+    })();
+    await Promise.race([ended, sleep(60_000).then(() => ac.abort())]);
+    expect(ac.signal.aborted).toBe(false);
+    expect(seen[0]).toMatchObject({ id: created.id });
+    expect(['queued', 'transcribing']).toContain(seen[0]!.status);
+    const progress = seen.filter((u) => u.status === 'transcribing' && u.percent > 0 && u.percent < 100);
+    expect(progress.length).toBeGreaterThan(0);
+    const last = seen.at(-1)!;
+    expect(last).toMatchObject({ status: 'succeeded', percent: 100, engine: 'pocketsphinx', draft: true });
+    expect(last.wordCount).toBeGreaterThan(12);
+    expect(seen.filter((u) => u.status === 'succeeded')).toHaveLength(1);
+    expect((await getTranscript(ctx, userId, created.id)).words).toHaveLength(last.wordCount!);
+    // A finished transcript: the stream gives its row and ends; outsiders are refused before any stream.
+    const again: TranscriptView[] = [];
+    for await (const u of await transcriptUpdates(ctx, userId, created.id)) again.push(u);
+    expect(again.map((u) => u.status)).toEqual(['succeeded']);
+    await expect(transcriptUpdates(ctx, outsiderId, created.id)).rejects.toMatchObject({ code: 'not-found' });
+  });
+
+  it('live updates: cancelling ends the stream with the cancelled row', async () => {
+    const created = await createTranscript(ctx, userId, { projectId, assetId });
+    const stream = await transcriptUpdates(ctx, userId, created.id, undefined, 600_000);
+    const seen: string[] = [];
+    const ended = (async () => {
+      for await (const u of stream) {
+        seen.push(u.status);
+        if (seen.length === 1) await cancelTranscript(ctx, userId, created.id);
+      }
+    })();
+    await Promise.race([ended, sleep(20_000).then(() => Promise.reject(new Error(`stream did not end: ${seen.join(',')}`)))]);
+    expect(seen.at(-1)).toBe('cancelled');
   });
 
   it('bad requests: outsiders see nothing, align needs text, an asset of another project is not found', async () => {

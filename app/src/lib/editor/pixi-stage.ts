@@ -11,8 +11,8 @@ import 'pixi.js/unsafe-eval';
 import { Application, BufferImageSource, CanvasSource, CanvasTextMetrics, ColorMatrixFilter, Container, Graphics, Rectangle, Sprite, Text, Texture, TextStyle, VideoSource } from 'pixi.js';
 import { layerFrame, layerGeometry, planLayers, visualLayers, wipeHiddenRect, type LayerFrame, type LayerGeometry, type RenderSpec, type TextClip, type VisualLayer } from '@clipmaker/shared/render-spec';
 import { BUNDLED_FONT } from '@clipmaker/shared/fonts';
-import { captionAt, wordVisible } from '@clipmaker/shared/captions';
-import { layoutText, subtitleLayout, type TextLine } from './preview-geometry';
+import { activeWordScale, captionAt, wordVisible } from '@clipmaker/shared/captions';
+import { layoutText, subtitleLayout, wordCaptionLayout, type TextLine } from './preview-geometry';
 import { fontsReady, loadFonts, type FontUse } from './fonts';
 
 export interface DrawInput {
@@ -442,7 +442,7 @@ export class PixiStage {
     const ws = spec.subtitles.wordStyle ?? null;
     if (ws && cue.words) {
       if (this.subtitleText) this.subtitleText.visible = false;
-      this.drawWordCaption(spec, cue, ws, frame, L, s);
+      this.drawWordCaption(spec, cue, ws, frame, L, s, W, H);
       return;
     }
     this.wordHost.visible = false;
@@ -488,11 +488,13 @@ export class PixiStage {
 
   /**
    * A word-timed caption as libass draws buildAss's events (shared/subtitles/ass.ts): the look of
-   * this frame from captionSegments; the active word in its colour, scaled (its advance too, so the
-   * line re-centres), popping from 70 % over popMs, with a thick outline in the box colour; reveal
-   * mode keeps pending words' space but draws nothing.
+   * this frame from captionSegments; the active word in its colour, scaled about its origin on the
+   * baseline (its advance too, so the line re-centres and may wrap), popping from 70 % as
+   * activeWordScale says, with a thick outline in the box colour; outlines keep their width at any
+   * scale, as libass's \bord does; reveal mode keeps pending words' space but draws nothing. Where
+   * the words go is wordCaptionLayout (preview-geometry.ts).
    */
-  private drawWordCaption(spec: RenderSpec, cue: RenderSpec['subtitles']['cues'][number], ws: NonNullable<RenderSpec['subtitles']['wordStyle']>, frame: number, L: ReturnType<typeof subtitleLayout>, s: RenderSpec['subtitles']['style']): void {
+  private drawWordCaption(spec: RenderSpec, cue: RenderSpec['subtitles']['cues'][number], ws: NonNullable<RenderSpec['subtitles']['wordStyle']>, frame: number, L: ReturnType<typeof subtitleLayout>, s: RenderSpec['subtitles']['style'], W: number, H: number): void {
     this.subtitleBox.clear();
     const seg = captionAt(cue, ws, frame);
     if (!seg) {
@@ -510,47 +512,37 @@ export class PixiStage {
       lineHeight: L.lineHeight,
     });
     const boxBord = ws.activeBoxColor && !s.box ? Math.max(8, Math.round(s.fontSize * 0.18)) : 0;
+    const scale = seg.activeSince === null ? 1 : activeWordScale(ws, ((frame - seg.activeSince) * fps.den * 1000) / fps.num);
     const active = base.clone();
     active.fill = ws.activeColor;
-    if (boxBord > 0) active.stroke = { color: ws.activeBoxColor!, width: boxBord * 2, join: 'round' };
-    let scale = ws.activeScale / 100;
-    if (ws.popMs > 0 && seg.activeSince !== null) {
-      const popMs = Math.max(10, Math.round(ws.popMs / 10) * 10);
-      const t = ((frame - seg.activeSince) * fps.den * 1000) / fps.num;
-      scale = 0.7 + (ws.activeScale / 100 - 0.7) * Math.min(1, t / popMs);
-    }
-    const space = CanvasTextMetrics.measureText(' ', base).width;
-    const glyphW = (text: string) => CanvasTextMetrics.measureText(text, base).width - (L.strokeWidth > 0 ? L.strokeWidth : 0);
-    const lines = [...new Set(seg.words.map((w) => w.line))].sort((a, b) => a - b);
-    const lineH = CanvasTextMetrics.measureText('Hg', base).lineHeight;
-    const total = lines.length * lineH;
-    const top = L.y - L.anchorY * total;
+    // Stroke widths in the word's own (scaled) space, so the drawn outline is the unscaled one.
+    const activeHalf = boxBord > 0 ? boxBord : L.strokeWidth / 2;
+    if (boxBord > 0) active.stroke = { color: ws.activeBoxColor!, width: (boxBord * 2) / scale, join: 'round' };
+    else if (L.strokeWidth > 0) active.stroke = { color: s.outlineColor, width: L.strokeWidth / scale, join: 'round' };
+    const plain = (text: string) => CanvasTextMetrics.measureText(text, base).width - L.strokeWidth;
+    const space = plain('x x') - plain('xx');
+    const runs = seg.words.map((w) => ({ text: w.text, line: w.line, scale: w.state === 'active' ? scale : 1 }));
+    const boxes = wordCaptionLayout(runs, s, W, H, plain, space);
+    const font = CanvasTextMetrics.measureFont(`${base.fontStyle} ${base.fontVariant} ${base.fontWeight} ${base.fontSize}px ${base.fontFamily}`);
+    const baselineAt = (half: number) => half + font.ascent + Math.max(0, (L.lineHeight - font.fontSize) / 2);
     while (this.wordTexts.length < seg.words.length) {
       const t = new Text({ text: '', style: base });
       this.wordTexts.push(t);
       this.wordHost.addChild(t);
     }
     this.wordTexts.forEach((t, i) => (t.visible = i < seg.words.length));
-    let k = 0;
-    lines.forEach((line, li) => {
-      const words = seg.words.filter((w) => w.line === line);
-      const widths = words.map((w) => glyphW(w.text) * (w.state === 'active' ? scale : 1));
-      const lineW = widths.reduce((a, b) => a + b, 0) + space * (words.length - 1);
-      let x = L.x - lineW / 2;
-      const bottom = top + (li + 1) * lineH;
-      words.forEach((w, j) => {
-        const t = this.wordTexts[k++]!;
-        const on = w.state === 'active';
-        t.text = w.text;
-        t.style = on ? active : base;
-        t.alpha = wordVisible(w.state, ws) ? 1 : 0;
-        // Scaled about the word's bottom-left, as \fscx/\fscy grow a glyph from its baseline.
-        t.anchor.set(0, 1);
-        t.scale.set(on ? scale : 1);
-        const pad = (on && boxBord > 0 ? boxBord : L.strokeWidth / 2) * (on ? scale : 1);
-        t.position.set(Math.round(x - pad), Math.round(bottom + pad));
-        x += widths[j]! + space;
-      });
+    seg.words.forEach((w, i) => {
+      const t = this.wordTexts[i]!;
+      const on = w.state === 'active';
+      const k = on ? scale : 1;
+      const half = on ? activeHalf / k : L.strokeWidth / 2;
+      t.text = w.text;
+      t.style = on ? active : base;
+      t.alpha = wordVisible(w.state, ws) ? 1 : 0;
+      t.anchor.set(0, 0);
+      t.scale.set(k);
+      // The text's texture starts `half` (its stroke) left of and baselineAt(half) above the glyph origin.
+      t.position.set(boxes[i]!.x - half * k, boxes[i]!.baseline - baselineAt(half) * k);
     });
   }
 

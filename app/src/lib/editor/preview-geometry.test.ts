@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SUBTITLE_STYLE, DEFAULT_TEXT_STYLE } from '@clipmaker/shared/render-spec';
-import { layoutText, subtitleLayout } from './preview-geometry';
+import { ASCENT_OF_LINE, layoutText, subtitleLayout, wordCaptionLayout } from './preview-geometry';
 
 /** A monospace stand-in for canvas text measuring: 10 px per character at any size. */
 const measure = (t: string) => t.length * 10;
@@ -30,5 +30,26 @@ describe('preview geometry', () => {
     expect(L.style).toMatchObject({ fontSize: (40 * 2048) / (2269 + 660), lineHeight: 40, stroke: { width: 4 } });
     // a word longer than the box stays whole (libass never breaks inside a word)
     expect(layoutText('supercalifragilistic', style, 50, 100, measure).lines).toHaveLength(1);
+  });
+
+  it('word captions: centred per line, the scaled word widens its line, a too-wide line wraps evenly (libass WrapStyle 0)', () => {
+    const style = { ...DEFAULT_SUBTITLE_STYLE, fontSize: 40, marginV: 100, position: 'bottom' as const };
+    const words = [{ text: 'aaaa', line: 0, scale: 1 }, { text: 'bb', line: 0, scale: 1.5 }, { text: 'cc', line: 1, scale: 1 }];
+    const boxes = wordCaptionLayout(words, style, 400, 600, measure, 10);
+    // Line 0: 40 + 10 + 20 * 1.5 = 80 wide, centred on 200; the scaled word's advance is scaled too.
+    expect(boxes.map((b) => b.x)).toEqual([160, 210, 190]);
+    // Line 0 is as tall as its 150 % word; lines stack without gaps above the bottom margin.
+    const asc = ASCENT_OF_LINE * 40;
+    expect(boxes[0]!.baseline).toBeCloseTo(600 - 100 - 40 * 1.5 - 40 + asc * 1.5, 9);
+    expect(boxes[2]!.baseline).toBeCloseTo(600 - 100 - 40 + asc, 9);
+    expect(boxes[1]!.baseline).toBe(boxes[0]!.baseline);
+    // 5 words of 70 px in 400 - 80 = 320 px: greedy gives 4 + 1, evened to 3 + 2 (never inside a word).
+    const long = Array.from({ length: 5 }, () => ({ text: 'x'.repeat(7), line: 0, scale: 1 }));
+    const wrapped = wordCaptionLayout(long, style, 400, 600, measure, 10);
+    const rows = [...new Set(wrapped.map((b) => b.baseline))];
+    expect(rows).toHaveLength(2);
+    expect(wrapped.filter((b) => b.baseline === rows[0]).length).toBe(3);
+    expect(wrapped[0]!.x).toBe(200 - (3 * 70 + 2 * 10) / 2);
+    expect(wrapped[3]!.x).toBe(200 - (2 * 70 + 10) / 2);
   });
 });

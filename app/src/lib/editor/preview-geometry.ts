@@ -121,3 +121,71 @@ export function layoutText(text: string, s: TextStyle, boxW: number, boxH: numbe
   });
   return { style, lineHeight, lines };
 }
+
+export interface CaptionWordBox {
+  /** Left edge of the word's advance and its baseline, in output pixels. */
+  x: number;
+  baseline: number;
+}
+
+/**
+ * Where libass puts each word of a word-styled caption event (buildAss: one Dialogue per look, the
+ * active word with \fscx/\fscy): lines from the cue's line breaks, each wrapped as WrapStyle 0 does
+ * (greedy at spaces inside W - margins, then the last word of a line moved down while that evens
+ * the two lines), centred; a line is as tall as its tallest run (a word's ascent and descent grow
+ * with its scale, unscaled spaces keep the plain height), lines stacked without gaps, the block
+ * placed at the style's position. `advance` is a word's unscaled advance; the scale applies about
+ * the word's left end on the baseline, as libass scales a glyph about its origin.
+ */
+export function wordCaptionLayout(words: readonly { text: string; line: number; scale: number }[], style: SubtitleStyle, W: number, H: number, advance: (text: string) => number, space: number): CaptionWordBox[] {
+  const maxW = W - 2 * ASS_MARGIN_LR;
+  const width = (idx: readonly number[]) => idx.reduce((a, i) => a + advance(words[i]!.text) * words[i]!.scale, 0) + space * Math.max(0, idx.length - 1);
+  // Visual lines (word indices), and whether the break before each line is a soft (wrap) one.
+  const lines: number[][] = [];
+  const soft: boolean[] = [];
+  words.forEach((w, i) => {
+    const cur = lines.at(-1);
+    if (!cur || words[cur[0]!]!.line !== w.line) {
+      lines.push([i]);
+      soft.push(false);
+    } else if (width([...cur, i]) > maxW) {
+      lines.push([i]);
+      soft.push(true);
+    } else cur.push(i);
+  });
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let k = 1; k < lines.length; k++) {
+      const [a, b] = [lines[k - 1]!, lines[k]!];
+      if (!soft[k] || a.length < 2) continue;
+      const a2 = a.slice(0, -1);
+      const b2 = [a.at(-1)!, ...b];
+      if (Math.abs(width(a2) - width(b2)) < Math.abs(width(a) - width(b))) {
+        lines[k - 1] = a2;
+        lines[k] = b2;
+        changed = true;
+      }
+    }
+  }
+  const asc0 = ASCENT_OF_LINE * style.fontSize;
+  const desc0 = style.fontSize - asc0;
+  const metrics = lines.map((idx) => {
+    const scales = idx.map((i) => words[i]!.scale);
+    if (idx.length > 1) scales.push(1);
+    const s = Math.max(...scales);
+    return { asc: asc0 * s, desc: desc0 * s };
+  });
+  const blockH = metrics.reduce((a, m) => a + m.asc + m.desc, 0);
+  let top = style.position === 'bottom' ? H - style.marginV - blockH : style.position === 'top' ? style.marginV : (H - blockH) / 2;
+  const out: CaptionWordBox[] = new Array(words.length);
+  lines.forEach((idx, k) => {
+    const baseline = top + metrics[k]!.asc;
+    top += metrics[k]!.asc + metrics[k]!.desc;
+    let x = W / 2 - width(idx) / 2;
+    for (const i of idx) {
+      out[i] = { x, baseline };
+      x += advance(words[i]!.text) * words[i]!.scale + space;
+    }
+  });
+  return out;
+}

@@ -9,7 +9,7 @@ import { getDb, type DbHandle } from '@clipmaker/db';
 import { loadConfig, type AppConfig } from './config.ts';
 import { createStorage, type AppStorage } from './storage.ts';
 import { RenderQueueProducer } from './queue.ts';
-import { RenderEventBus } from './render-events.ts';
+import { RenderEventBus, TranscriptEventBus } from './render-events.ts';
 import { handleRenderEvents, startRenderReconciler, type RenderReconciler } from './services/renders.ts';
 import { handleTranscribeEvents } from './services/transcripts.ts';
 import { handleReviewProxyEvents } from './services/review-proxies.ts';
@@ -23,6 +23,8 @@ export interface AppContext {
   storage: AppStorage;
   queue: RenderQueueProducer;
   renderEvents: RenderEventBus;
+  /** Transcript rows as they change (transcripts.onUpdate). */
+  transcriptEvents: TranscriptEventBus;
   /** ioredis on REDIS_URL: fails fast while Redis is down (no offline queue), never crashes the app. */
   redis: Redis;
   throttles: Throttles;
@@ -50,11 +52,12 @@ export async function createContext(config: AppConfig = loadConfig()): Promise<A
   const db = await getDb();
   const storage = createStorage(config.storageDir);
   const renderEvents = new RenderEventBus();
+  const transcriptEvents = new TranscriptEventBus();
   // commandTimeout: a stuck Redis never holds a request (throttles fall back to their in-memory insurance).
   const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 2_000 });
   redis.on('error', () => {}); // reconnects on its own; health checks report it
   const throttles = new Throttles(redis, config.QUEUE_PREFIX ?? QUEUE_PREFIX);
-  const ctx = { config, db, storage, renderEvents, redis, throttles } as AppContext;
+  const ctx = { config, db, storage, renderEvents, transcriptEvents, redis, throttles } as AppContext;
   ctx.queue = new RenderQueueProducer(config.REDIS_URL, config.QUEUE_PREFIX, { ...handleRenderEvents(ctx), ...handleTranscribeEvents(ctx), ...handleReviewProxyEvents(ctx) });
   ctx.health = new HealthMonitor(ctx);
   // At start, periodically and after every Redis reconnect: no render (or transcript) stays live after its job ended.

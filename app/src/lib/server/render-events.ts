@@ -1,5 +1,6 @@
-/** In-process fan-out of render updates to subscribed pages (tRPC SSE subscriptions). */
+/** In-process fan-out of render and transcript updates to subscribed pages (tRPC SSE subscriptions). */
 import { EventEmitter, on } from 'node:events';
+import type { TranscriptView } from './services/transcripts.ts';
 
 export interface RenderUpdate {
   renderId: string;
@@ -11,26 +12,43 @@ export interface RenderUpdate {
   error: string | null;
 }
 
-export class RenderEventBus {
+/**
+ * In-process fan-out of one kind of update, keyed by the id of the thing it is about (a render, a
+ * transcript); tRPC SSE subscriptions listen to one id.
+ */
+export class IdEventBus<T> {
   private readonly emitter = new EventEmitter();
-  constructor() {
+  constructor(private readonly idOf: (update: T) => string) {
     this.emitter.setMaxListeners(0);
   }
-  publish(update: RenderUpdate): void {
-    this.emitter.emit(update.renderId, update);
+  publish(update: T): void {
+    this.emitter.emit(this.idOf(update), update);
   }
   /**
    * Listens from the moment of the call (not from the first next()), so a caller can subscribe, then
    * read the current state, and miss nothing in between. Ends quietly when the signal aborts.
    */
-  subscribe(renderId: string, signal?: AbortSignal): AsyncGenerator<RenderUpdate> {
-    const events = on(this.emitter, renderId, signal ? { signal } : {});
+  subscribe(id: string, signal?: AbortSignal): AsyncGenerator<T> {
+    const events = on(this.emitter, id, signal ? { signal } : {});
     return (async function* () {
       try {
-        for await (const [update] of events) yield update as RenderUpdate;
+        for await (const [update] of events) yield update as T;
       } catch (err) {
         if (!(err instanceof Error && err.name === 'AbortError')) throw err;
       }
     })();
+  }
+}
+
+export class RenderEventBus extends IdEventBus<RenderUpdate> {
+  constructor() {
+    super((u) => u.renderId);
+  }
+}
+
+/** A transcript's row as the editor sees it (services/transcripts.ts transcriptView), after every change. */
+export class TranscriptEventBus extends IdEventBus<TranscriptView> {
+  constructor() {
+    super((t) => t.id);
   }
 }

@@ -58,6 +58,12 @@ export function transcriptView(r: repo.TranscriptRow) {
 }
 export type TranscriptView = ReturnType<typeof transcriptView>;
 
+/** Tells this instance's subscribers (transcripts.onUpdate) about a row that changed; null: nothing changed. */
+function published(ctx: AppContext, row: repo.TranscriptRow | null): repo.TranscriptRow | null {
+  if (row) ctx.transcriptEvents.publish(transcriptView(row));
+  return row;
+}
+
 export async function createTranscript(ctx: AppContext, userId: string, raw: CreateTranscriptInput): Promise<TranscriptView> {
   const parsed = CreateTranscriptInput.safeParse(raw);
   if (!parsed.success) throw new ServiceError('invalid-input', parsed.error.issues[0]?.message ?? 'invalid transcription request');
@@ -96,7 +102,7 @@ export async function createTranscript(ctx: AppContext, userId: string, raw: Cre
       priority: input.priority,
     });
   } catch (err) {
-    await repo.endTranscript(db, row.id, 'failed', `could not be queued: ${err instanceof Error ? err.message : String(err)}`);
+    published(ctx, await repo.endTranscript(db, row.id, 'failed', `could not be queued: ${err instanceof Error ? err.message : String(err)}`));
     if (!(err instanceof QueueUnavailableError)) await ctx.queue.cancel(row.id).catch(() => {});
     throw new ServiceError('unavailable', 'the transcription queue is unavailable; try again in a moment');
   }
@@ -124,9 +130,58 @@ export async function listTranscripts(ctx: AppContext, userId: string, projectId
 
 export async function cancelTranscript(ctx: AppContext, userId: string, transcriptId: string): Promise<TranscriptView> {
   const row = await visibleTranscript(ctx, userId, transcriptId, EDIT_ROLES);
-  const ended = await repo.endTranscript(ctx.db.db, row.id, 'cancelled', null);
+  const ended = published(ctx, await repo.endTranscript(ctx.db.db, row.id, 'cancelled', null));
   if (ended) await ctx.queue.cancel(row.id);
   return transcriptView(ended ?? row);
+}
+
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+
+/**
+ * Live progress (transcripts.onUpdate, SSE): the row now, then every change this instance makes or
+ * hears of from the queue, until it ends. The row is also re-read every `recheckMs` while nothing
+ * arrives, so a change applied by another app instance or the reconciler still reaches the page.
+ * The access check runs before the stream is returned, so an outsider is refused like a query.
+ */
+export async function transcriptUpdates(ctx: AppContext, userId: string, transcriptId: string, signal?: AbortSignal, recheckMs = 3000): Promise<AsyncGenerator<TranscriptView>> {
+  const stop = new AbortController();
+  signal?.addEventListener('abort', () => stop.abort(), { once: true });
+  // Listen first, then read the current state: nothing published in between is missed.
+  const updates = ctx.transcriptEvents.subscribe(transcriptId, stop.signal);
+  let row: repo.TranscriptRow;
+  try {
+    row = await visibleTranscript(ctx, userId, transcriptId, VIEW_ROLES);
+  } catch (err) {
+    stop.abort();
+    throw err;
+  }
+  return (async function* () {
+    let last = transcriptView(row);
+    try {
+      yield last;
+      let pending = updates.next();
+      while (!FINISHED.has(last.status) && !stop.signal.aborted) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const got = await Promise.race([pending, new Promise<'recheck'>((resolve) => (timer = setTimeout(() => resolve('recheck'), recheckMs)))]);
+        clearTimeout(timer);
+        let next: TranscriptView | null = null;
+        if (got === 'recheck') {
+          const fresh = await repo.findTranscript(ctx.db.db, transcriptId);
+          if (fresh && (fresh.status !== last.status || fresh.stage !== last.stage || fresh.progress !== last.percent)) next = transcriptView(fresh);
+        } else {
+          if (got.done) return;
+          next = got.value;
+          pending = updates.next();
+        }
+        if (next) {
+          last = next;
+          yield next;
+        }
+      }
+    } finally {
+      stop.abort();
+    }
+  })();
 }
 
 /** Reads the Transcript JSON the worker wrote and stores its words. False when the row was not live. */
@@ -138,10 +193,10 @@ export async function succeedTranscript(ctx: AppContext, r: TranscribeResult): P
     // The key is the row's own (never the event's): a result cannot point the app at another object.
     transcript = Transcript.parse(JSON.parse((await ctx.storage.getBytes(row.outputKey)).toString('utf8')));
   } catch (err) {
-    await repo.endTranscript(ctx.db.db, row.id, 'failed', `the transcript the farm wrote could not be read: ${err instanceof Error ? err.message.slice(0, 200) : 'unknown error'}`);
+    published(ctx, await repo.endTranscript(ctx.db.db, row.id, 'failed', `the transcript the farm wrote could not be read: ${err instanceof Error ? err.message.slice(0, 200) : 'unknown error'}`));
     return false;
   }
-  const done = await repo.completeTranscript(ctx.db.db, row.id, { engine: transcript.engine, quality: transcript.quality, mediaDurationMs: r.mediaDurationMs, realTimeFactor: r.realTimeFactor, workerId: r.workerId }, transcript.words);
+  const done = published(ctx, await repo.completeTranscript(ctx.db.db, row.id, { engine: transcript.engine, quality: transcript.quality, mediaDurationMs: r.mediaDurationMs, realTimeFactor: r.realTimeFactor, workerId: r.workerId }, transcript.words));
   return done !== null;
 }
 
@@ -150,13 +205,13 @@ export function handleTranscribeEvents(ctx: AppContext): Pick<QueueEvents, 'onTr
   const log = (err: unknown) => logger.child({ service: 'app', module: 'transcripts' }).error({ event: 'transcript.event_failed', error: err instanceof Error ? err.message : String(err) }, 'transcript event handling failed');
   return {
     onTranscribeProgress(p) {
-      void repo.markTranscriptProgress(ctx.db.db, p.transcriptId, { stage: p.stage, percent: p.percent, etaSeconds: p.etaSeconds, workerId: p.workerId }).catch(log);
+      void repo.markTranscriptProgress(ctx.db.db, p.transcriptId, { stage: p.stage, percent: p.percent, etaSeconds: p.etaSeconds, workerId: p.workerId }).then((row) => published(ctx, row)).catch(log);
     },
     onTranscribeSucceeded(r) {
       void succeedTranscript(ctx, r).catch(log);
     },
     onTranscribeFailed(transcriptId, message) {
-      void repo.endTranscript(ctx.db.db, transcriptId, 'failed', message).catch(log);
+      void repo.endTranscript(ctx.db.db, transcriptId, 'failed', message).then((row) => published(ctx, row)).catch(log);
     },
   };
 }
@@ -176,11 +231,11 @@ export async function reconcileTranscripts(ctx: AppContext, opts: { lostAfterMs?
     if (job?.status === 'succeeded') {
       const result = await ctx.queue.transcribeResult(row.id);
       if (result && (await succeedTranscript(ctx, result))) report.succeeded += 1;
-      else if (!result && (await repo.endTranscript(ctx.db.db, row.id, 'failed', 'the transcription finished but its result is missing'))) report.failed += 1;
+      else if (!result && published(ctx, await repo.endTranscript(ctx.db.db, row.id, 'failed', 'the transcription finished but its result is missing'))) report.failed += 1;
     } else if (job?.status === 'failed') {
-      if (await repo.endTranscript(ctx.db.db, row.id, 'failed', job.lastError ?? 'the transcription failed')) report.failed += 1;
+      if (published(ctx, await repo.endTranscript(ctx.db.db, row.id, 'failed', job.lastError ?? 'the transcription failed'))) report.failed += 1;
     } else if (!job && now - row.createdAt.getTime() > lostAfterMs) {
-      if (await repo.endTranscript(ctx.db.db, row.id, 'failed', 'the queue lost this transcription; start it again')) report.failed += 1;
+      if (published(ctx, await repo.endTranscript(ctx.db.db, row.id, 'failed', 'the queue lost this transcription; start it again'))) report.failed += 1;
     }
   }
   return report;
