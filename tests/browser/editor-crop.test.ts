@@ -10,12 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, signUpWithProject, uploadMedia } from '../support/browser.ts';
+import { launchChromium, screenshotBothSizes, signUpWithProject, uploadMedia } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
 
 const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 15_000 });
-const SHOTS = process.env.SCREENSHOT_DIR ?? tmpdir();
 
 interface Kf { frame: number; x: number; y: number; w: number; h: number }
 const crops = (page: Page) => page.evaluate(() => ((window as never as { __clipmakerEditor: { timeline(): { clips: Array<{ kind: string; crop?: Kf[] }> } | null } }).__clipmakerEditor.timeline()?.clips ?? []).find((c) => c.kind === 'video')?.crop ?? []);
@@ -48,8 +47,8 @@ describe('the preview source view and its crop rectangle', () => {
       await poll(() => page.locator('[data-testid=asset]').count()).toBe(1);
       await page.click('[data-testid=add-to-timeline]');
       await poll(async () => (await page.evaluate(() => (window as never as { __clipmakerEditor: { timeline(): { clips: unknown[] } | null } }).__clipmakerEditor.timeline()?.clips.length)) ?? 0).toBe(1);
-      const vp = page.viewportSize()!;
       const inViewport = async (sel: string) => {
+        const vp = page.viewportSize()!;
         const box = await page.locator(sel).first().boundingBox();
         return !!box && box.width > 0 && box.height > 0 && box.x >= 0 && box.y >= 0 && box.x + box.width <= vp.width + 0.5 && box.y + box.height <= vp.height + 0.5;
       };
@@ -59,6 +58,20 @@ describe('the preview source view and its crop rectangle', () => {
       await page.waitForSelector('[data-testid=source-crop]');
       for (const sel of ['[data-testid=preview-canvas]', '[data-testid=source-view]', '[data-testid=timeline-panel]', '[data-testid=inspector-column]', '[data-testid=bin-column]']) expect(await inViewport(sel), sel).toBe(true);
       expect((await page.locator('[data-testid=preview-canvas]').boundingBox())!.height).toBeGreaterThanOrEqual(295);
+      // Nothing overlaps: bin | preview | inspector side by side, the timeline below them, and the
+      // selected clip's rotation knob stays on the output picture (not over the preview's toolbar).
+      const boxOf = async (sel: string) => (await page.locator(sel).first().boundingBox())!;
+      const binB = await boxOf('[data-testid=bin-column]');
+      const prevB = await boxOf('[data-testid=preview-panel]');
+      const inspB = await boxOf('[data-testid=inspector-column]');
+      const tlB = await boxOf('[data-testid=timeline-panel]');
+      expect(binB.x + binB.width).toBeLessThanOrEqual(prevB.x + 0.5);
+      expect(prevB.x + prevB.width).toBeLessThanOrEqual(inspB.x + 0.5);
+      for (const b of [binB, prevB, inspB]) expect(b.y + b.height).toBeLessThanOrEqual(tlB.y + 0.5);
+      await page.waitForSelector('[data-testid=handle-rotate]');
+      const knobB = await boxOf('[data-testid=handle-rotate]');
+      const canvasB = await boxOf('[data-testid=preview-canvas]');
+      expect(knobB.y >= canvasB.y - 0.5 && knobB.y + knobB.height <= canvasB.y + canvasB.height + 0.5 && knobB.x >= canvasB.x - 0.5 && knobB.x + knobB.width <= canvasB.x + canvasB.width + 0.5, JSON.stringify({ knobB, canvasB })).toBe(true);
       expect(await page.evaluate(() => document.scrollingElement!.scrollHeight <= window.innerHeight + 1 && document.scrollingElement!.scrollWidth <= window.innerWidth + 1)).toBe(true);
       const bin = await page.evaluate(() => {
         const col = document.querySelector('[data-testid=bin-column]')!;
@@ -88,7 +101,6 @@ describe('the preview source view and its crop rectangle', () => {
         for (let i = 0; i < d.length; i += 4 * 97) if (d[i]! + d[i + 1]! + d[i + 2]! > 60) lit++;
         return lit > 50;
       })).toBe(true);
-      await page.screenshot({ path: path.join(SHOTS, 'cm-crop-1280x720.png') });
 
       const frame = (await page.locator('[data-testid=source-frame]').boundingBox())!;
       const scale = 640 / frame.width; // source pixels per screen pixel
@@ -162,9 +174,11 @@ describe('the preview source view and its crop rectangle', () => {
       await page.click('[data-testid=source-toggle]');
       await page.waitForSelector('[data-testid=source-crop]');
 
+      // At 1920x1080 too the panels stay on screen, and the source view follows the new size.
       await page.setViewportSize({ width: 1920, height: 1080 });
-      await page.waitForTimeout(800);
-      await page.screenshot({ path: path.join(SHOTS, 'cm-crop-1920x1080.png') });
+      for (const sel of ['[data-testid=preview-canvas]', '[data-testid=source-view]', '[data-testid=timeline-panel]', '[data-testid=inspector-column]', '[data-testid=bin-column]']) expect(await inViewport(sel), sel).toBe(true);
+      await poll(async () => (await page.locator('[data-testid=source-frame]').boundingBox())!.width).toBeGreaterThan(frame.width);
+      await screenshotBothSizes(page, 'editor-crop');
       expect(pageErrors).toEqual([]);
     } finally {
       await page.close();
