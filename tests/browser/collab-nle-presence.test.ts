@@ -76,6 +76,17 @@ describe('collaborators on the main timeline and the preview', () => {
       const colour = await B.$eval(outline, (el) => getComputedStyle(el).borderTopColor);
       const lineColour = await B.$eval(line, (el) => getComputedStyle(el).backgroundColor);
       expect(colour).toBe(lineColour);
+      // ... and her selected layer is outlined on Bob's preview picture, in her colour, with her name.
+      const onPicture = `[data-testid=peer-preview-selection][data-clip-id="${clipId}"]${ada}`;
+      await B.waitForSelector(onPicture);
+      expect(await B.$eval(`${onPicture} rect`, (el) => getComputedStyle(el).stroke)).toBe(lineColour);
+      expect(await B.textContent(`${onPicture} text`)).toBe('Ada Owner');
+      const picB = (await B.locator('[data-testid=preview-canvas]').boundingBox())!;
+      const selB = (await B.locator(`${onPicture} rect`).boundingBox())!;
+      // The clip fills the 9:16 frame: the outline hugs Bob's picture, inside it.
+      expect(selB.x >= picB.x - 0.5 && selB.y >= picB.y - 0.5 && selB.x + selB.width <= picB.x + picB.width + 0.5 && selB.y + selB.height <= picB.y + picB.height + 0.5, JSON.stringify({ selB, picB })).toBe(true);
+      expect(selB.width).toBeGreaterThan(picB.width * 0.9);
+      expect(await A.locator('[data-testid=peer-preview-selection]').count()).toBe(0); // not my own
       await A.keyboard.press('Escape');
       await A.click('[data-testid=track-lane] >> nth=0', { position: { x: 5, y: 5 } }).catch(() => {});
       // (a click on an empty lane clears her selection; if the lane is full, selecting stays valid)
@@ -117,7 +128,7 @@ describe('collaborators on the main timeline and the preview', () => {
       // She leaves: her line, outline and pointers go from Bob's screen (on disconnect, not after 30 s).
       await a.context.close();
       a = undefined;
-      await expect.poll(() => B.locator(`[data-testid=peer-playhead]${ada}, [data-testid=peer-selection]${ada}, [data-testid=peer-cursor]${ada}, ${onPreview}`).count(), { timeout: 10_000 }).toBe(0);
+      await expect.poll(() => B.locator(`[data-testid=peer-playhead]${ada}, [data-testid=peer-selection]${ada}, [data-testid=peer-cursor]${ada}, ${onPreview}, [data-testid=peer-preview-selection]${ada}`).count(), { timeout: 10_000 }).toBe(0);
       expect(b.errors).toEqual([]);
     } catch (err) {
       throw await evidence(err, app, { Ada: a, Bob: b });

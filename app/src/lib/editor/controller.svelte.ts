@@ -26,6 +26,14 @@ export const LAYOUT_KEY = 'clipmaker:editor-layout';
 export const LAYOUT_LIMITS = { bin: [180, 560], insp: [240, 600], tl: [160, 720] } as const;
 export type PanelName = keyof typeof LAYOUT_LIMITS;
 
+/**
+ * The timeline's default height: 300 px, less on short screens so that the preview keeps a usable
+ * height (at 1280x720 about 230 px of timeline leaves the preview picture over 300 px).
+ */
+export function defaultTimelineHeight(viewportHeight: number): number {
+  return Math.round(Math.max(LAYOUT_LIMITS.tl[0], Math.min(300, viewportHeight * 0.32)));
+}
+
 export function toAssetInfo(a: AssetView): AssetInfo {
   return {
     id: a.id, key: a.key, kind: a.kind, name: a.name, width: a.width, height: a.height, fps: a.fps, durationFrames: a.durationFrames, durationUs: a.durationUs, hasAudio: a.hasAudio, sha256: a.sha256,
@@ -65,6 +73,8 @@ export class EditorController {
   /** WCAG 2.1.4: single-key shortcuts can be turned off (Ctrl/Cmd combinations stay). */
   singleKeys = $state(true);
   safeZone = $state<SafeZone | null>(null);
+  /** The preview shows the selected video's full source frame with its crop rectangle beside the output. */
+  showSource = $state(true);
   /** Clips copied with Ctrl+C (ids in this document; pasted as copies of what they are at paste time). */
   clipboard = $state<string[]>([]);
   /** Track row heights in px (this browser, per project); absent: the default for the kind. */
@@ -145,6 +155,7 @@ export class EditorController {
     $effect(() => {
       void this.magnetic;
       void this.pxPerFrame;
+      void this.showSource;
       void JSON.stringify(this.trackHeights);
       if (this.layoutLoaded) this.saveLayout();
     });
@@ -161,6 +172,7 @@ export class EditorController {
 
   /** In the browser (onMount): the remembered layout, the document session and live renders. */
   open(): void {
+    this.layout.tl = defaultTimelineHeight(window.innerHeight);
     this.loadLayout();
     this.layoutLoaded = true;
     const data = this.data;
@@ -297,8 +309,18 @@ export class EditorController {
     if (this.session) this.edit((e) => e.addAsset(toAssetInfo(body)));
   }
 
-  setCrop(clipId: string, rel: number, rect: CropRect): void {
-    this.edit((e) => e.setCrop(clipId, rel, rect, true), { merge: true });
+  /**
+   * A crop keyframe at `rel` frames into the clip. `first`: a gesture's first change, a new undo
+   * step that the gesture's later changes join until endGesture() (pointer up).
+   */
+  setCrop(clipId: string, rel: number, rect: CropRect, first = false): void {
+    if (first) this.session?.holdUndoStep(true);
+    this.edit((e) => e.setCrop(clipId, rel, rect, !first), { merge: !first });
+  }
+
+  /** The pointer gesture ended: the next edit is a new undo step again. */
+  endGesture(): void {
+    this.session?.holdUndoStep(false);
   }
 
   drag(c: DragCommit): void {
@@ -499,7 +521,7 @@ export class EditorController {
   saveLayout = (): void => {
     try {
       const pid = this.data.project.id;
-      localStorage.setItem(LAYOUT_KEY, JSON.stringify({ ...this.layout, magnetic: this.magnetic, singleKeys: this.singleKeys, zoom: { [pid]: this.pxPerFrame }, trackHeights: { [pid]: this.trackHeights } }));
+      localStorage.setItem(LAYOUT_KEY, JSON.stringify({ ...this.layout, magnetic: this.magnetic, singleKeys: this.singleKeys, showSource: this.showSource, zoom: { [pid]: this.pxPerFrame }, trackHeights: { [pid]: this.trackHeights } }));
     } catch {
       /* private mode: not remembered */
     }
@@ -507,10 +529,11 @@ export class EditorController {
 
   private loadLayout(): void {
     try {
-      const v = JSON.parse(localStorage.getItem(LAYOUT_KEY) ?? '{}') as Partial<typeof this.layout> & { magnetic?: boolean; singleKeys?: boolean; zoom?: Record<string, number>; trackHeights?: Record<string, Record<string, unknown>> };
+      const v = JSON.parse(localStorage.getItem(LAYOUT_KEY) ?? '{}') as Partial<typeof this.layout> & { magnetic?: boolean; singleKeys?: boolean; showSource?: boolean; zoom?: Record<string, number>; trackHeights?: Record<string, Record<string, unknown>> };
       for (const k of ['bin', 'insp', 'tl'] as const) if (typeof v[k] === 'number') this.layout[k] = clampPanel(k, v[k]!);
       if (typeof v.magnetic === 'boolean') this.magnetic = v.magnetic;
       if (typeof v.singleKeys === 'boolean') this.singleKeys = v.singleKeys;
+      if (typeof v.showSource === 'boolean') this.showSource = v.showSource;
       const z = v.zoom?.[this.data.project.id];
       if (typeof z === 'number' && z > 0.04 && z <= 40) this.pxPerFrame = z;
       const heights = v.trackHeights?.[this.data.project.id] ?? {};

@@ -46,7 +46,7 @@ import {
 } from '@clipmaker/shared/timeline';
 import type { CropRect, Ducking, Loudness, SubtitleStyle, Transform, Transition, WordStyle } from '@clipmaker/shared/render-spec';
 import { applyDrag, deleteClips, dropAsset, pasteClips, type DragCommit } from './timeline-edits.ts';
-import { LOCAL_ORIGIN, createUndoManager } from './undo.ts';
+import { LOCAL_ORIGIN, UNDO_CAPTURE_MS, createUndoManager } from './undo.ts';
 import { initialPresence, readPeers, type Peer, type PresenceState } from './presence.ts';
 import { openOfflineStore } from './offline.ts';
 import { restoreSnapshot } from './versions.ts';
@@ -318,6 +318,15 @@ export class EditorSession {
 
   private ensureAsset(asset: AssetInfo): void {
     if (!readTimeline(this.doc).assets.some((a) => a.id === asset.id)) addAsset(this.doc, asset, LOCAL_ORIGIN);
+  }
+
+  /**
+   * A pointer gesture (a crop drag, a handle drag) is one undo step however long the user pauses
+   * mid-drag: while held, merged edits join the step even past the UndoManager's capture timeout.
+   */
+  holdUndoStep(on: boolean): void {
+    if (on) this.undo.stopCapturing();
+    this.undo.captureTimeout = on ? Number.MAX_SAFE_INTEGER : UNDO_CAPTURE_MS;
   }
 
   private command<T>(fn: () => T, merge = false): T {

@@ -15,9 +15,12 @@ export const LOCAL_ORIGIN = { local: true } as const;
  */
 export const UNDO_ROOTS = ['meta', 'tracks', 'clips', 'cues', 'subtitleStyle', 'markers', 'overlays', 'music'] as const;
 
+/** Edits within this many ms merge into one undo step (unless a command stops capturing). */
+export const UNDO_CAPTURE_MS = 400;
+
 export function createUndoManager(doc: Y.Doc): Y.UndoManager {
   return new Y.UndoManager(
     UNDO_ROOTS.map((name) => doc.getMap(name)),
-    { trackedOrigins: new Set([LOCAL_ORIGIN]), captureTimeout: 400 },
+    { trackedOrigins: new Set([LOCAL_ORIGIN]), captureTimeout: UNDO_CAPTURE_MS },
   );
 }
