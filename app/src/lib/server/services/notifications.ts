@@ -2,12 +2,13 @@
  * In-app notifications (new comments, approval decisions, @mentions): a list and an unread count per
  * user; mentions, approval decisions and guests' comments are mailed as well.
  */
-import { and, count, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { schema, type Db } from '@clipmaker/db';
 import { mentionedIn, type Mentionable } from '../../review/mentions.ts';
 import type { AppContext } from '../context.ts';
 import { publicOrigin, sendMail, type Mail } from './mail.ts';
 import { logger } from '../logger.ts';
+import { preparedPerHandle } from '../repositories/accounts.ts';
 
 const { notifications, memberships, projects, projectMembers, users } = schema;
 
@@ -113,11 +114,23 @@ export async function unreadCount(db: Db, userId: string): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
+/** "Mark all read" is the common call (the bell's button): prepared once per handle, one round trip. */
+const markAllReadQuery = preparedPerHandle((db) =>
+  db
+    .update(notifications)
+    .set({ readAt: sql`now()` })
+    .where(and(eq(notifications.userId, sql.placeholder('userId')), isNull(notifications.readAt)))
+    .prepare('mark_all_notifications_read'),
+);
+
 /** Marks the given ids (or all) read; only the user's own. */
 export async function markRead(db: Db, userId: string, ids: string[] | 'all'): Promise<void> {
-  const mine = eq(notifications.userId, userId);
+  if (ids === 'all') {
+    await markAllReadQuery(db).execute({ userId });
+    return;
+  }
   await db
     .update(notifications)
     .set({ readAt: new Date() })
-    .where(ids === 'all' ? and(mine, isNull(notifications.readAt)) : and(mine, inArray(notifications.id, ids.length ? ids : ['00000000-0000-0000-0000-000000000000'])));
+    .where(and(eq(notifications.userId, userId), inArray(notifications.id, ids.length ? ids : ['00000000-0000-0000-0000-000000000000'])));
 }

@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import * as Y from 'yjs';
-import { and, asc, desc, eq, inArray, isNotNull, ne } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, ne } from 'drizzle-orm';
 import { z } from 'zod';
 import { schema } from '@clipmaker/db';
 import { appendUpdate, loadDocumentState } from '@clipmaker/db/documents';
@@ -23,6 +23,7 @@ import { logger } from '../logger.ts';
 import { DELETE_PROJECT_ROLES, EDIT_ROLES, requireProjectRole } from './accounts/index.ts';
 import { audit } from './audit.ts';
 import { listProjects } from './projects.ts';
+import { projectCardPictures } from '../repositories/reads.ts';
 
 const { projects, assets, renders } = schema;
 
@@ -48,20 +49,7 @@ export async function listProjectCards(ctx: AppContext, userId: string) {
   const ids = list.map((p) => p.id);
   const db = ctx.db.db;
   const secret = ctx.config.SIGNING_SECRET;
-  const latestRenders = ids.length
-    ? await db
-        .selectDistinctOn([renders.projectId], { projectId: renders.projectId, thumbKey: renders.thumbKey, posterKey: renders.posterKey })
-        .from(renders)
-        .where(and(inArray(renders.projectId, ids), eq(renders.status, 'succeeded')))
-        .orderBy(renders.projectId, desc(renders.version))
-    : [];
-  const firstAssets = ids.length
-    ? await db
-        .selectDistinctOn([assets.projectId], { projectId: assets.projectId, id: assets.id, kind: assets.kind, posterKey: assets.posterKey })
-        .from(assets)
-        .where(and(inArray(assets.projectId, ids), ne(assets.kind, 'audio')))
-        .orderBy(assets.projectId, asc(assets.createdAt), asc(assets.id))
-    : [];
+  const { latestRenders, firstAssets } = await projectCardPictures(db, ids);
   const renderBy = new Map(latestRenders.map((r) => [r.projectId, r]));
   const assetBy = new Map(firstAssets.map((a) => [a.projectId, a]));
   const thumbOf = (projectId: string): ProjectThumb => {

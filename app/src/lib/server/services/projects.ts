@@ -1,7 +1,7 @@
 /** Projects: create (with an initial timeline document), list, open, and the live access feed. */
 import type { IngestDemuxer } from '@clipmaker/shared/media';
 import * as Y from 'yjs';
-import { desc, eq, inArray } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { schema } from '@clipmaker/db';
 import { appendUpdate } from '@clipmaker/db/documents';
@@ -12,7 +12,7 @@ import { accessTicks } from '../access-watch.ts';
 import { ServiceError } from './errors.ts';
 import { listProjectsOfUser } from '../repositories/reads.ts';
 
-const { projects, memberships, orgs, assets, projectMembers } = schema;
+const { projects, memberships, assets } = schema;
 
 export const CreateProjectInput = z.object({
   name: z.string().trim().min(1, 'give the project a name').max(120),
@@ -44,22 +44,10 @@ export async function listProjects(ctx: AppContext, userId: string, opts: { tras
 }
 
 async function listAllProjects(ctx: AppContext, userId: string) {
-  // One prepared query scoped by the caller's memberships (was: memberships, then projects).
+  // One prepared query: the projects of the caller's orgs and those they hold a project override on,
+  // the override's role winning (was: the list, the overrides, then the overridden projects).
   const rows = await listProjectsOfUser(ctx.db.db, userId);
-  const list = rows.map((r) => ({ ...r.project, orgName: r.orgName, role: r.role }));
-  // Project overrides: a role on one project, whether or not the user is in its org (and it wins).
-  const db = ctx.db.db;
-  const overrides = await db.select().from(projectMembers).where(eq(projectMembers.userId, userId));
-  if (overrides.length === 0) return list;
-  const roleByProject = new Map(overrides.map((o) => [o.projectId, o.role]));
-  for (const p of list) p.role = roleByProject.get(p.id) ?? p.role;
-  const missing = [...roleByProject.keys()].filter((id) => !list.some((p) => p.id === id));
-  if (missing.length) {
-    const extra = await db.select({ project: projects, orgName: orgs.name }).from(projects).innerJoin(orgs, eq(orgs.id, projects.orgId)).where(inArray(projects.id, missing));
-    list.push(...extra.map((r) => ({ ...r.project, orgName: r.orgName, role: roleByProject.get(r.project.id)! })));
-    list.sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime());
-  }
-  return list;
+  return rows.map((r) => ({ ...r.project, orgName: r.orgName, role: r.role }));
 }
 
 export async function openProject(ctx: AppContext, userId: string, projectId: string) {

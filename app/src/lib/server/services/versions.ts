@@ -8,11 +8,11 @@ import { z } from 'zod';
 import { schema } from '@clipmaker/db';
 import { createNamedSnapshot, getSnapshot, loadDocumentState, type SnapshotInfo } from '@clipmaker/db/documents';
 import type { AppContext } from '../context.ts';
-import { requireProjectRole } from './accounts/index.ts';
+import { checkProjectAccess, isUuid, requireProjectRole } from './accounts/index.ts';
 import { EDIT_ROLES, VIEW_ROLES } from './accounts/roles.ts';
 import { ServiceError } from './errors.ts';
 import { isPersisted } from './renders.ts';
-import { listNamedVersions } from '../repositories/reads.ts';
+import { listNamedVersionsWithAccess } from '../repositories/reads.ts';
 
 export const CreateVersionInput = z.object({
   projectId: z.string().uuid(),
@@ -62,9 +62,12 @@ export async function createVersion(ctx: AppContext, userId: string, raw: z.inpu
 }
 
 export async function listVersions(ctx: AppContext, userId: string, projectId: string): Promise<VersionView[]> {
-  await requireProjectRole(ctx.db.db, userId, projectId, VIEW_ROLES);
-  // One prepared query (versions joined with their creators), not a list and then a name lookup.
-  return (await listNamedVersions(ctx.db.db, projectId)).map((r) => ({
+  if (!isUuid(projectId) || !isUuid(userId)) throw new ServiceError('not-found');
+  // One prepared query: the caller's access to the project, its versions and their creators' names
+  // (was: the role check, then the list). The access is checked before anything is answered.
+  const { access, versions } = await listNamedVersionsWithAccess(ctx.db.db, userId, projectId);
+  checkProjectAccess(access, VIEW_ROLES);
+  return versions.map((r) => ({
     id: r.id,
     name: r.name ?? '',
     createdAt: r.createdAt.toISOString(),

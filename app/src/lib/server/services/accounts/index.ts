@@ -29,4 +29,4 @@ export { displayNameSchema, emailSchema, isUuid, orgNameSchema, roleSchema } fro
 export { SIGN_UP_REFUSED, logIn, signUp, signUpOrLogIn, signUpSchema, type LogInInput, type SignUpInput, type ThrottleOptions } from './users.ts';
 export { createOrg, getMembership, listMyOrgs, requireOrgRole, type MyOrg } from './orgs.ts';
 export { INVITE_TTL_MS, acceptInvite, createInvite, hashInviteToken, type AcceptedInvite, type CreatedInvite } from './invites.ts';
-export { requireProjectRole } from './project-access.ts';
+export { checkProjectAccess, requireProjectRole } from './project-access.ts';

@@ -20,9 +20,22 @@ export async function requireProjectRole(
   if (!isUuid(projectId) || !isUuid(userId)) throw new ServiceError('not-found');
   const found = await findProjectWithRole(db, userId, projectId);
   if (!found) throw new ServiceError('not-found');
+  return { project: found.project, role: checkProjectAccess({ role: found.role, trashedAt: found.project.trashedAt }, allowed, opts) };
+}
+
+/**
+ * requireProjectRole's rules on an access row a read fetched itself, in the same query as its data
+ * (repositories/reads.ts): null (no such project) is 'not-found'. Returns the role.
+ */
+export function checkProjectAccess(
+  found: { role: Role | null; trashedAt: Date | null } | null,
+  allowed: readonly Role[],
+  opts: { trashed?: 'refuse' | 'allow' | 'only' } = {},
+): Role {
+  if (!found) throw new ServiceError('not-found');
   assertRole(found.role, allowed);
   const trashed = opts.trashed ?? 'refuse';
-  if (found.project.trashedAt && trashed === 'refuse') throw new ServiceError('not-found');
-  if (!found.project.trashedAt && trashed === 'only') throw new ServiceError('precondition-failed', 'move the project to the trash first');
-  return { project: found.project, role: found.role };
+  if (found.trashedAt && trashed === 'refuse') throw new ServiceError('not-found');
+  if (!found.trashedAt && trashed === 'only') throw new ServiceError('precondition-failed', 'move the project to the trash first');
+  return found.role;
 }
