@@ -54,12 +54,15 @@ export async function runEditProxyJob(rawData: unknown, deps: EditProxyJobDeps):
       throw err;
     }
     const command = { globalOptions: [], inputs: [{ options: [], path: args[args.indexOf('-i') + 1]! }], filterComplex: '', outputOptions: [], outputPath: args.at(-1)!, args, encoder: 'libx264' };
+    // The original's frames as a decoder shows them (an edit list hides some packets), counted meanwhile.
+    const counting = countVideoFrames(local.path, data.facts.container, deps.signal);
+    counting.catch(() => {});
     const result = await run(command, { signal: deps.signal, durationFrames: data.durationFrames, workDir: work, onProgress: (p) => progress('encoding', Math.min(99, p.percent ?? 0), p.etaSeconds ?? null) });
     if (deps.signal?.aborted) throw new RenderAbortedError();
     const output = await probe(outPath, { signal: deps.signal, container: 'mov' });
     // Frame for frame: source frame N must be the same picture in the proxy (a VFR original's
-    // durationFrames counts its nominal grid, so both files' video packets are counted).
-    const [originalFrames, proxyFrames] = await Promise.all([countVideoPackets(local.path, data.facts.container, deps.signal), countVideoPackets(outPath, 'mov', deps.signal)]);
+    // durationFrames counts its nominal grid, so both files' frames are counted).
+    const [originalFrames, proxyFrames] = await Promise.all([counting, countVideoFrames(outPath, 'mov', deps.signal)]);
     if (originalFrames !== proxyFrames) throw new PermanentError(`the edit proxy has ${proxyFrames} frames, the original ${originalFrames}`);
     progress('uploading', 100);
     await deps.storage.put(data.outputKey, outPath, { contentType: 'video/mp4' });
@@ -74,10 +77,10 @@ export async function runEditProxyJob(rawData: unknown, deps: EditProxyJobDeps):
   }
 }
 
-/** The first video stream's packets (one per frame), counted by demuxing the whole file. */
-async function countVideoPackets(path: string, container: string, signal?: AbortSignal): Promise<number> {
-  const args = ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', ...inputOptionsFor(container), fileUrl(path)];
-  const res = await execTool(ffprobeBinary(), args, { signal, timeoutMs: 120_000 });
+/** The first video stream's frames, counted by decoding the whole file. */
+async function countVideoFrames(path: string, container: string, signal?: AbortSignal): Promise<number> {
+  const args = ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', ...inputOptionsFor(container), fileUrl(path)];
+  const res = await execTool(ffprobeBinary(), args, { signal, timeoutMs: 30 * 60_000 });
   const n = Number.parseInt(res.stdout.trim(), 10);
   if (res.code !== 0 || !Number.isInteger(n)) throw new Error(`cannot count the video frames of ${container} file: ${res.stderr.trim().split('\n').pop() ?? `ffprobe exited ${res.code}`}`);
   return n;
