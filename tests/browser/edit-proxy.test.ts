@@ -5,18 +5,16 @@
  * at three playheads, while the farm's render of the same document reads the original.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium, screenshotBothSizes, signUpWithProject, uploadMedia } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
-import { within } from '../support/fidelity.ts';
+import { grayFrame, previewGray, renderWithFarm, setCustomOutput } from '../support/fidelity.ts';
 import { readFrameIndexIn } from '../../render-farm/test/support/media.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const W = 320;
 const H = 180;
 const FPS = 30;
@@ -26,13 +24,6 @@ const AT = [0, 7, 29];
 const BANDS_VF = "geq=lum='255*mod(floor(N/pow(2\\,Y))\\,2)':cb=128:cr=128";
 
 type Editor = { op(name: string, ...args: unknown[]): unknown; spec(): { sources: { id: string; key: string }[] }; timeline(): { assets: { id: string; name: string }[] } };
-
-function gray(file: string, n?: number): Uint8Array {
-  const select = n === undefined ? [] : ['-vf', `select=eq(n\\,${n})`];
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-i', file, ...select, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], { maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(r.stderr.toString());
-  return new Uint8Array(r.stdout);
-}
 
 describe('edit proxies: made by the farm on upload, played by the preview, never rendered', () => {
   let app: RunningApp;
@@ -67,11 +58,7 @@ describe('edit proxies: made by the farm on upload, played by the preview, never
       await signUpWithProject(page, app.url, { name: 'Pro Xy', email: 'edit-proxy@example.com' }, 'Proxies');
       await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
       await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
-      await page.selectOption('[data-testid=aspect]', 'custom');
-      await page.fill('[data-testid=custom-width]', String(W));
-      await page.fill('[data-testid=custom-height]', String(H));
-      await page.click('[data-testid=custom-apply]');
-      await expect.poll(() => page.textContent('[data-testid=output-size]')).toBe(`${W}×${H}`);
+      await setCustomOutput(page, W, H);
       // Every text the bin's proxy label takes, as it changes.
       await page.evaluate(() => {
         const seen: string[] = [];
@@ -97,16 +84,7 @@ describe('edit proxies: made by the farm on upload, played by the preview, never
       await expect.poll(() => page.locator('[data-testid=timeline-clip]').count()).toBe(1);
       await page.waitForFunction(() => (window as never as { __clipmakerPreview?: { ready(): boolean } }).__clipmakerPreview?.ready());
       const preview: number[] = [];
-      for (const k of AT) {
-        const png = await within(30_000, `preview frame ${k}`, page.evaluate(async (n) => {
-          const p = (window as never as { __clipmakerPreview: { drawFrame(f: number, full: boolean): Promise<void>; png(): string } }).__clipmakerPreview;
-          await p.drawFrame(n, true);
-          return p.png();
-        }, k));
-        const file = path.join(work, `pixi-${k}.png`);
-        writeFileSync(file, Buffer.from(png.replace(/^data:image\/png;base64,/, ''), 'base64'));
-        preview.push(readFrameIndexIn(gray(file), W, { x: 0, y: 0, w: W, h: H }));
-      }
+      for (const k of AT) preview.push(readFrameIndexIn(await previewGray(page, k, work), W, { x: 0, y: 0, w: W, h: H }));
       expect(preview).toEqual(AT.map((k) => IN + k));
       // The preview's decoder read the proxy, not the preview rendition or the original.
       const media = requests.filter((u) => u.includes(`/api/assets/${asset!.id}/file`));
@@ -118,12 +96,8 @@ describe('edit proxies: made by the farm on upload, played by the preview, never
       // The farm renders the document from the original (its key), frame numbers as the rule gives.
       const spec = await page.evaluate(() => (window as never as { __clipmakerEditor: Editor }).__clipmakerEditor.spec());
       expect(spec.sources.map((s) => s.key)).toEqual([expect.stringMatching(/\/original\.[a-z0-9]+$/)]);
-      const specPath = path.join(work, 'spec.json');
-      writeFileSync(specPath, JSON.stringify(spec));
-      const out = path.join(work, 'farm.mp4');
-      const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), ['render-farm/src/cli.ts', specPath, out, '--media-root', path.join(app.dataDir, 'storage'), '--target', 'cpu'], { cwd: ROOT, encoding: 'utf8' });
-      expect(r.status, r.stderr.slice(-2000)).toBe(0);
-      expect(AT.map((k) => readFrameIndexIn(gray(out, k), W, { x: 0, y: 0, w: W, h: H }))).toEqual(AT.map((k) => IN + k));
+      const out = renderWithFarm(spec, work, 'proxy', path.join(app.dataDir, 'storage'));
+      expect(AT.map((k) => readFrameIndexIn(grayFrame(out, k), W, { x: 0, y: 0, w: W, h: H }))).toEqual(AT.map((k) => IN + k));
       expect(pageErrors).toEqual([]);
     } catch (err) {
       await page.screenshot({ path: path.join(tmpdir(), 'cm-edit-proxy-failure.png') }).catch(() => {});
