@@ -14,7 +14,8 @@
  * Pure: the farm's edit-proxy job runs ffmpeg with these arguments.
  */
 import { toneMapFilters } from '../render-spec/graph/inputs.ts';
-import { fileUrl, inputOptionsFor, type IngestResult } from './ingest.ts';
+import { fileUrl, type IngestResult } from './ingest.ts';
+import { firstStreamsOf } from './preview-rendition.ts';
 import { MediaProbeError } from './probe.ts';
 
 /** The proxy's largest picture height (pixels). */
@@ -43,13 +44,7 @@ export function editProxyArgs(info: EditProxyFacts, input: string, output: strin
     '-v',
     'error',
     '-stats',
-    ...inputOptionsFor(info.container),
-    '-i',
-    fileUrl(input),
-    '-map',
-    '0:v:0',
-    '-map',
-    '0:a:0?',
+    ...firstStreamsOf(info.container, input),
     '-vf',
     filters.join(','),
     '-fps_mode',
