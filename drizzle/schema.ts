@@ -169,6 +169,8 @@ export const projects = pgTable(
 );
 
 export const assetKindEnum = pgEnum('asset_kind', ['video', 'audio', 'image']);
+export const proxyStatusEnum = pgEnum('proxy_status', ['queued', 'encoding', 'ready', 'failed']);
+export type ProxyStatus = (typeof proxyStatusEnum.enumValues)[number];
 
 export const assets = pgTable(
   'assets',
@@ -187,6 +189,16 @@ export const assets = pgTable(
     posterKey: text('poster_key'),
     /** A remux the editor's <video> plays instead of the original (shared/media/ingest.ts previewRenditionReason); null: the original. */
     previewKey: text('preview_key'),
+    /**
+     * The edit proxy the farm makes of a video (shared/media/edit-proxy.ts: 540p H.264, GOP <= 10,
+     * frame for frame the original), which the editor previews and scrubs; renders read the
+     * original. Set when the proxy is ready; null before (and for audio, images, older uploads).
+     */
+    proxyKey: text('proxy_key'),
+    /** The edit proxy's job: null when none was made (not a video, or uploaded before proxies). */
+    proxyStatus: proxyStatusEnum('proxy_status'),
+    /** Encoding progress of the edit proxy, 0-100. */
+    proxyPercent: integer('proxy_percent').notNull().default(0),
     bytes: bigint('bytes', { mode: 'number' }).notNull(),
     sha256: text('sha256').notNull(),
     width: integer('width').notNull().default(0),

@@ -33,6 +33,9 @@ import {
   RENDER_QUEUES,
   RenderProgress,
   REVIEW_PROXY_QUEUE,
+  EDIT_PROXY_QUEUE,
+  EditProxyProgress,
+  editProxyResultKey,
   ReviewProxyProgress,
   reviewProxyResultKey,
   renderResultKey,
@@ -67,6 +70,7 @@ import { fencedStorage, QueueRuntime, SupersededError, type Attempt } from './qu
 import { openWorkDir } from './workdir.ts';
 import type { Storage } from './storage/index.ts';
 import { runReviewProxyJob } from './review-proxy-job.ts';
+import { runEditProxyJob } from './edit-proxy-job.ts';
 import { probeEngines, runTranscribeJob, type EngineProbe, type SpeechEngine } from './transcribe/index.ts';
 
 export const PRIORITIES: readonly RenderPriority[] = ['high', 'normal', 'low'];
@@ -116,6 +120,8 @@ export interface WorkerOptions {
   engines?: readonly SpeechEngine[];
   /** Review-proxy (watermark) queue name (default REVIEW_PROXY_QUEUE); false: this worker takes none. */
   reviewProxyQueueName?: string | false;
+  /** Edit-proxy queue name (default EDIT_PROXY_QUEUE); false: this worker takes none. */
+  editProxyQueueName?: string | false;
   /** Bounds the shared chunk cache (chunk-cache.ts); default from RENDER_CHUNK_CACHE_* env, false: no sweeping here. */
   chunkCache?: ChunkCacheSettings | false;
 }
@@ -206,13 +212,15 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
   let stopping = false;
   let heartbeat: Heartbeat | null = null;
 
-  type QueueKind = 'render' | 'chunk' | 'transcribe' | 'review-proxy';
+  type QueueKind = 'render' | 'chunk' | 'transcribe' | 'review-proxy' | 'edit-proxy';
   const queueSpecs: { priority: RenderPriority | null; name: string; kind: QueueKind }[] = [
     ...priorities.map((priority) => ({ priority, name: opts.queueNames?.[priority] ?? RENDER_QUEUES[priority], kind: 'render' as const })),
     // Transcription: only where a speech engine runs (capability-based routing).
     ...(engines.length > 0 ? priorities.map((priority) => ({ priority, name: opts.transcribeQueueNames?.[priority] ?? TRANSCRIBE_QUEUES[priority], kind: 'transcribe' as const })) : []),
     // Watermarked review copies: a viewer is waiting on the share page, so they go first in the gate.
     ...(opts.reviewProxyQueueName === false ? [] : [{ priority: 'high' as const, name: opts.reviewProxyQueueName ?? REVIEW_PROXY_QUEUE, kind: 'review-proxy' as const }]),
+    // Edit proxies of new uploads: the editor previews the original until one is ready.
+    ...(opts.editProxyQueueName === false ? [] : [{ priority: 'normal' as const, name: opts.editProxyQueueName ?? EDIT_PROXY_QUEUE, kind: 'edit-proxy' as const }]),
     // Chunk and audio jobs of chunked renders; each carries its render's priority for the gate. Last.
     { priority: null, name: opts.chunkQueueName ?? RENDER_CHUNK_QUEUE, kind: 'chunk' as const },
   ];
@@ -372,6 +380,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
     const isChunk = kind === 'chunk';
     const isTranscribe = kind === 'transcribe';
     const isReviewProxy = kind === 'review-proxy';
+    const isEditProxy = kind === 'edit-proxy';
     const rawPriority = (job.data as { priority?: unknown })?.priority;
     const priority: RenderPriority = queuePriority ?? (rawPriority === 'high' || rawPriority === 'low' ? rawPriority : 'normal');
     // A coordinator (chunked render job) only plans, waits and stitches: it takes no encode slot.
@@ -384,7 +393,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
       }
     }
     // The job's owner id: a render's, or a transcript's (cancel messages carry either).
-    const ownerField = isTranscribe ? 'transcriptId' : isReviewProxy ? 'proxyId' : 'renderId';
+    const ownerField = isTranscribe ? 'transcriptId' : isReviewProxy ? 'proxyId' : isEditProxy ? 'assetId' : 'renderId';
     const rawOwner = (job.data as Record<string, unknown> | null)?.[ownerField];
     const renderId = typeof rawOwner === 'string' ? rawOwner : null;
     const jobLog = logger.child({ jobId: job.id, queue: queueName, renderId });
@@ -416,7 +425,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
       }
       throw err;
     }
-    if (!isChunk && renderId) attempt.resultKey = isTranscribe ? transcribeResultKey(prefix, renderId) : isReviewProxy ? reviewProxyResultKey(prefix, renderId) : renderResultKey(prefix, renderId);
+    if (!isChunk && renderId) attempt.resultKey = isTranscribe ? transcribeResultKey(prefix, renderId) : isReviewProxy ? reviewProxyResultKey(prefix, renderId) : isEditProxy ? editProxyResultKey(prefix, renderId) : renderResultKey(prefix, renderId);
     const abort = new AbortController();
     // bee-queue enforces job.timeout() by rejecting the handler's promise; it cannot stop ffmpeg.
     const timeoutMs = Number(job.options.timeout) || 0;
@@ -434,14 +443,16 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
     const onProgress = (p: RenderProgress) => report(RenderProgress, p);
     const onTranscribeProgress = (p: TranscribeProgress) => report(TranscribeProgress, p);
     const onReviewProxyProgress = (p: ReviewProxyProgress) => report(ReviewProxyProgress, p);
+    const onEditProxyProgress = (p: EditProxyProgress) => report(EditProxyProgress, p);
     let jobDir: string | null = null;
     const done: Promise<unknown> = (async () => {
       // A coordinator only needs a folder to stitch, once every piece is in: it makes it then.
-      jobDir = coordinator ? workdir.jobDirPath(`job-${job.id}`) : await workdir.jobDir(`${isChunk ? 'chunk' : isTranscribe ? 'transcribe' : isReviewProxy ? 'review-proxy' : 'job'}-${job.id}`);
+      jobDir = coordinator ? workdir.jobDirPath(`job-${job.id}`) : await workdir.jobDir(`${isChunk ? 'chunk' : isTranscribe ? 'transcribe' : isReviewProxy ? 'review-proxy' : isEditProxy ? 'edit-proxy' : 'job'}-${job.id}`);
       // Only the attempt that still holds the job may publish anything.
       const attemptNo = (job.options.stacktraces?.length ?? 0) + 1;
-      const deps = { storage: fencedStorage(opts.storage, attempt), capabilities, workerId, logger: jobLog, target: opts.target, workRoot: jobDir, signal: abort.signal, onProgress, recordRun: renderId && !isTranscribe && !isReviewProxy ? recordRun(renderId, job.id, attemptNo, jobLog) : undefined };
+      const deps = { storage: fencedStorage(opts.storage, attempt), capabilities, workerId, logger: jobLog, target: opts.target, workRoot: jobDir, signal: abort.signal, onProgress, recordRun: renderId && !isTranscribe && !isReviewProxy && !isEditProxy ? recordRun(renderId, job.id, attemptNo, jobLog) : undefined };
       if (isTranscribe) return runTranscribeJob(job.data, { storage: deps.storage, engines, workerId, logger: jobLog, workRoot: jobDir, signal: abort.signal, onProgress: onTranscribeProgress });
+      if (isEditProxy) return runEditProxyJob(job.data, { storage: deps.storage, workerId, logger: jobLog, workRoot: jobDir, signal: abort.signal, onProgress: onEditProxyProgress });
       if (isReviewProxy) return runReviewProxyJob(job.data, { storage: deps.storage, workerId, logger: jobLog, workRoot: jobDir, signal: abort.signal, onProgress: onReviewProxyProgress });
       if (isChunk) return runChunkJob(job.data, { ...deps, onProgress: undefined });
       if (coordinator) return runChunkedRender(parseJobData(job.data), { ...deps, chunkQueue });
@@ -452,7 +463,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
     heartbeat?.beat().catch(() => {});
     const startedAt = performance.now();
     const ms = () => Math.round(performance.now() - startedAt);
-    jobLog.info({ event: 'job.started', kind: isTranscribe ? 'transcribe' : isReviewProxy ? 'review-proxy' : isChunk ? 'chunk' : coordinator ? 'chunked-render' : 'render', attempt: (job.options.stacktraces?.length ?? 0) + 1, retriesLeft: job.options.retries }, 'job started');
+    jobLog.info({ event: 'job.started', kind: isTranscribe ? 'transcribe' : isReviewProxy ? 'review-proxy' : isEditProxy ? 'edit-proxy' : isChunk ? 'chunk' : coordinator ? 'chunked-render' : 'render', attempt: (job.options.stacktraces?.length ?? 0) + 1, retriesLeft: job.options.retries }, 'job started');
     try {
       const result = await done;
       jobLog.info({ event: 'job.succeeded', durationMs: ms() }, 'job succeeded');

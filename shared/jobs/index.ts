@@ -2,6 +2,7 @@
  * The contract between the app (producer) and the render farm (consumer). Both meet only here and in Redis.
  */
 import { z } from 'zod';
+import { INGEST_DEMUXERS } from '../media/ingest.ts';
 import { StorageKey, type RenderSpec } from '../render-spec/schema.ts';
 
 export const QUEUE_PREFIX = 'clipmaker';
@@ -371,6 +372,60 @@ export type ReviewProxyResult = z.infer<typeof ReviewProxyResult>;
 /** String: the ReviewProxyResult JSON of a succeeded review-proxy job (the app reconciles from it). */
 export function reviewProxyResultKey(prefix: string, proxyId: string): string {
   return `${prefix}:review-proxy-result:${proxyId}`;
+}
+
+// ---------------------------------------------------------------- edit proxies (what the editor previews and scrubs)
+
+/**
+ * Edit-proxy jobs: each uploaded video gets a 540p H.264 copy with short GOPs (shared/media
+ * editProxyArgs), frame for frame the original, which the editor's preview plays; renders read the
+ * original. One queue; every worker consumes it. Job id = asset id.
+ */
+export const EDIT_PROXY_QUEUE = 'edit-proxy';
+
+export const EditProxyJobData = z.object({
+  assetId: z.string().uuid(),
+  /** The uploaded original. */
+  sourceKey: StorageKey,
+  /** Where the worker writes the proxy MP4. */
+  outputKey: StorageKey,
+  /** The original's stored ingest facts (assets row): how to open and scale it. */
+  facts: z.object({
+    container: z.enum(INGEST_DEMUXERS),
+    width: z.number().int().min(1),
+    height: z.number().int().min(1),
+    colorTransfer: z.string().max(40).nullable(),
+  }),
+  /** The original's frame count, for progress (the proxy has exactly as many); null when unknown. */
+  durationFrames: z.number().int().min(1).nullable(),
+});
+export type EditProxyJobData = z.infer<typeof EditProxyJobData>;
+
+export const EditProxyProgress = z.object({
+  assetId: z.string().uuid(),
+  stage: z.enum(['queued', 'encoding', 'uploading', 'done']),
+  percent: z.number().min(0).max(100),
+  etaSeconds: z.number().min(0).nullable(),
+  workerId: z.string().nullable(),
+});
+export type EditProxyProgress = z.infer<typeof EditProxyProgress>;
+
+export const EditProxyResult = z.object({
+  assetId: z.string().uuid(),
+  outputKey: StorageKey,
+  frames: z.number().int().min(0),
+  width: z.number().int().min(1),
+  height: z.number().int().min(1),
+  bytes: z.number().int().min(0),
+  durationMs: z.number().int().min(0),
+  workerId: z.string(),
+  ffmpegArgs: z.array(z.string()),
+});
+export type EditProxyResult = z.infer<typeof EditProxyResult>;
+
+/** String: the EditProxyResult JSON of a succeeded edit-proxy job (the app reconciles from it). */
+export function editProxyResultKey(prefix: string, assetId: string): string {
+  return `${prefix}:edit-proxy-result:${assetId}`;
 }
 
 /**

@@ -55,13 +55,7 @@ export function previewRenditionArgs(info: RenditionFacts, input: string, output
     '-hide_banner',
     '-v',
     'error',
-    ...inputOptionsFor(info.container),
-    '-i',
-    fileUrl(input),
-    '-map',
-    '0:v:0',
-    '-map',
-    '0:a:0?',
+    ...firstStreamsOf(info.container, input),
     ...video,
     '-c:a',
     'aac',
@@ -74,4 +68,9 @@ export function previewRenditionArgs(info: RenditionFacts, input: string, output
     '-y',
     fileUrl(output),
   ];
+}
+
+/** The original opened with the ingest rules (forced demuxer, files only), its first video and first audio stream (if any) mapped. */
+export function firstStreamsOf(container: IngestResult['container'], input: string): string[] {
+  return [...inputOptionsFor(container), '-i', fileUrl(input), '-map', '0:v:0', '-map', '0:a:0?'];
 }

@@ -11,10 +11,10 @@
  * preview plays the upload's H.264 transcode, tone-mapped as the farm tone-maps. Then sources with
  * display metadata (portrait phone video stored landscape with 90° and 270° rotation, 180°,
  * anamorphic 2:1 pixels) must show upright and filling the frame (their bands read back) in the
- * preview, as in the farm.
+ * preview, as in the farm. The preview reads every source through its edit proxy (made by the
+ * farm on upload; the test waits for all of them), so each check covers the proxy's timing too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,10 +22,9 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium, signUpWithProject, uploadMedia } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
-import { within } from '../support/fidelity.ts';
+import { grayFrame, previewGray, renderWithFarm, setCustomOutput, within } from '../support/fidelity.ts';
 import { readFrameIndexIn, VFR_FRAMES, vfrFrameAt, VFR_TICKS_EXPR } from '../../render-farm/test/support/media.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const W = 160;
 const H = 96;
 const FPS = 30;
@@ -96,13 +95,7 @@ async function op(page: Page, name: string, ...args: unknown[]): Promise<unknown
   return page.evaluate(([n, a]) => (window as never as { __clipmakerEditor: Editor }).__clipmakerEditor.op(n as string, ...(a as unknown[])), [name, args] as const);
 }
 
-/** 8-bit gray pixels of a picture file, or of frame `n` of a video. */
-function gray(file: string, n?: number): Uint8Array {
-  const select = n === undefined ? [] : ['-vf', `select=eq(n\\,${n})`];
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-i', file, ...select, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], { maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(r.stderr.toString());
-  return new Uint8Array(r.stdout);
-}
+const gray = grayFrame;
 
 describe('preview shows the farm\'s source frame for sources that do not start at 0', () => {
   let app: RunningApp;
@@ -151,13 +144,7 @@ describe('preview shows the farm\'s source frame for sources that do not start a
       await signUpWithProject(page, app.url, { name: 'Pre View', email: 'preview-containers@example.com' }, 'Containers');
       await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
       await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
-      const setOutput = async (w: number, h: number) => {
-        await page.selectOption('[data-testid=aspect]', 'custom');
-        await page.fill('[data-testid=custom-width]', String(w));
-        await page.fill('[data-testid=custom-height]', String(h));
-        await page.click('[data-testid=custom-apply]');
-        await expect.poll(() => page.textContent('[data-testid=output-size]')).toBe(`${w}×${h}`);
-      };
+      const setOutput = (w: number, h: number) => setCustomOutput(page, w, h);
       await setOutput(W, H);
       for (const f of [...VARIANTS.map((v) => v.file), ...ORIENTED.map((o) => o.file)]) {
         const n = await page.locator('[data-testid=asset]').count();
@@ -165,6 +152,9 @@ describe('preview shows the farm\'s source frame for sources that do not start a
         await expect.poll(() => page.locator('[data-testid=asset]').count(), { timeout: 30_000 }).toBe(n + 1);
       }
       expect(await page.locator('[data-testid=upload-error]').count()).toBe(0);
+      // The preview plays each video's edit proxy (docs/MEDIA-FORMATS.md "Edit proxies") once the farm made it: wait for all.
+      const videoCount = VARIANTS.length + ORIENTED.length;
+      await expect.poll(() => page.locator('[data-testid=proxy-badge]').count(), { timeout: 180_000, interval: 1000 }).toBe(videoCount);
       const assets = await page.evaluate(() => (window as never as { __clipmakerEditor: Editor }).__clipmakerEditor.timeline().assets);
       const idOf = (name: string) => assets.find((a) => a.name === name)!.id;
 
@@ -176,24 +166,8 @@ describe('preview shows the farm\'s source frame for sources that do not start a
       }
       expect(await page.locator('[data-testid=timeline-clip]').count()).toBe(VARIANTS.length);
 
-      const farmRender = (tag: string): string => {
-        const specPath = path.join(work, `spec-${tag}.json`);
-        writeFileSync(specPath, JSON.stringify(spec));
-        const out = path.join(work, `farm-${tag}.mp4`);
-        const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), ['render-farm/src/cli.ts', specPath, out, '--media-root', path.join(app.dataDir, 'storage'), '--target', 'cpu'], { cwd: ROOT, encoding: 'utf8' });
-        if (r.status !== 0) throw new Error(`pnpm render failed: ${r.stderr.slice(-2000)}`);
-        return out;
-      };
-      const previewPixels = async (f: number): Promise<Uint8Array> => {
-        const png = await within(30_000, `preview frame ${f}`, page.evaluate(async (n) => {
-          const p = (window as never as { __clipmakerPreview: { drawFrame(f: number, full: boolean): Promise<void>; png(): string } }).__clipmakerPreview;
-          await p.drawFrame(n, true);
-          return p.png();
-        }, f));
-        const file = path.join(work, `pixi-${f}.png`);
-        writeFileSync(file, Buffer.from(png.replace(/^data:image\/png;base64,/, ''), 'base64'));
-        return gray(file);
-      };
+      const farmRender = (tag: string): string => renderWithFarm(spec, work, tag, path.join(app.dataDir, 'storage'));
+      const previewPixels = (f: number): Promise<Uint8Array> => previewGray(page, f, work);
 
       let spec = await page.evaluate(() => (window as never as { __clipmakerEditor: Editor }).__clipmakerEditor.spec());
       const farm = farmRender('containers');
@@ -206,6 +180,10 @@ describe('preview shows the farm\'s source frame for sources that do not start a
       }
       console.log('preview vs farm', JSON.stringify(results));
       console.log('preview videos', JSON.stringify(await page.evaluate(() => (window as never as { __clipmakerPreview: { videos(): unknown } }).__clipmakerPreview.videos())));
+      // Through the proxies: every decoder the preview made reads ?rendition=proxy.
+      const srcs = await page.evaluate(() => [...document.querySelectorAll('video[data-clip-id]')].map((v) => (v as HTMLVideoElement).dataset.src ?? ''));
+      expect(srcs.length).toBeGreaterThan(0);
+      expect(srcs.filter((s) => !s.endsWith('?rendition=proxy'))).toEqual([]);
       for (const r of results) {
         expect(r.farm, `${r.file} at timeline frame ${r.frame}: farm`).toBe(r.want);
         expect(r.preview, `${r.file} at timeline frame ${r.frame}: preview`).toBe(r.want);

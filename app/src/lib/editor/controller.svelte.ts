@@ -139,6 +139,8 @@ export class EditorController {
   });
   /** Renders queued or running (the tray's progress). */
   readonly activeRenders = $derived(this.renders.filter((r) => r.status === 'queued' || r.status === 'rendering'));
+  /** Assets whose edit proxy is ready: the preview plays that (?rendition=proxy), else the preview rendition. */
+  readonly proxied = $derived(new Set(this.assets.filter((a) => a.proxy?.status === 'ready').map((a) => a.id)));
 
   private readonly subscriptions = new Map<string, { unsubscribe(): void }>();
   private layoutLoaded = false;
@@ -187,6 +189,7 @@ export class EditorController {
       user: data.user ? { id: data.user.id, name: data.user.name } : undefined,
     });
     for (const r of this.renders) if (r.status === 'queued' || r.status === 'rendering') this.follow(r.id);
+    for (const a of this.assets) this.followProxy(a);
     this.installTestHooks();
   }
 
@@ -306,6 +309,7 @@ export class EditorController {
   /** An upload finished: into the bin, and into the document's media. */
   addUploaded(body: AssetView): void {
     this.assets = [body, ...this.assets.filter((a) => a.id !== body.id)];
+    this.followProxy(body);
     if (this.session) this.edit((e) => e.addAsset(toAssetInfo(body)));
   }
 
@@ -375,6 +379,27 @@ export class EditorController {
       this.pendingPointer = undefined;
       if (p !== undefined) this.session?.setPresence({ pointer: p });
     });
+  }
+
+  // ---- edit proxies (the bin's "proxy 40%", then "proxy") ----
+
+  followProxy(a: AssetView): void {
+    const key = `proxy:${a.id}`;
+    if (this.subscriptions.has(key) || (a.proxy?.status !== 'queued' && a.proxy?.status !== 'encoding')) return;
+    const sub = trpc.assets.onProxyUpdate.subscribe(
+      { assetId: a.id },
+      {
+        onData: (u) => {
+          this.assets = this.assets.map((x) => (x.id === u.assetId ? { ...x, proxy: { status: u.status, percent: u.percent } } : x));
+          if (u.status === 'ready' || u.status === 'failed') {
+            this.subscriptions.get(key)?.unsubscribe();
+            this.subscriptions.delete(key);
+          }
+        },
+        onError: () => this.subscriptions.delete(key),
+      },
+    );
+    this.subscriptions.set(key, sub);
   }
 
   // ---- renders ----

@@ -9,10 +9,11 @@ import { getDb, type DbHandle } from '@clipmaker/db';
 import { loadConfig, type AppConfig } from './config.ts';
 import { createStorage, type AppStorage } from './storage.ts';
 import { RenderQueueProducer } from './queue.ts';
-import { RenderEventBus, TranscriptEventBus } from './render-events.ts';
+import { ProxyEventBus, RenderEventBus, TranscriptEventBus } from './render-events.ts';
 import { handleRenderEvents, startRenderReconciler, type RenderReconciler } from './services/renders.ts';
 import { handleTranscribeEvents } from './services/transcripts.ts';
 import { handleReviewProxyEvents } from './services/review-proxies.ts';
+import { handleEditProxyEvents } from './services/edit-proxies.ts';
 import { Throttles } from './throttle.ts';
 import { HealthMonitor } from './health.ts';
 import { closeAccessWatch } from './access-watch.ts';
@@ -25,6 +26,8 @@ export interface AppContext {
   renderEvents: RenderEventBus;
   /** Transcript rows as they change (transcripts.onUpdate). */
   transcriptEvents: TranscriptEventBus;
+  /** Edit-proxy progress per asset id (the media bin's live badge). */
+  proxyEvents: ProxyEventBus;
   /** ioredis on REDIS_URL: fails fast while Redis is down (no offline queue), never crashes the app. */
   redis: Redis;
   throttles: Throttles;
@@ -57,8 +60,8 @@ export async function createContext(config: AppConfig = loadConfig()): Promise<A
   const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 2_000 });
   redis.on('error', () => {}); // reconnects on its own; health checks report it
   const throttles = new Throttles(redis, config.QUEUE_PREFIX ?? QUEUE_PREFIX);
-  const ctx = { config, db, storage, renderEvents, transcriptEvents, redis, throttles } as AppContext;
-  ctx.queue = new RenderQueueProducer(config.REDIS_URL, config.QUEUE_PREFIX, { ...handleRenderEvents(ctx), ...handleTranscribeEvents(ctx), ...handleReviewProxyEvents(ctx) });
+  const ctx = { config, db, storage, renderEvents, transcriptEvents, proxyEvents: new ProxyEventBus(), redis, throttles } as AppContext;
+  ctx.queue = new RenderQueueProducer(config.REDIS_URL, config.QUEUE_PREFIX, { ...handleRenderEvents(ctx), ...handleTranscribeEvents(ctx), ...handleReviewProxyEvents(ctx), ...handleEditProxyEvents(ctx) });
   ctx.health = new HealthMonitor(ctx);
   // At start, periodically and after every Redis reconnect: no render (or transcript) stays live after its job ended.
   ctx.reconciler = startRenderReconciler(ctx);

@@ -45,6 +45,10 @@ import {
   RenderResult,
   renderResultKey,
   REVIEW_PROXY_QUEUE,
+  EDIT_PROXY_QUEUE,
+  EditProxyJobData,
+  EditProxyProgress,
+  EditProxyResult,
   ReviewProxyJobData,
   ReviewProxyProgress,
   ReviewProxyResult,
@@ -107,6 +111,10 @@ export interface QueueEvents {
   onReviewProxyProgress?(p: ReviewProxyProgress): void;
   onReviewProxySucceeded?(r: ReviewProxyResult): void;
   onReviewProxyFailed?(proxyId: string, message: string): void;
+  /** Edit-proxy jobs (their job id is the asset id). */
+  onEditProxyProgress?(p: EditProxyProgress): void;
+  onEditProxySucceeded?(r: EditProxyResult): void;
+  onEditProxyFailed?(assetId: string, message: string): void;
 }
 
 export interface QueueReadiness {
@@ -158,6 +166,8 @@ export class RenderQueueProducer {
   private readonly transcribeQueues = new Map<RenderPriority, BeeQueue<TranscribeJobData>>();
   /** Watermarked review copies (one queue, every worker consumes it). */
   private readonly reviewProxyQueue: BeeQueue<ReviewProxyJobData>;
+  /** Edit proxies of uploaded videos (one queue, every worker consumes it). */
+  private readonly editProxyQueue: BeeQueue<EditProxyJobData>;
   private keeper: ScriptKeeper | null = null;
   private readonly readyPromise: Promise<void>;
 
@@ -212,14 +222,26 @@ export class RenderQueueProducer {
       if (r.success) this.events?.onReviewProxySucceeded?.(r.data);
     });
     this.reviewProxyQueue.on('job failed', (jobId, err) => this.events?.onReviewProxyFailed?.(jobId, errorMessage(err)));
+    this.editProxyQueue = new BeeQueue<EditProxyJobData>(EDIT_PROXY_QUEUE, { prefix, redis: redisClientOptions(redisUrl), isWorker: false, getEvents: true, sendEvents: false, storeJobs: false, removeOnSuccess: false, removeOnFailure: false });
+    this.editProxyQueue.on('error', () => {});
+    this.editProxyQueue.on('job progress', (_jobId, progress) => {
+      const p = EditProxyProgress.safeParse(progress);
+      if (p.success) this.events?.onEditProxyProgress?.(p.data);
+    });
+    this.editProxyQueue.on('job succeeded', (_jobId, result) => {
+      const r = EditProxyResult.safeParse(result);
+      if (r.success) this.events?.onEditProxySucceeded?.(r.data);
+    });
+    this.editProxyQueue.on('job failed', (jobId, err) => this.events?.onEditProxyFailed?.(jobId, errorMessage(err)));
     // Installed once the clients exist; until then bee-queue itself waits for Redis.
-    this.readyPromise = Promise.all([...this.queues.values(), ...this.transcribeQueues.values(), this.reviewProxyQueue].map((q) => q.ready())).then(() => {
+    this.readyPromise = Promise.all([...this.queues.values(), ...this.transcribeQueues.values(), this.reviewProxyQueue, this.editProxyQueue].map((q) => q.ready())).then(() => {
       for (const [priority, q] of this.queues) {
         const keeper = keepScriptsLoaded(q, beeQueueScripts, { onError: () => {}, onReconnect: priority === 'normal' ? () => this.events?.onReconnected?.() : undefined });
         if (priority === 'normal') this.keeper = keeper;
       }
       for (const q of this.transcribeQueues.values()) keepScriptsLoaded(q, beeQueueScripts, { onError: () => {} });
       keepScriptsLoaded(this.reviewProxyQueue, beeQueueScripts, { onError: () => {} });
+      keepScriptsLoaded(this.editProxyQueue, beeQueueScripts, { onError: () => {} });
     });
     this.readyPromise.catch(() => {});
   }
@@ -307,6 +329,25 @@ export class RenderQueueProducer {
     if (!raw) return null;
     const parsed = ReviewProxyResult.safeParse(JSON.parse(raw));
     return parsed.success ? parsed.data : null;
+  }
+
+  // ---------------------------------------------------------------- edit-proxy jobs
+
+  /** Job id = asset id. Throws QueueUnavailableError when Redis is not connected (nothing sent). */
+  async enqueueEditProxy(data: EditProxyJobData): Promise<void> {
+    const job = EditProxyJobData.parse(data);
+    if (!this.keeper || (this.editProxyQueue as unknown as { client: RedisV3 | null }).client?.ready !== true) throw new QueueUnavailableError('Redis is not connected');
+    await this.editProxyQueue
+      .createJob(job)
+      .setId(job.assetId)
+      .retries(RENDER_JOB_OPTIONS.retries)
+      .backoff(RENDER_JOB_OPTIONS.backoff.strategy, RENDER_JOB_OPTIONS.backoff.delayMs)
+      .timeout(RENDER_JOB_OPTIONS.timeoutMs)
+      .save();
+  }
+
+  async editProxyJobRecord(assetId: string): Promise<QueueJobRecord | null> {
+    return this.recordIn(new Map<RenderPriority, BeeQueue<EditProxyJobData>>([['normal', this.editProxyQueue]]), assetId);
   }
 
   /**
@@ -508,7 +549,7 @@ export class RenderQueueProducer {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.queues.values(), ...this.transcribeQueues.values(), this.reviewProxyQueue].map((q) => q.close(3000).catch(() => {})));
+    await Promise.all([...this.queues.values(), ...this.transcribeQueues.values(), this.reviewProxyQueue, this.editProxyQueue].map((q) => q.close(3000).catch(() => {})));
   }
 }
 

@@ -1,4 +1,4 @@
-/** In-process fan-out of render and transcript updates to subscribed pages (tRPC SSE subscriptions). */
+/** In-process fan-out of render, transcript and edit-proxy updates to subscribed pages (tRPC SSE subscriptions). */
 import { EventEmitter, on } from 'node:events';
 import type { TranscriptView } from './services/transcripts.ts';
 
@@ -50,5 +50,19 @@ export class RenderEventBus extends IdEventBus<RenderUpdate> {
 export class TranscriptEventBus extends IdEventBus<TranscriptView> {
   constructor() {
     super((t) => t.id);
+  }
+}
+
+/** An asset's edit proxy (services/edit-proxies.ts), as the media bin shows it. */
+export interface ProxyUpdate {
+  assetId: string;
+  status: 'queued' | 'encoding' | 'ready' | 'failed';
+  percent: number;
+}
+
+/** Edit-proxy progress per asset id (the media bin's live badge). */
+export class ProxyEventBus extends IdEventBus<ProxyUpdate> {
+  constructor() {
+    super((u) => u.assetId);
   }
 }

@@ -9,6 +9,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { eq } from 'drizzle-orm';
 import { schema } from '@clipmaker/db';
 import type { AppContext } from '../context.ts';
 import { previewRenditionReason } from '@clipmaker/shared/media';
@@ -16,6 +17,7 @@ import { probeFile, MediaProbeError, writePreviewRendition } from '../media.ts';
 import { EDIT_ROLES, requireProjectRole } from './accounts/index.ts';
 import { ServiceError } from './errors.ts';
 import { assetView } from './projects.ts';
+import { requestEditProxy } from './edit-proxies.ts';
 
 const EXT_BY_KIND = { video: 'mp4', audio: 'm4a', image: 'png' } as const;
 
@@ -160,6 +162,8 @@ export async function ingestFile(ctx: AppContext, userId: string, projectId: str
         name: cleanFileName(fileName),
         storageKey: key,
         previewKey,
+        // The farm makes the edit proxy once the row exists (requestEditProxy below).
+        proxyStatus: info.kind === 'video' ? 'queued' : null,
         bytes,
         sha256,
         width: info.width,
@@ -182,7 +186,9 @@ export async function ingestFile(ctx: AppContext, userId: string, projectId: str
         createdBy: userId,
       })
       .returning();
-    return assetView(row!);
+    await requestEditProxy(ctx, row!);
+    const [now] = await db.select().from(schema.assets).where(eq(schema.assets.id, id));
+    return assetView(now ?? row!);
   } finally {
     await rm(`${tmp}.png`, { force: true });
     await rm(`${tmp}.preview.mp4`, { force: true });

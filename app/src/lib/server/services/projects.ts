@@ -78,6 +78,8 @@ export function assetView(a: typeof assets.$inferSelect) {
     sar: { num: a.sarNum, den: a.sarDen },
     vfr: a.vfr,
     colorTransfer: a.colorTransfer,
+    /** The edit proxy (services/edit-proxies.ts): null when none is made (not a video, older uploads). */
+    proxy: a.proxyStatus ? { status: a.proxyStatus, percent: a.proxyPercent } : null,
   };
 }
 export type AssetView = ReturnType<typeof assetView>;

@@ -10,6 +10,7 @@ import { rendersRouter } from './routers/renders.ts';
 import { transcriptsRouter } from './routers/transcripts.ts';
 import { instanceRouter, teamRouter } from './routers/team.ts';
 import { accountRouter } from './routers/account.ts';
+import { watchEditProxy } from '../services/edit-proxies.ts';
 
 const ProjectId = z.object({ projectId: z.string().uuid() });
 
@@ -42,6 +43,10 @@ export const appRouter = router({
       );
       return { token, url: ctx.app.config.COLLAB_PUBLIC_URL, role };
     }),
+  }),
+  assets: router({
+    /** Live over SSE: an asset's edit proxy (status, percent) now, then on every change until ready or failed. */
+    onProxyUpdate: authedProcedure.input(z.object({ assetId: z.string().uuid() })).subscription(({ ctx, input, signal }) => watchEditProxy(ctx.app, ctx.user.id, input.assetId, signal)),
   }),
   versions: versionsRouter,
   admin: (await import('./routers/admin.ts')).adminRouter, review: (await import('./routers/review.ts')).reviewRouter, notifications: (await import('./routers/notifications.ts')).notificationsRouter,
