@@ -18,7 +18,7 @@ import { ffmpeg, tempDir } from '../../../render-farm/test/support/media.ts';
 import { loadConfig } from '../../src/lib/server/config.ts';
 import type { AppContext } from '../../src/lib/server/context.ts';
 import { RenderQueueProducer } from '../../src/lib/server/queue.ts';
-import { ProxyEventBus, RenderEventBus } from '../../src/lib/server/render-events.ts';
+import { ProxyEventBus, RenderEventBus, type ProxyUpdate } from '../../src/lib/server/render-events.ts';
 import { LocalStorage } from '../../src/lib/server/storage.ts';
 import { signUp } from '../../src/lib/server/services/accounts/index.ts';
 import { uploadAsset } from '../../src/lib/server/services/assets.ts';
@@ -35,7 +35,7 @@ let worker: RenderWorker;
 let userId: string;
 let outsiderId: string;
 let projectId: string;
-let video: Buffer;
+let video: Uint8Array<ArrayBuffer>;
 /** While false, the app "misses" every edit-proxy event (as when it is down). */
 let listening = true;
 
@@ -63,7 +63,7 @@ beforeAll(async () => {
   projectId = (await createProject(ctx, userId, { name: 'proxies', aspect: '16:9', fps: 30 })).id;
   const mkv = join(dir, 'clip.mkv');
   await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=1280x720:r=30:d=3', '-f', 'lavfi', '-i', 'sine=d=3', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '90', '-c:a', 'aac', '-shortest', mkv]);
-  video = await readFile(mkv);
+  video = new Uint8Array(await readFile(mkv));
 }, 120_000);
 
 afterAll(async () => {
