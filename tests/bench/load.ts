@@ -2,7 +2,7 @@
  * `pnpm bench:load`: what opening the editor costs the network and the main thread, in headless
  * Chromium against the real product (built app, fresh database). Needs `pnpm build`.
  *
- * One project with a 2 s clip on the timeline. Then, in a browser context with an empty cache
+ * One project with a 2 s clip on the timeline (BENCH_CLIPS=N: N clips of it, back to back). Then, in a browser context with an empty cache
  * ("cold"), the editor is opened; later the same context opens it again ("warm", HTTP cache kept).
  * For each open:
  *  - interactiveMs: navigation start until the editor is usable (collab connected and saved, the clip
@@ -28,6 +28,8 @@ import { makeLandscapeVideo } from '../support/media.ts';
 
 const log = (m: string) => process.stderr.write(`[bench:load] ${m}\n`);
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 8000);
+/** Clips on the timeline (BENCH_CLIPS=50: the 50-clip project of issue 14's load target). */
+const CLIPS = Math.max(1, Number(process.env.BENCH_CLIPS ?? 1));
 
 type Kind = 'js' | 'wasm' | 'font' | 'css' | 'document' | 'media' | 'other';
 function kindOf(req: Request): Kind {
@@ -131,6 +133,17 @@ try {
   await uploadMedia(page, clip);
   await page.click('[data-testid=add-to-timeline]', { timeout: 120_000 });
   await page.waitForSelector('[data-testid=timeline-clip]');
+  if (CLIPS > 1) {
+    log(`placing ${CLIPS} clips`);
+    await page.evaluate((n) => {
+      type Ed = { op(name: string, ...args: unknown[]): unknown; timeline(): { assets: { id: string; durationFrames?: number }[] } };
+      const ed = (window as unknown as { __clipmakerEditor: Ed }).__clipmakerEditor;
+      const asset = ed.timeline().assets[0]!;
+      // 2 s clips of 30 frames each, one after the other on V1 (15 frames of source each, alternating halves).
+      for (let i = 1; i < n; i++) ed.op('addClip', { assetId: asset.id, trackId: 'v1', start: 60 + (i - 1) * 30, sourceIn: (i % 2) * 30, sourceOut: (i % 2) * 30 + 30 });
+    }, CLIPS);
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=timeline-clip]').length >= n, CLIPS, { timeout: 60_000 });
+  }
   await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")');
   const state = await setup.storageState();
   await setup.close();
@@ -147,6 +160,7 @@ try {
   const appBytes = (t: Tally) => t.encoded.total - t.encoded.media;
   const result = {
     bench: 'load',
+    clips: CLIPS,
     settleMs: SETTLE_MS,
     cold: { interactiveMs: cold.interactiveMs, longTasks: cold.longTasks, untilInteractive: summary(cold.untilInteractive), afterSettle: summary(cold.afterSettle) },
     warm: { interactiveMs: warm.interactiveMs, longTasks: warm.longTasks, untilInteractive: summary(warm.untilInteractive), afterSettle: summary(warm.afterSettle) },

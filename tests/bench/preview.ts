@@ -83,6 +83,9 @@ async function measure(browser: Browser, buildDir: string) {
     await page.waitForFunction(() => (window as unknown as Hooks).__clipmakerPreview?.ready());
     // Let the automatic filmstrip + waveform finish so they do not compete with playback.
     await page.waitForSelector('[data-testid=waveform]', { timeout: 120_000 });
+    // The farm's edit proxy (540p, a key frame every 10 frames): the preview switches to it.
+    await page.waitForSelector('[data-testid=proxy-badge]', { timeout: 300_000 });
+    await page.waitForFunction(() => (window as unknown as Hooks).__clipmakerPreview?.ready());
 
     log('playback 5 s');
     await page.evaluate(() => (window as unknown as Hooks).__clipmakerPreview.drawFrame(0));
@@ -133,7 +136,7 @@ async function measure(browser: Browser, buildDir: string) {
 
     const result = {
       build: buildDir,
-      environment: { chromium: browser.version(), webgl: 'SwiftShader (software)', output: '1080x1920', source: '1280x720 30fps h264', layers: 'main + PiP + text + rotating logo, and a subtitle' },
+      environment: { chromium: browser.version(), webgl: 'SwiftShader (software)', output: '1080x1920', source: '1280x720 30fps h264, played through its edit proxy (540p, a key frame every 10 frames)', layers: 'main + PiP + text + rotating logo, and a subtitle' },
       playback: {
         frames: playback.draw.length,
         drawMsP50: pct(playback.draw, 50),
