@@ -26,6 +26,8 @@ describe('edit proxy arguments', () => {
     expect(after(args, '-enc_time_base:v')).toBe('-1');
     expect(after(args, '-c:v')).toBe('libx264');
     expect(after(args, '-g')).toBe('10');
+    expect(after(args, '-tune')).toBe('fastdecode');
+    expect(after(args, '-bf')).toBe('0');
     expect(after(args, '-c:a')).toBe('aac');
     expect(after(args, '-movflags')).toBe('+faststart');
     // Progress lines for the farm's adapter.

@@ -9,7 +9,7 @@
  * source frame N is at previewMediaSeconds in either. The picture is turned upright (ffmpeg's
  * autorotation), scaled to square pixels at the displayed aspect, at most EDIT_PROXY_MAX_HEIGHT
  * high, HDR tone-mapped as the farm does (toneMapFilters), H.264 with a keyframe at least every
- * EDIT_PROXY_GOP frames so a seek decodes at most that many.
+ * EDIT_PROXY_GOP frames so a seek decodes at most that many (no B-frames, x264's fastdecode tune).
  *
  * Pure: the farm's edit-proxy job runs ffmpeg with these arguments.
  */
@@ -57,6 +57,11 @@ export function editProxyArgs(info: EditProxyFacts, input: string, output: strin
     'veryfast',
     '-crf',
     '23',
+    // Cheap to decode in software (no CABAC, no deblocking) and no B-frames: a seek decodes fewer, simpler frames.
+    '-tune',
+    'fastdecode',
+    '-bf',
+    '0',
     '-g',
     String(EDIT_PROXY_GOP),
     '-keyint_min',
