@@ -111,6 +111,7 @@ const POLICY: Record<string, Policy> = {
   'transcripts.get': { allowed: VIEW, input: () => ({ transcriptId }) },
   'transcripts.cancel': { allowed: EDIT, input: () => ({ transcriptId }) },
   'transcripts.onUpdate': { allowed: VIEW, input: () => ({ transcriptId }) },
+  'assets.onProxyUpdate': { allowed: VIEW, input: () => ({ assetId: silentAssetId }) },
   'renders.cancel': { allowed: EDIT, input: R },
   'renders.delete': { allowed: EDIT, input: async () => ({ renderId: await spareRender() }) },
   'renders.onUpdate': { allowed: VIEW, input: R },
