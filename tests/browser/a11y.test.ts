@@ -52,9 +52,9 @@ describe('accessibility (axe-core) on every page', () => {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
     const page = await ctx.newPage();
 
-    await page.goto(`${app.url}/login`);
+    await page.goto(`${app.url}/login`, { waitUntil: 'networkidle' });
     await audit('login', page);
-    await page.goto(`${app.url}/signup`);
+    await page.goto(`${app.url}/signup`, { waitUntil: 'networkidle' });
     await audit('signup', page);
     await page.fill('input[name=name]', 'Ada Access');
     await page.fill('input[name=email]', 'ada@example.com');

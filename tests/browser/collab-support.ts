@@ -53,7 +53,7 @@ export async function openEditor(browser: Browser, app: RunningApp, user: Collab
   page.on('pageerror', (e) => errors.push(e.message));
   const opened = { context, page, errors, projectId: projectId ?? '' };
   try {
-    await page.goto(`${app.url}/login?next=/projects${projectId ? `/${projectId}` : ''}`);
+    await page.goto(`${app.url}/login?next=/projects${projectId ? `/${projectId}` : ''}`, { waitUntil: 'networkidle' });
     await page.fill('input[name=email]', user.email);
     await page.fill('input[name=password]', PASSWORD);
     await page.click('button[type=submit]');

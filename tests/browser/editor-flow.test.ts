@@ -46,7 +46,7 @@ describe('editor to rendered MP4 in Chromium', () => {
     page.on('pageerror', (e) => pageErrors.push(e.message));
     try {
 
-    await page.goto(`${app.url}/signup`);
+    await page.goto(`${app.url}/signup`, { waitUntil: 'networkidle' });
     await page.fill('input[name=name]', 'Ada Editor');
     await page.fill('input[name=email]', 'ada@example.com');
     await page.fill('input[name=password]', 'correct horse battery');

@@ -50,7 +50,7 @@ describe('timeline and preview interactions in Chromium', () => {
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
     try {
-      await page.goto(`${app.url}/signup`);
+      await page.goto(`${app.url}/signup`, { waitUntil: 'networkidle' });
       await page.fill('input[name=name]', 'Tim Line');
       await page.fill('input[name=email]', 'tim@example.com');
       await page.fill('input[name=password]', 'correct horse battery');

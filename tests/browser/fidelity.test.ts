@@ -54,7 +54,7 @@ describe('preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     await page.addInitScript(() => localStorage.setItem('clipmakerFfmpegDebug', '1'));
     try {
-      await page.goto(`${app.url}/signup`);
+      await page.goto(`${app.url}/signup`, { waitUntil: 'networkidle' });
       await page.fill('input[name=name]', 'Fi Delity');
       await page.fill('input[name=email]', 'fi@example.com');
       await page.fill('input[name=password]', 'correct horse battery');

@@ -49,7 +49,7 @@ describe('keyboard only', () => {
     const pointerSeen: string[] = [];
     const check = async (p: Page) => pointerSeen.push(...(await pointerEvents(p)));
 
-    await page.goto(`${app.url}/signup`);
+    await page.goto(`${app.url}/signup`, { waitUntil: 'networkidle' });
     await page.fill('input[name=name]', 'Kim Keys');
     await page.fill('input[name=email]', 'kim@example.com');
     await page.fill('input[name=password]', 'correct horse battery');

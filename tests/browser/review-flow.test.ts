@@ -42,7 +42,7 @@ describe('review and approval in Chromium', () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
 
-    await page.goto(`${app.url}/signup`);
+    await page.goto(`${app.url}/signup`, { waitUntil: 'networkidle' });
     await page.fill('input[name=name]', 'Olivia Owner');
     await page.fill('input[name=email]', 'olivia@example.com');
     await page.fill('input[name=password]', 'correct horse battery');
@@ -184,7 +184,7 @@ describe('review and approval in Chromium', () => {
     await db.insert(schema.renders).values({ ...v1!, id: crypto.randomUUID(), version: 2 });
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
-    await page.goto(`${app.url}/login`);
+    await page.goto(`${app.url}/login`, { waitUntil: 'networkidle' });
     await page.fill('input[name=email]', 'olivia@example.com');
     await page.fill('input[name=password]', 'correct horse battery');
     await page.click('button[type=submit]');
@@ -208,7 +208,7 @@ describe('review and approval in Chromium', () => {
   it('the farm console is a 404 for others; a farm admin sees the live embedded worker, queues and jobs; /metrics serves Prometheus text', async () => {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
-    await page.goto(`${app.url}/signup`);
+    await page.goto(`${app.url}/signup`, { waitUntil: 'networkidle' });
     await page.fill('input[name=name]', 'Fred Farm');
     await page.fill('input[name=email]', 'fred@example.com');
     await page.fill('input[name=password]', 'correct horse battery');

@@ -50,7 +50,7 @@ describe('@mention autocomplete in Chromium', () => {
 
   it('a member types @, picks a teammate with the keyboard, and the posted comment mentions them', async () => {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
-    await page.goto(`${app.url}/login`);
+    await page.goto(`${app.url}/login`, { waitUntil: 'networkidle' });
     await page.fill('input[name=email]', 'olga@studio.example');
     await page.fill('input[name=password]', 'long enough pw');
     await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('button[type=submit]')]);

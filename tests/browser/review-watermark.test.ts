@@ -61,7 +61,7 @@ describe('watermarked review links in Chromium', () => {
   it('the Share dialog creates a watermarked link; the guest plays their own copy and never the render', async () => {
     // The owner makes the link in the Share dialog (the editor mounts it; the versions page opens it too).
     const ownerPage = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
-    await ownerPage.goto(`${app.url}/login`);
+    await ownerPage.goto(`${app.url}/login`, { waitUntil: 'networkidle' });
     await ownerPage.fill('input[name=email]', 'wanda@example.com');
     await ownerPage.fill('input[name=password]', 'long enough pw');
     await Promise.all([ownerPage.waitForURL((u) => !u.pathname.startsWith('/login')), ownerPage.click('button[type=submit]')]);

@@ -73,7 +73,7 @@ describe('a team in ten minutes', () => {
     const O = owner.page;
     try {
       // The owner signs up, makes a project and renders v1 (a 1 s clip) with the embedded worker.
-      await O.goto(`${app.url}/signup`);
+      await O.goto(`${app.url}/signup`, { waitUntil: 'networkidle' });
       await O.fill('input[name=name]', 'Olivia Owner');
       await O.fill('input[name=email]', 'olivia@example.com');
       await O.fill('input[name=password]', PASSWORD);

@@ -20,7 +20,16 @@ export interface DrawInput {
   frame: number;
   /** The decoded video of each video layer on screen (keyed by clip id), already at its source frame. */
   videos: ReadonlyMap<string, HTMLVideoElement>;
+  /**
+   * Playback: while a video layer's media is still loading (a cut to a clip whose <video> has no
+   * picture yet, a proxy that just replaced the original), keep showing the last picture instead of
+   * drawing the frame with a hole (black), for at most HOLD_LAST_PICTURE_MS. draw() then returns false.
+   */
+  holdWhileLoading?: boolean;
 }
+
+/** Longest playback keeps the previous picture while a layer's media loads; then it draws without it. */
+export const HOLD_LAST_PICTURE_MS = 1500;
 
 interface Plan {
   spec: RenderSpec;
@@ -40,6 +49,12 @@ export class PixiStage {
   readonly app = new Application();
   private layerHost = new Container();
   private nodes = new Map<string, LayerNode>();
+  /** A picture is on the canvas (none after a resize, which clears it). */
+  private hasRendered = false;
+  /** When playback first found a video layer without a picture (DrawInput.holdWhileLoading). */
+  private loadingSince: number | null = null;
+  /** Draws that kept the previous picture, and frames drawn with a video layer missing (counted for tests and benches). */
+  readonly loadStats = { held: 0, drawnWithout: 0 };
   private videoTextures = new Map<HTMLVideoElement, Texture>();
   /** Frames each video has presented (requestVideoFrameCallback) and the count last uploaded. */
   private presented = new Map<HTMLVideoElement, number>();
@@ -92,6 +107,7 @@ export class PixiStage {
     this.scale = scale;
     this.app.renderer.resize(Math.max(2, Math.round(width * scale)), Math.max(2, Math.round(height * scale)));
     this.app.stage.scale.set(scale);
+    this.hasRendered = false;
   }
 
   /** The layers of a spec with their geometry, computed once per spec. */
@@ -145,7 +161,8 @@ export class PixiStage {
     return ready;
   }
 
-  draw(input: DrawInput, scale = this.renderScale): void {
+  /** Draws a frame; false when it kept the previous picture instead (DrawInput.holdWhileLoading). */
+  draw(input: DrawInput, scale = this.renderScale): boolean {
     const t0 = performance.now();
     const { spec, frame } = input;
     const W = spec.output.width;
@@ -153,6 +170,7 @@ export class PixiStage {
     this.resize(W, H, scale);
     const live = new Set<string>();
     const order: Container[] = [];
+    let loading = false;
     // Text waits for its fonts (playback draws the frame without it; paused draws wait, see PreviewStage).
     const fonts = this.fontsReadyAt(spec, frame);
     for (const { layer, geometry } of this.planFor(spec).layers) {
@@ -160,10 +178,22 @@ export class PixiStage {
       if (layer.clip.kind === 'text' && !fonts) continue;
       const lf = layerFrame(layer, geometry, frame, spec);
       const node = this.nodeFor(layer.clip.id);
-      if (!this.drawLayer(node, layer, geometry, lf, input)) continue;
+      if (!this.drawLayer(node, layer, geometry, lf, input)) {
+        if (layer.clip.kind === 'video') loading = true;
+        continue;
+      }
       order.push(node.root);
       live.add(layer.clip.id);
     }
+    if (loading && input.holdWhileLoading && this.hasRendered) {
+      const now = performance.now();
+      this.loadingSince ??= now;
+      if (now - this.loadingSince < HOLD_LAST_PICTURE_MS) {
+        this.loadStats.held++;
+        return false;
+      }
+    } else if (!loading) this.loadingSince = null;
+    if (loading) this.loadStats.drawnWithout++;
     // Bottom track first. Re-adding moves a node to the top, but is a structure change that makes
     // PixiJS rebuild the whole scene's instructions, so only when the order on screen changed.
     const shown = new Set(order);
@@ -178,8 +208,10 @@ export class PixiStage {
     }
     this.drawSubtitle(spec, fonts ? frame : -1, W, H);
     this.app.renderer.render(this.app.stage);
+    this.hasRendered = true;
     this.drawTimes.push(performance.now() - t0);
     if (this.drawTimes.length > 2000) this.drawTimes.splice(0, 1000);
+    return true;
   }
 
   private nodeFor(id: string): LayerNode {
