@@ -47,7 +47,7 @@ describe('review and approval in Chromium', () => {
     await page.fill('input[name=email]', 'olivia@example.com');
     await page.fill('input[name=password]', 'correct horse battery');
     await page.click('button[type=submit]');
-    await page.waitForURL((url) => url.pathname === '/projects');
+    await page.waitForURL((url) => url.pathname === '/projects', { timeout: 60_000 });
     await page.fill('input[name=name]', 'Agency cut');
     await page.click('text=Create project');
     await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);

@@ -22,7 +22,7 @@ export async function signUpWithProject(page: Page, appUrl: string, user: { name
   await page.fill('input[name=email]', user.email);
   await page.fill('input[name=password]', 'correct horse battery');
   await page.click('button[type=submit]');
-  await page.waitForURL((url) => url.pathname === '/projects');
+  await page.waitForURL((url) => url.pathname === '/projects', { timeout: 60_000 });
   await page.fill('input[name=name]', projectName);
   await page.click('text=Create project');
 }
