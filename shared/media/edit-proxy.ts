@@ -14,8 +14,8 @@
  * Pure: the farm's edit-proxy job runs ffmpeg with these arguments.
  */
 import { toneMapFilters } from '../render-spec/graph/inputs.ts';
-import { fileUrl, type IngestResult } from './ingest.ts';
-import { firstStreamsOf } from './preview-rendition.ts';
+import type { IngestResult } from './ingest.ts';
+import { fastStartMp4, firstStreamsOf } from './preview-rendition.ts';
 import { MediaProbeError } from './probe.ts';
 
 /** The proxy's largest picture height (pixels). */
@@ -75,11 +75,6 @@ export function editProxyArgs(info: EditProxyFacts, input: string, output: strin
     // The edit list that starts the video after the container's start counts in this (mvhd's default, 1/1000 s, rounds it).
     '-movie_timescale',
     '90000',
-    '-movflags',
-    '+faststart',
-    '-f',
-    'mp4',
-    '-y',
-    fileUrl(output),
+    ...fastStartMp4(output),
   ];
 }

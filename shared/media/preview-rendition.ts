@@ -61,16 +61,16 @@ export function previewRenditionArgs(info: RenditionFacts, input: string, output
     'aac',
     '-b:a',
     '160k',
-    '-movflags',
-    '+faststart',
-    '-f',
-    'mp4',
-    '-y',
-    fileUrl(output),
+    ...fastStartMp4(output),
   ];
 }
 
 /** The original opened with the ingest rules (forced demuxer, files only), its first video and first audio stream (if any) mapped. */
 export function firstStreamsOf(container: IngestResult['container'], input: string): string[] {
   return [...inputOptionsFor(container), '-i', fileUrl(input), '-map', '0:v:0', '-map', '0:a:0?'];
+}
+
+/** The output as a fast-start MP4 (the index first, so a browser plays it before it has all of it), overwritten. */
+export function fastStartMp4(output: string): string[] {
+  return ['-movflags', '+faststart', '-f', 'mp4', '-y', fileUrl(output)];
 }

@@ -13,7 +13,7 @@ import { launchChromium, screenshotBothSizes, signUpWithProject, uploadMedia } f
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
 import { grayFrame, previewGray, renderWithFarm, setCustomOutput } from '../support/fidelity.ts';
-import { readFrameIndexIn } from '../../render-farm/test/support/media.ts';
+import { FRAME_BANDS_VF, readFrameIndexIn } from '../../render-farm/test/support/media.ts';
 
 const W = 320;
 const H = 180;
@@ -21,7 +21,6 @@ const FPS = 30;
 const FRAMES = 120;
 const IN = 40;
 const AT = [0, 7, 29];
-const BANDS_VF = "geq=lum='255*mod(floor(N/pow(2\\,Y))\\,2)':cb=128:cr=128";
 
 type Editor = { op(name: string, ...args: unknown[]): unknown; spec(): { sources: { id: string; key: string }[] }; timeline(): { assets: { id: string; name: string }[] } };
 
@@ -36,7 +35,7 @@ describe('edit proxies: made by the farm on upload, played by the preview, never
     source = path.join(work, 'camera.mkv');
     ffmpeg([
       '-f', 'lavfi', '-i', `color=c=black:s=16x12:r=${FPS}:d=${FRAMES / FPS}`, '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${FRAMES / FPS}`,
-      '-vf', `${BANDS_VF},scale=1280:720:flags=neighbor,setsar=1,format=yuv420p`,
+      '-vf', `${FRAME_BANDS_VF},scale=1280:720:flags=neighbor,setsar=1,format=yuv420p`,
       '-frames:v', String(FRAMES), '-c:v', 'libx264', '-preset', 'veryfast', '-qp', '0', '-bf', '2', '-g', '120', '-c:a', 'aac', source,
     ]);
     [app, browser] = await Promise.all([startApp(), launchChromium()]);

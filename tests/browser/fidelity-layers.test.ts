@@ -17,7 +17,7 @@ import { launchChromium, uploadMedia } from '../support/browser.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
 import { customSizeProject, ssim, watchPage, within } from '../support/fidelity.ts';
-import { readFrameIndexIn } from '../../render-farm/test/support/media.ts';
+import { FRAME_BANDS_VF, readFrameIndexIn } from '../../render-farm/test/support/media.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const W = 360;
@@ -61,7 +61,7 @@ describe('layered preview fidelity: PixiJS vs ffmpeg.wasm vs farm', () => {
     // Frame N shows N in binary: 12 horizontal bands (band 0 = top = bit 0). A 440 Hz tone.
     ffmpeg([
       '-f', 'lavfi', '-i', 'color=c=black:s=16x12:r=30:d=10', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=10',
-      '-vf', "geq=lum='255*mod(floor(N/pow(2\\,Y))\\,2)':cb=128:cr=128,scale=640:360:flags=neighbor,setsar=1,format=yuv420p",
+      '-vf', `${FRAME_BANDS_VF},scale=640:360:flags=neighbor,setsar=1,format=yuv420p`,
       '-frames:v', '300', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-g', '10', '-c:a', 'aac', '-shortest', path.join(work, 'index.mp4'),
     ]);
     ffmpeg(['-f', 'lavfi', '-i', 'color=c=0x20A0FF:s=256x256,format=rgba,drawbox=x=32:y=32:w=192:h=192:color=0xFFCC00@1:t=fill', '-frames:v', '1', path.join(work, 'logo.png')]);

@@ -23,7 +23,7 @@ import { launchChromium, signUpWithProject, uploadMedia } from '../support/brows
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { ffmpeg } from '../support/media.ts';
 import { grayFrame, previewGray, renderWithFarm, setCustomOutput, within } from '../support/fidelity.ts';
-import { readFrameIndexIn, VFR_FRAMES, vfrFrameAt, VFR_TICKS_EXPR } from '../../render-farm/test/support/media.ts';
+import { FRAME_BANDS_VF, readFrameIndexIn, VFR_FRAMES, vfrFrameAt, VFR_TICKS_EXPR } from '../../render-farm/test/support/media.ts';
 
 const W = 160;
 const H = 96;
@@ -33,8 +33,6 @@ const IN = 45;
 const LEN = 12;
 /** Playhead offsets into each clip that the test looks at. */
 const AT = [0, 1, 6, 11];
-/** Frame N shows N in binary: 12 horizontal bands (band 0 = top = bit 0). */
-const BANDS_VF = "geq=lum='255*mod(floor(N/pow(2\\,Y))\\,2)':cb=128:cr=128";
 
 interface Variant {
   file: string;
@@ -95,8 +93,6 @@ async function op(page: Page, name: string, ...args: unknown[]): Promise<unknown
   return page.evaluate(([n, a]) => (window as never as { __clipmakerEditor: Editor }).__clipmakerEditor.op(n as string, ...(a as unknown[])), [name, args] as const);
 }
 
-const gray = grayFrame;
-
 describe('preview shows the farm\'s source frame for sources that do not start at 0', () => {
   let app: RunningApp;
   let browser: Browser;
@@ -107,20 +103,20 @@ describe('preview shows the farm\'s source frame for sources that do not start a
     const ref = path.join(work, 'ref.mp4');
     ffmpeg([
       '-f', 'lavfi', '-i', `color=c=black:s=16x12:r=${FPS}:d=${FRAMES / FPS}`, '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${FRAMES / FPS}`,
-      '-vf', `${BANDS_VF},scale=${W}:${H}:flags=neighbor,setsar=1,format=yuv420p`,
+      '-vf', `${FRAME_BANDS_VF},scale=${W}:${H}:flags=neighbor,setsar=1,format=yuv420p`,
       '-frames:v', String(FRAMES), '-c:v', 'libx264', '-preset', 'veryfast', '-qp', '0', '-bf', '2', '-g', '15', '-c:a', 'aac', ref,
     ]);
     for (const v of VARIANTS) if (v.file !== 'ref.mp4' && v.file !== 'vfr.mp4') ffmpeg(v.args(ref, path.join(work, v.file)));
     // Frame k stamped at its VFR tick (90 kHz) as written, no frame-rate conversion.
     ffmpeg([
       '-f', 'lavfi', '-i', `color=c=black:s=16x12:r=${FPS}:d=${VFR_FRAMES / FPS}`, '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${VFR_FRAMES / FPS}`,
-      '-vf', `${BANDS_VF},scale=${W}:${H}:flags=neighbor,setsar=1,format=yuv420p,settb=1/90000,setpts='${VFR_TICKS_EXPR}'`,
+      '-vf', `${FRAME_BANDS_VF},scale=${W}:${H}:flags=neighbor,setsar=1,format=yuv420p,settb=1/90000,setpts='${VFR_TICKS_EXPR}'`,
       '-frames:v', String(VFR_FRAMES), '-fps_mode', 'passthrough', '-enc_time_base:v', '1/90000', '-video_track_timescale', '90000',
       '-c:v', 'libx264', '-preset', 'veryfast', '-qp', '0', '-bf', '2', '-g', '15', '-c:a', 'aac', '-shortest', path.join(work, 'vfr.mp4'),
     ]);
     for (const o of ORIENTED) {
       const coded = path.join(work, `coded-${o.file}`);
-      ffmpeg(['-f', 'lavfi', '-i', `color=c=black:s=16x12:r=${FPS}:d=${FRAMES / FPS}`, '-vf', `${BANDS_VF},${o.stored},format=yuv420p`, '-frames:v', String(FRAMES), '-c:v', 'libx264', '-preset', 'veryfast', '-qp', '0', '-g', '15', coded]);
+      ffmpeg(['-f', 'lavfi', '-i', `color=c=black:s=16x12:r=${FPS}:d=${FRAMES / FPS}`, '-vf', `${FRAME_BANDS_VF},${o.stored},format=yuv420p`, '-frames:v', String(FRAMES), '-c:v', 'libx264', '-preset', 'veryfast', '-qp', '0', '-g', '15', coded]);
       // ffmpeg 5.1 writes the display matrix from the rotate tag on a stream copy only.
       ffmpeg(['-i', coded, '-c', 'copy', ...(o.rotate === undefined ? [] : ['-metadata:s:v:0', `rotate=${o.rotate}`]), path.join(work, o.file)]);
     }
@@ -175,7 +171,7 @@ describe('preview shows the farm\'s source frame for sources that do not start a
       const results = [];
       for (const c of checks) {
         const preview = readFrameIndexIn(await previewPixels(c.frame), W, { x: 0, y: 0, w: W, h: H });
-        const rendered = readFrameIndexIn(gray(farm, c.frame), W, { x: 0, y: 0, w: W, h: H });
+        const rendered = readFrameIndexIn(grayFrame(farm, c.frame), W, { x: 0, y: 0, w: W, h: H });
         results.push({ ...c, preview, farm: rendered });
       }
       console.log('preview vs farm', JSON.stringify(results));
@@ -208,13 +204,13 @@ describe('preview shows the farm\'s source frame for sources that do not start a
         for (const { file, start } of placed) {
           for (const k of AT) {
             const px = await previewPixels(start + k);
-            const farmPx = gray(farmOut, start + k);
+            const farmPx = grayFrame(farmOut, start + k);
             if (k === AT[1]) {
               // The ffmpeg.wasm range preview (the farm's graph, wasm target) of the same frame.
               const b64 = await within(90_000, `ffmpeg.wasm range ${file}`, page.evaluate((f) => (window as never as { __clipmakerEditor: { renderRangeBase64(s: number, e: number): Promise<string> } }).__clipmakerEditor.renderRangeBase64(f, f + 1), start + k));
               const wasmMp4 = path.join(work, `wasm-${file}.mp4`);
               writeFileSync(wasmMp4, Buffer.from(b64, 'base64'));
-              expect(readFrameIndexIn(gray(wasmMp4, 0), w, { x: 0, y: 0, w, h }), `${file} at timeline frame ${start + k}: ffmpeg.wasm`).toBe(IN + k);
+              expect(readFrameIndexIn(grayFrame(wasmMp4, 0), w, { x: 0, y: 0, w, h }), `${file} at timeline frame ${start + k}: ffmpeg.wasm`).toBe(IN + k);
             }
             for (const region of [{ x: 0, y: 0, w, h }, { x: 0, y: 0, w: third, h }, { x: w - third, y: 0, w: third, h }]) {
               expect(readFrameIndexIn(px, w, region), `${file} at timeline frame ${start + k}: preview ${JSON.stringify(region)}`).toBe(IN + k);

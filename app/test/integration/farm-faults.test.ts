@@ -21,7 +21,7 @@ import { workerRegistryKey } from '@clipmaker/shared/jobs';
 import { loadConfig } from '../../src/lib/server/config.ts';
 import type { AppContext } from '../../src/lib/server/context.ts';
 import { RenderQueueProducer } from '../../src/lib/server/queue.ts';
-import { ProxyEventBus, RenderEventBus, TranscriptEventBus } from '../../src/lib/server/render-events.ts';
+import { testContext } from '../support/context.ts';
 import { LocalStorage } from '../../src/lib/server/storage.ts';
 import { listWorkers } from '../../src/lib/server/services/admin.ts';
 import { createTestDb, type TestDb } from '../../../tests/support/db.ts';
@@ -67,7 +67,7 @@ beforeAll(async () => {
   // The test's own view: a producer without event handling (the app process is the one that handles
   // events), for the admin's worker list and the queue's job records.
   const config = loadConfig({ ...process.env, ...env } as NodeJS.ProcessEnv);
-  ctx = { config, db: t.handle, storage: new LocalStorage(storageDir), renderEvents: new RenderEventBus(), transcriptEvents: new TranscriptEventBus(), proxyEvents: new ProxyEventBus() } as Partial<AppContext> as AppContext;
+  ctx = testContext({ config, db: t.handle, storage: new LocalStorage(storageDir) });
   ctx.queue = new RenderQueueProducer(redis.url, PREFIX);
   fleet = new WorkerFleet({ ...env, WORK_DIR: workDir, RENDER_TARGET: 'cpu', STALL_INTERVAL_MS: '1500', HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS), WORKER_GRACE_SECONDS: String(GRACE_SECONDS) });
   for (let i = 0; i < 3; i++) fleet.spawn();

@@ -19,7 +19,7 @@ import { TEST_REDIS_URL, uniquePrefix } from '../../../tests/support/redis.ts';
 import { loadConfig } from '../../src/lib/server/config.ts';
 import type { AppContext } from '../../src/lib/server/context.ts';
 import { RenderQueueProducer } from '../../src/lib/server/queue.ts';
-import { ProxyEventBus, RenderEventBus, TranscriptEventBus } from '../../src/lib/server/render-events.ts';
+import { testContext } from '../support/context.ts';
 import { LocalStorage } from '../../src/lib/server/storage.ts';
 import { signUp } from '../../src/lib/server/services/accounts/index.ts';
 import { createProject } from '../../src/lib/server/services/projects.ts';
@@ -48,7 +48,7 @@ beforeAll(async () => {
   t = await createTestDb();
   dir = await mkdtemp(join(tmpdir(), 'cm-renders-'));
   const config = loadConfig({ ...process.env, STORAGE_DIR: join(dir, 'storage'), QUEUE_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL } as NodeJS.ProcessEnv);
-  ctx = { config, db: t.handle, storage: new LocalStorage(join(dir, 'storage')), renderEvents: new RenderEventBus(), transcriptEvents: new TranscriptEventBus(), proxyEvents: new ProxyEventBus() } as Partial<AppContext> as AppContext;
+  ctx = testContext({ config, db: t.handle, storage: new LocalStorage(join(dir, 'storage')) });
   ctx.queue = new RenderQueueProducer(TEST_REDIS_URL, prefix);
   await ctx.queue.ready();
   redis = (ctx.queue as unknown as { queues: Map<string, { client: RedisV3 }> }).queues.get('normal')!.client;

@@ -18,7 +18,7 @@ import { tempDir } from '../../../render-farm/test/support/media.ts';
 import { loadConfig } from '../../src/lib/server/config.ts';
 import type { AppContext } from '../../src/lib/server/context.ts';
 import { RenderQueueProducer } from '../../src/lib/server/queue.ts';
-import { ProxyEventBus, RenderEventBus, TranscriptEventBus } from '../../src/lib/server/render-events.ts';
+import { testContext } from '../support/context.ts';
 import { LocalStorage } from '../../src/lib/server/storage.ts';
 import { createRender, failRender, handleRenderEvents, reconcileRenders } from '../../src/lib/server/services/renders.ts';
 import { outputFrameNumbers, prepareProjects, type RenderPlan } from '../support/farm.ts';
@@ -45,7 +45,7 @@ beforeAll(async () => {
   const storageDir = join(dir, 'storage');
   await mkdir(storageDir, { recursive: true });
   const config = loadConfig({ ...process.env, STORAGE_DIR: storageDir, QUEUE_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL } as NodeJS.ProcessEnv);
-  ctx = { config, db: t.handle, storage: new LocalStorage(storageDir), renderEvents: new RenderEventBus(), transcriptEvents: new TranscriptEventBus(), proxyEvents: new ProxyEventBus() } as Partial<AppContext> as AppContext;
+  ctx = testContext({ config, db: t.handle, storage: new LocalStorage(storageDir) });
   ctx.queue = new RenderQueueProducer(TEST_REDIS_URL, prefix);
   await ctx.queue.ready();
   redis = (ctx.queue as unknown as { queues: Map<string, { client: Redis }> }).queues.get('normal')!.client;

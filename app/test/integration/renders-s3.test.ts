@@ -19,7 +19,7 @@ import { loadConfig } from '../../src/lib/server/config.ts';
 import type { AppContext } from '../../src/lib/server/context.ts';
 import { fileResponse } from '../../src/lib/server/file-response.ts';
 import { RenderQueueProducer } from '../../src/lib/server/queue.ts';
-import { ProxyEventBus, RenderEventBus, TranscriptEventBus } from '../../src/lib/server/render-events.ts';
+import { testContext } from '../support/context.ts';
 import { createStorage, S3AppStorage } from '../../src/lib/server/storage.ts';
 import { addVideoClip, waitForRenderDone } from './video-project.ts';
 import { signUp } from '../../src/lib/server/services/accounts/index.ts';
@@ -41,7 +41,7 @@ beforeAll(async () => {
   const config = loadConfig(env);
   const storage = createStorage(config.storageDir, env);
   expect(storage).toBeInstanceOf(S3AppStorage);
-  ctx = { config, db: t.handle, storage, renderEvents: new RenderEventBus(), transcriptEvents: new TranscriptEventBus(), proxyEvents: new ProxyEventBus() } as Partial<AppContext> as AppContext;
+  ctx = testContext({ config, db: t.handle, storage });
   ctx.queue = new RenderQueueProducer(TEST_REDIS_URL, prefix, handleRenderEvents(ctx));
   await ctx.queue.ready();
   worker = spawn(process.execPath, ['--import', 'tsx', 'render-farm/src/main.ts'], {

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/lib/server/config.ts';
 import { Throttles } from '../../src/lib/server/throttle.ts';
 import type { AppContext } from '../../src/lib/server/context.ts';
-import { ProxyEventBus, RenderEventBus, TranscriptEventBus } from '../../src/lib/server/render-events.ts';
+import { testContext } from '../support/context.ts';
 import { RenderQueueProducer } from '../../src/lib/server/queue.ts';
 import { LocalStorage } from '../../src/lib/server/storage.ts';
 import { closeAccessWatch } from '../../src/lib/server/access-watch.ts';
@@ -71,7 +71,7 @@ export async function createReviewFixture(): Promise<ReviewFixture> {
   const t = await createTestDb();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'cm-review-'));
   const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: uniquePrefix('review') });
-  const ctx = { config, db: t.handle, storage: new LocalStorage(config.storageDir), renderEvents: new RenderEventBus(), transcriptEvents: new TranscriptEventBus(), proxyEvents: new ProxyEventBus() } as Partial<AppContext> as AppContext;
+  const ctx = testContext({ config, db: t.handle, storage: new LocalStorage(config.storageDir) });
   ctx.queue = new RenderQueueProducer(config.REDIS_URL, config.QUEUE_PREFIX);
   ctx.redis = new Redis(config.REDIS_URL);
   ctx.throttles = new Throttles(ctx.redis, config.QUEUE_PREFIX!);

@@ -23,7 +23,7 @@ import { matchedStartErrors, SENTENCES, speakScript, type TruthWord } from '../.
 import { loadConfig } from '../../src/lib/server/config.ts';
 import type { AppContext } from '../../src/lib/server/context.ts';
 import { RenderQueueProducer } from '../../src/lib/server/queue.ts';
-import { ProxyEventBus, RenderEventBus, TranscriptEventBus } from '../../src/lib/server/render-events.ts';
+import { testContext } from '../support/context.ts';
 import { LocalStorage } from '../../src/lib/server/storage.ts';
 import { signUp } from '../../src/lib/server/services/accounts/index.ts';
 import { uploadAsset } from '../../src/lib/server/services/assets.ts';
@@ -52,7 +52,7 @@ beforeAll(async () => {
   const storageDir = join(dir, 'storage');
   await mkdir(storageDir, { recursive: true });
   const config = loadConfig({ ...process.env, DATA_DIR: dir, STORAGE_DIR: storageDir, QUEUE_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL } as NodeJS.ProcessEnv);
-  ctx = { config, db: t.handle, storage: new LocalStorage(storageDir), renderEvents: new RenderEventBus(), transcriptEvents: new TranscriptEventBus(), proxyEvents: new ProxyEventBus() } as Partial<AppContext> as AppContext;
+  ctx = testContext({ config, db: t.handle, storage: new LocalStorage(storageDir) });
   const events = handleTranscribeEvents(ctx);
   ctx.queue = new RenderQueueProducer(TEST_REDIS_URL, prefix, {
     onProgress() {},

@@ -23,16 +23,21 @@ export async function ffmpeg(args: string[]): Promise<Buffer> {
 }
 
 /**
+ * On a 16 x BANDS `color` source: frame N shows N in binary, one row per bit (row 0 = bit 0, white =
+ * 1); scaled up with flags=neighbor, the rows become the bands readFrameIndex reads.
+ */
+export const FRAME_BANDS_VF = "geq=lum='255*mod(floor(N/pow(2\\,Y))\\,2)':cb=128:cr=128";
+
+/**
  * A video whose frame N shows N in binary as BANDS horizontal luma bands (band 0 = top = bit 0,
  * white = 1). Horizontal bands survive any centred crop to a narrower aspect. Lossless x264 with a
  * short GOP so a decoder reads back exactly what was written.
  */
 export async function makeFrameIndexVideo(path: string, o: { width: number; height: number; fps: number; frames: number; audio: boolean }): Promise<void> {
   const seconds = o.frames / o.fps;
-  const lum = `255*mod(floor(N/pow(2\\,Y))\\,2)`;
   const args = ['-f', 'lavfi', '-i', `color=c=black:s=16x${BANDS}:r=${o.fps}:d=${seconds}`];
   if (o.audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`);
-  args.push('-vf', `geq=lum='${lum}':cb=128:cr=128,scale=${o.width}:${o.height}:flags=neighbor,format=yuv420p`);
+  args.push('-vf', `${FRAME_BANDS_VF},scale=${o.width}:${o.height}:flags=neighbor,format=yuv420p`);
   args.push('-frames:v', String(o.frames), '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-g', '10');
   if (o.audio) args.push('-c:a', 'aac', '-b:a', '96k', '-shortest');
   await mkdir(dirname(path), { recursive: true });
