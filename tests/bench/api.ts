@@ -44,8 +44,15 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * (1000 / 100); // clock ticks (USER_HZ = 100)
 }
 
+/** The kernel's share of that (system time, ms): socket reads and writes. */
+function sysMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[12]) * (1000 / 100);
+}
+
 async function run(t: Target, connections: number, pid: number) {
   const before = cpuMs(pid);
+  const sysBefore = sysMs(pid);
   const r = await autocannon({ url: t.url, connections, duration: SECONDS, method: t.method ?? 'GET', headers: t.headers, body: t.body });
   return {
     name: t.name,
@@ -57,6 +64,8 @@ async function run(t: Target, connections: number, pid: number) {
     non2xx: r.non2xx,
     /** Server-process CPU per request (the app's, or the baseline's). */
     cpuMsPerRequest: Math.round(((cpuMs(pid) - before) / Math.max(1, r.requests.total)) * 1000) / 1000,
+    /** The part of cpuMsPerRequest spent in the kernel (system time). */
+    sysMsPerRequest: Math.round(((sysMs(pid) - sysBefore) / Math.max(1, r.requests.total)) * 1000) / 1000,
   };
 }
 
