@@ -28,7 +28,7 @@ const auth: Handle = async ({ event, resolve }) => {
   if (token) {
     const ctx = await getContext();
     const secure = event.url.protocol === 'https:';
-    const result = await validateSessionToken(ctx.db.db, token);
+    const result = await validateSessionToken(ctx.db.db, token, { cache: ctx.sessions });
     if (result) {
       event.locals.user = { id: result.user.id, email: result.user.email, name: result.user.name, isFarmAdmin: result.user.isFarmAdmin, isInstanceAdmin: result.user.isInstanceAdmin };
       event.locals.session = { id: result.session.id, expiresAt: result.session.expiresAt };

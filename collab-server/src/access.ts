@@ -8,6 +8,7 @@
  *    notice), without dropping it. Never above the token's role: a raise takes a new token.
  *  - user-sessions: every socket of that user is closed (4403).
  *  - project-closed: every socket on the project is closed (4410).
+ *  - user-account: nothing (it is for the app's session caches).
  * Share-link sockets ("anon:<id>") have no membership; only project-closed concerns them.
  */
 import { and, eq, isNull, sql } from 'drizzle-orm';
@@ -47,6 +48,7 @@ export function dbRoleResolver(db: Db): RoleResolver {
 export async function applyAccessChange(engine: CollabEngine, resolve: RoleResolver, change: AccessChange, log: Logger): Promise<{ closed: number; changed: number }> {
   let closed = 0;
   let changed = 0;
+  if (change.kind === 'user-account') return { closed, changed }; // the app's session caches only
   if (change.kind === 'project-closed') {
     for (const c of engine.connections((i) => i.projectId === change.projectId)) {
       c.close(ACCESS_CLOSE_CODES.projectClosed, 'project closed');

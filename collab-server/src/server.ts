@@ -109,6 +109,7 @@ export async function startCollabServer(opts: CollabServerOptions): Promise<Coll
         onLag: (ms) => onLag?.(ms),
         onResubscribed: () => void engineRef?.resyncAll(),
         onAccessChange: (change) => {
+          if (change.kind === 'user-account') return; // the app's session caches only: no document access changed
           // A closed project is noted under its own key: tokens minted before it are re-checked too.
           if (change.kind === 'project-closed') noteChanged(`project:${change.projectId}`, false);
           else noteChanged(change.userId, change.kind === 'user-sessions');

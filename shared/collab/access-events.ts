@@ -15,6 +15,12 @@ export const AccessChange = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('project-member'), projectId: z.string().min(1), userId: z.string().min(1), newRole: CollabRole.nullable() }),
   /** Every session of a user ended (password change, account deleted, admin action). */
   z.object({ kind: z.literal('user-sessions'), userId: z.string().min(1) }),
+  /**
+   * One of a user's sessions ended (log-out) or their instance flags changed (farm or instance admin
+   * granted or revoked): app processes drop the sessions they cached for that user. Document access
+   * is not affected (collab sockets stay as they are).
+   */
+  z.object({ kind: z.literal('user-account'), userId: z.string().min(1) }),
   /** A project was deleted or moved to trash: every socket on it closes. */
   z.object({ kind: z.literal('project-closed'), projectId: z.string().min(1) }),
 ]);

@@ -8,14 +8,17 @@
 import type { Redis } from 'ioredis';
 import { QUEUE_PREFIX } from '@clipmaker/shared/jobs';
 import { AccessChange, accessChannel } from '@clipmaker/shared/collab/access-events';
+import type { SessionCache } from './auth/session-cache.ts';
 import { logger } from './logger.ts';
 
 /** What publishAccessChange needs: an AppContext, or just a Redis client (plus prefix). */
-export type AccessPublisher = { redis: Pick<Redis, 'publish'>; config?: { QUEUE_PREFIX?: string | undefined } } | Pick<Redis, 'publish'>;
+export type AccessPublisher = { redis: Pick<Redis, 'publish'>; config?: { QUEUE_PREFIX?: string | undefined }; sessions?: Pick<SessionCache, 'forgetUser'> | undefined } | Pick<Redis, 'publish'>;
 
 /** Publishes one AccessChange; resolves to the number of subscribers that got it (0 when Redis failed). */
 export async function publishAccessChange(target: AccessPublisher, change: AccessChange, prefix?: string): Promise<number> {
   const parsed = AccessChange.parse(change); // a programming error, not user input: throw
+  // This process's session cache forgets at once, whatever becomes of the message.
+  if ((parsed.kind === 'user-sessions' || parsed.kind === 'user-account') && 'sessions' in target) target.sessions?.forgetUser(parsed.userId);
   const redis = 'redis' in target ? target.redis : target;
   const keyPrefix = prefix ?? ('redis' in target ? target.config?.QUEUE_PREFIX : undefined) ?? QUEUE_PREFIX;
   try {

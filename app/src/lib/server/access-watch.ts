@@ -55,6 +55,23 @@ function watchOf(ctx: AppContext): AccessWatch {
   return w;
 }
 
+/** Calls `listener` with every access change for as long as the context lives; resolves once subscribed (or failed). */
+export function onAccessChange(ctx: AppContext, listener: Listener): Promise<void> {
+  const w = watchOf(ctx);
+  w.listeners.add(listener);
+  return w.start();
+}
+
+/**
+ * The context's session cache (auth/session-cache.ts) forgets a user whose sessions or flags another
+ * process changed, when the message arrives; resolves once subscribed.
+ */
+export function forgetSessionsOnAccessChange(ctx: AppContext): Promise<void> {
+  return onAccessChange(ctx, (c) => {
+    if (c.kind === 'user-sessions' || c.kind === 'user-account') ctx.sessions?.forgetUser(c.userId);
+  });
+}
+
 /** Stops the context's subscriber (shutdown). */
 export function closeAccessWatch(ctx: AppContext): void {
   watches.get(ctx)?.close();

@@ -16,7 +16,8 @@ import { handleReviewProxyEvents } from './services/review-proxies.ts';
 import { handleEditProxyEvents } from './services/edit-proxies.ts';
 import { Throttles } from './throttle.ts';
 import { HealthMonitor } from './health.ts';
-import { closeAccessWatch } from './access-watch.ts';
+import { closeAccessWatch, forgetSessionsOnAccessChange } from './access-watch.ts';
+import { SessionCache } from './auth/session-cache.ts';
 
 export interface AppContext {
   config: AppConfig;
@@ -33,6 +34,8 @@ export interface AppContext {
   throttles: Throttles;
   /** Cached readiness (health.ts); ffmpeg/ffprobe are probed once, when the context is created. */
   health: HealthMonitor;
+  /** Session rows cached for a couple of seconds (auth/session-cache.ts); absent in hand-built test contexts. */
+  sessions?: SessionCache;
   /** Repairs render rows from the queue's state; started by createContext (absent in hand-built test contexts). */
   reconciler?: RenderReconciler;
   /** Stops the reconciler, closes the queue, Redis and the database (shutdown). */
@@ -63,6 +66,9 @@ export async function createContext(config: AppConfig = loadConfig()): Promise<A
   const ctx = { config, db, storage, renderEvents, transcriptEvents, proxyEvents: new ProxyEventBus(), redis, throttles } as AppContext;
   ctx.queue = new RenderQueueProducer(config.REDIS_URL, config.QUEUE_PREFIX, { ...handleRenderEvents(ctx), ...handleTranscribeEvents(ctx), ...handleReviewProxyEvents(ctx), ...handleEditProxyEvents(ctx) });
   ctx.health = new HealthMonitor(ctx);
+  ctx.sessions = new SessionCache();
+  // Another process ended a session or changed a user's flags: drop what is cached for that user.
+  void forgetSessionsOnAccessChange(ctx);
   // At start, periodically and after every Redis reconnect: no render (or transcript) stays live after its job ended.
   ctx.reconciler = startRenderReconciler(ctx);
   ctx.close = async () => {

@@ -12,6 +12,7 @@ import { constantTimeEqual } from '@oslojs/crypto/subtle';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding';
 import type { PublicUser, Queryable } from '../repositories/accounts.ts';
+import type { SessionCache } from './session-cache.ts';
 import {
   deleteSession,
   deleteUserSessions,
@@ -112,21 +113,27 @@ export async function createSession(db: Queryable, userId: string, opts: ClockOp
 
 /**
  * The session and user for a token, or null (malformed, unknown, wrong secret, expired). Expired
- * sessions are deleted; sessions with less than 15 days left are extended to 30.
+ * sessions are deleted; sessions with less than 15 days left are extended to 30. With `cache`
+ * (the request path: hooks.server.ts) the row may come from the process's short-lived session cache
+ * (session-cache.ts); the secret and the expiry are checked against it all the same.
  */
 export async function validateSessionToken(
   db: Queryable,
   token: string,
-  opts: ClockOptions = {},
+  opts: ClockOptions & { cache?: SessionCache } = {},
 ): Promise<SessionValidationResult | null> {
   const now = opts.now ?? new Date();
+  const { cache } = opts;
   const parsed = parseSessionToken(token);
   if (!parsed) return null;
-  const found = await findSessionWithUser(db, parsed.id);
+  const readAt = cache?.generation() ?? 0;
+  const cached = cache?.get(parsed.id, now.getTime()) ?? null;
+  const found = cached ?? (await findSessionWithUser(db, parsed.id));
   if (!found) return null;
   const { session: row, user } = found;
   if (!constantTimeEqual(hashSessionSecret(parsed.secret), row.secretHash)) return null;
   if (row.expiresAt.getTime() <= now.getTime()) {
+    cache?.forgetUser(user.id);
     await deleteSession(db, row.id);
     return null;
   }
@@ -134,8 +141,11 @@ export async function validateSessionToken(
   const renewed = row.expiresAt.getTime() - now.getTime() < SESSION_RENEW_BELOW_MS;
   if (renewed) session.expiresAt = new Date(now.getTime() + SESSION_DURATION_MS);
   if (renewed || now.getTime() - row.lastVerifiedAt.getTime() >= SESSION_ACTIVITY_WRITE_INTERVAL_MS) {
+    cache?.forgetUser(user.id); // the row changes: the next request reads it again
     session.lastVerifiedAt = now;
     await updateSessionTimes(db, session.id, { lastVerifiedAt: now, expiresAt: session.expiresAt });
+  } else if (cache && !cached) {
+    cache.fill(parsed.id, found, readAt, now.getTime());
   }
   return { session, user, renewed };
 }
@@ -163,10 +173,10 @@ export async function rotateSession(
   db: Queryable,
   args: { userId: string; previousSessionId?: string | null | undefined },
   opts: ClockOptions = {},
-): Promise<NewSession> {
+): Promise<NewSession & { previousUserId: string | null }> {
   return db.transaction(async (tx) => {
-    if (args.previousSessionId) await deleteSession(tx, args.previousSessionId);
-    return createSession(tx, args.userId, opts);
+    const previousUserId = args.previousSessionId ? await deleteSession(tx, args.previousSessionId) : null;
+    return { ...(await createSession(tx, args.userId, opts)), previousUserId };
   });
 }
 

@@ -25,7 +25,7 @@ export const actions: Actions = {
     const { ctx, actor } = await admin(locals);
     const form = await request.formData();
     try {
-      await setInstanceFlag(ctx.db.db, actor, { userId: String(form.get('userId') ?? ''), flag: String(form.get('flag') ?? '') as 'farmAdmin', value: form.get('value') === 'true' });
+      await setInstanceFlag(ctx.db.db, actor, { userId: String(form.get('userId') ?? ''), flag: String(form.get('flag') ?? '') as 'farmAdmin', value: form.get('value') === 'true' }, ctx);
     } catch (err) {
       if (isServiceError(err)) return fail(err.status, { message: err.publicMessage });
       throw err;

@@ -8,6 +8,7 @@ import { asc, count, eq, ilike, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { schema } from '@clipmaker/db';
 import type { Queryable } from '../../repositories/accounts.ts';
+import { publishAccessChange, type AccessPublisher } from '../../access-events.ts';
 import { audit } from '../audit.ts';
 import { ServiceError } from '../errors.ts';
 import { emailSchema, parseInput } from './validation.ts';
@@ -61,11 +62,13 @@ const SetFlagInput = z.object({ userId: z.string().uuid(), flag: z.enum(INSTANCE
 
 /**
  * Grants or revokes an instance role. `actor` null: the shell (`pnpm admin`), which needs no account.
- * Refuses to revoke the last instance admin.
+ * Refuses to revoke the last instance admin. `announce` (the app's context): once committed, every app
+ * process drops its cached sessions of that user (auth/session-cache.ts), so the change bites on the
+ * next request; the shell has none, and its change is seen within SESSION_CACHE_MS.
  */
-export async function setInstanceFlag(db: Queryable, actor: { id: string; name: string } | null, raw: z.input<typeof SetFlagInput>) {
+export async function setInstanceFlag(db: Queryable, actor: { id: string; name: string } | null, raw: z.input<typeof SetFlagInput>, announce?: AccessPublisher) {
   const input = parseInput(SetFlagInput, raw);
-  return db.transaction(async (tx) => {
+  const result = await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(7120002)`);
     const [target] = await tx.select().from(users).where(eq(users.id, input.userId));
     if (!target) throw new ServiceError('not-found');
@@ -77,9 +80,11 @@ export async function setInstanceFlag(db: Queryable, actor: { id: string; name: 
     await tx.update(users).set(set).where(eq(users.id, input.userId));
     await audit(tx as never, { orgId: null, projectId: null, actorUserId: actor?.id ?? null, actorName: actor?.name ?? 'pnpm admin (shell)', action: `instance.${input.value ? 'grant' : 'revoke'}.${input.flag}`, targetType: 'user', targetId: target.id, details: { name: target.name, email: target.email } });
     // A privilege change rotates nothing by itself, but a revoke must bite at once: the session
-    // query re-reads the flags on every request, so no session needs ending.
+    // lookup re-reads the flags once the cached sessions are dropped (below), so no session needs ending.
     return { id: target.id, isFarmAdmin: input.flag === 'farmAdmin' ? input.value : target.isFarmAdmin, isInstanceAdmin: input.flag === 'instanceAdmin' ? input.value : target.isInstanceAdmin };
   });
+  if (announce) await publishAccessChange(announce, { kind: 'user-account', userId: result.id });
+  return result;
 }
 
 export async function findUserIdByEmail(db: Queryable, email: string): Promise<string | null> {

@@ -53,5 +53,5 @@ export const instanceRouter = router({
   users: instanceAdminProcedure.input(z.object({ search: z.string().max(100).optional() }).default({})).query(({ ctx, input }) => listInstanceUsers(ctx.app.db.db, input)),
   setFlag: instanceAdminProcedure
     .input(z.object({ userId: z.string().uuid(), flag: z.enum(INSTANCE_FLAGS), value: z.boolean() }))
-    .mutation(({ ctx, input }) => setInstanceFlag(ctx.app.db.db, ctx.admin, input)),
+    .mutation(({ ctx, input }) => setInstanceFlag(ctx.app.db.db, ctx.admin, input, ctx.app)),
 });
