@@ -11,6 +11,7 @@ import { createDb } from '../drizzle/index.ts';
 import { migrate } from '../drizzle/migrate.ts';
 import { findUserIdByEmail, listInstanceUsers, setInstanceFlag, type InstanceFlag } from '../app/src/lib/server/services/accounts/instance-admin.ts';
 import { ServiceError } from '../app/src/lib/server/services/errors.ts';
+import { standalonePublisher } from '../app/src/lib/server/access-events.ts';
 
 const USAGE = 'usage: pnpm admin <grant|revoke|list> [email] [--farm] [--instance]';
 
@@ -24,6 +25,10 @@ export async function runAdmin(argv: string[], out: (line: string) => void = (l)
     return 2;
   }
   const handle = await createDb({ max: 1 });
+  // With REDIS_URL, a grant or revoke reaches the running app processes at once (their session caches
+  // forget the user); without it (pnpm start's embedded Redis) they see it within SESSION_CACHE_MS.
+  const pub = process.env.REDIS_URL ? standalonePublisher(process.env.REDIS_URL, process.env.QUEUE_PREFIX) : null;
+  const announce = pub?.publisher;
   try {
     await migrate(handle);
     const db = handle.db;
@@ -40,7 +45,7 @@ export async function runAdmin(argv: string[], out: (line: string) => void = (l)
     }
     const which: InstanceFlag[] = flags.length === 0 ? ['instanceAdmin', 'farmAdmin'] : [...(flags.includes('--instance') ? (['instanceAdmin'] as const) : []), ...(flags.includes('--farm') ? (['farmAdmin'] as const) : [])];
     let last = null;
-    for (const flag of which) last = await setInstanceFlag(db, null, { userId, flag, value: command === 'grant' });
+    for (const flag of which) last = await setInstanceFlag(db, null, { userId, flag, value: command === 'grant' }, announce);
     out(`${email}: instance admin ${last!.isInstanceAdmin ? 'yes' : 'no'}, farm admin ${last!.isFarmAdmin ? 'yes' : 'no'}`);
     return 0;
   } catch (err) {
@@ -50,6 +55,7 @@ export async function runAdmin(argv: string[], out: (line: string) => void = (l)
     }
     throw err;
   } finally {
+    pub?.close();
     await handle.close();
   }
 }

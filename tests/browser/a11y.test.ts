@@ -62,7 +62,7 @@ describe('accessibility (axe-core) on every page', () => {
     await page.click('button[type=submit]');
     await page.waitForURL((url) => url.pathname === '/projects');
     // The first account is the instance admin; farm admin too, so /admin has its full page.
-    await app.db.handle.db.update(schema.users).set({ isFarmAdmin: true });
+    await app.announceUserChanges((await app.db.handle.db.update(schema.users).set({ isFarmAdmin: true }).returning({ id: schema.users.id })).map((u) => u.id));
     await page.fill('input[name=name]', 'Accessible cut');
     await page.click('text=Create project');
     await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);

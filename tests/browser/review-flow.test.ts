@@ -217,7 +217,7 @@ describe('review and approval in Chromium', () => {
     expect((await page.goto(`${app.url}/admin`))!.status()).toBe(404);
     expect(await page.locator('[data-testid=admin-link]').count()).toBe(0);
 
-    await app.db.handle.db.update(schema.users).set({ isFarmAdmin: true });
+    await app.announceUserChanges((await app.db.handle.db.update(schema.users).set({ isFarmAdmin: true }).returning({ id: schema.users.id })).map((u) => u.id));
     await page.goto(`${app.url}/projects`);
     await page.click('[data-testid=admin-link]');
     await page.waitForURL('**/admin');

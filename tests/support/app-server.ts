@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { publishAccessChange, standalonePublisher } from '../../app/src/lib/server/access-events.ts';
 import { createTestDb, type TestDb } from './db.ts';
 import { TEST_REDIS_URL, uniquePrefix } from './redis.ts';
 
@@ -32,6 +33,11 @@ export interface RunningApp {
   dataDir: string;
   db: TestDb;
   logs: () => string;
+  /**
+   * After a test changed users behind the app's back (SQL): tell the app, as every process that
+   * changes a user does, so its session cache (auth/session-cache.ts) forgets them now.
+   */
+  announceUserChanges(userIds: string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -100,6 +106,14 @@ export async function startApp(extraEnv: Record<string, string> = {}, opts: Star
     dataDir,
     db,
     logs: () => output,
+    async announceUserChanges(userIds) {
+      const pub = standalonePublisher(String(env.REDIS_URL), String(env.QUEUE_PREFIX));
+      try {
+        for (const userId of userIds) await publishAccessChange(pub.publisher, { kind: 'user-account', userId });
+      } finally {
+        pub.close();
+      }
+    },
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

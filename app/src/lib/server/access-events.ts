@@ -5,7 +5,7 @@
  * and never the authority. A Redis outage never fails the caller's request: it is logged, and short
  * collab token lifetimes (checked on open sockets) bound how long a stale socket keeps its access.
  */
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { QUEUE_PREFIX } from '@clipmaker/shared/jobs';
 import { AccessChange, accessChannel } from '@clipmaker/shared/collab/access-events';
 import type { SessionCache } from './auth/session-cache.ts';
@@ -27,4 +27,14 @@ export async function publishAccessChange(target: AccessPublisher, change: Acces
     logger.warn({ err, change: parsed }, 'could not publish an access change; open sockets keep their access until their token expires');
     return 0;
   }
+}
+
+/**
+ * A publisher for a process without an AppContext (the `pnpm admin` shell, tests that change users
+ * behind the app's back): its own Redis connection, closed by `close()`.
+ */
+export function standalonePublisher(url: string, prefix: string | undefined): { publisher: AccessPublisher; close(): void } {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  redis.on('error', () => {}); // a failed publish is logged by publishAccessChange
+  return { publisher: { redis, config: { QUEUE_PREFIX: prefix } }, close: () => redis.disconnect() };
 }
