@@ -235,6 +235,7 @@ async function idleMemory(url: string, prefix: string, ids: string[], encodedByt
   const v1 = heapFigures(m);
   const vb = heapFigures((await get(baseline.port, '/metrics')).body);
   const rooms = metric(m, 'collab_rooms');
+  const accepted = [...m.matchAll(/^collab_connections_total\{[^}]*\} (\S+)$/gm)].reduce((n, x) => n + Number(x[1]), 0);
   if (HEAP_SNAPSHOT_DIR) {
     for (const [kind, s] of [[name, server], [`${name}-baseline`, baseline]] as const) {
       const before = new Set(readdirSync(HEAP_SNAPSHOT_DIR));
@@ -266,6 +267,8 @@ async function idleMemory(url: string, prefix: string, ids: string[], encodedByt
   return {
     documents: IDLE_DOCS,
     rooms_loaded: rooms,
+    /** Connections accepted by the measured server, warm-up included: more than documents + 1 means idle clients reconnected. */
+    connections_accepted: accepted,
     idle_seconds: IDLE_SECONDS,
     encoded_bytes_per_doc: encodedBytes,
     server_node_args: SERVER_NODE_ARGS.join(' '),

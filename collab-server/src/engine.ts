@@ -75,6 +75,13 @@ export interface CollabEngineOptions {
   dehydrateAfterMs?: number;
   /** Cross-process fan-out (Redis); absent: this process alone serves its documents. */
   fanout?: Fanout | null;
+  /**
+   * A y-websocket client that has received nothing for 30 s (its messageReconnectTimeout; pings do
+   * not count) drops the socket and reconnects. A lone client in an idle room hears from nobody, so
+   * its own presence renewal (every 15 s) is echoed back when nothing was sent to it for this long:
+   * without it every idle client reconnected (and re-synced the document) every 30 s. Default 10 000 ms.
+   */
+  keepaliveAfterMs?: number;
   /** After a token expired (socket read-only, client told), close the socket this much later. Default 5000 ms. */
   expiredGraceMs?: number;
   /**
@@ -134,6 +141,8 @@ export class CollabConnection {
   /** Awareness client ids this connection controls (removed when it leaves). */
   readonly awarenessClients = new Set<number>();
   refusedUpdates = 0;
+  /** performance.now() of the last frame sent to this client (keep-alive, see keepaliveAfterMs). */
+  lastSentAt = performance.now();
   private closedFlag = false;
   private childLog: Logger | null = null;
 
@@ -216,6 +225,7 @@ export class CollabConnection {
 
   send(frame: Uint8Array): void {
     if (this.closedFlag) return;
+    this.lastSentAt = performance.now();
     try {
       this.transport.send(frame);
     } catch (err) {
@@ -711,7 +721,9 @@ class Room {
     if (changed.length === 0) return;
     const update = awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed);
     const frame = encodeAwarenessMessage(update);
-    for (const conn of this.conns) if (conn !== origin) conn.send(frame);
+    const now = performance.now();
+    // The sender gets its own presence back only as a keep-alive (harmless: same clock, no change).
+    for (const conn of this.conns) if (conn !== origin || now - conn.lastSentAt >= this.engine.keepaliveAfterMs) conn.send(frame);
     // Local presence (a client's frame, or a leaving connection's states removed) goes to the other
     // processes; relayed or timed-out states do not (every process times them out itself).
     if (this.engine.fanout && (origin instanceof CollabConnection || origin === null)) {
@@ -794,6 +806,7 @@ export class CollabEngine {
   readonly maxBatch: number;
   readonly dehydrateAfterMs: number;
   readonly expiredGraceMs: number;
+  readonly keepaliveAfterMs: number;
   readonly fanout: Fanout | null;
   /** Stores every room's updates (group commit across rooms, its own connection). */
   readonly writer: UpdateWriter;
@@ -813,6 +826,7 @@ export class CollabEngine {
     this.maxBatch = Math.max(1, opts.maxBatch ?? 256);
     this.dehydrateAfterMs = Math.max(0, opts.dehydrateAfterMs ?? 10_000);
     this.expiredGraceMs = Math.max(0, opts.expiredGraceMs ?? 5_000);
+    this.keepaliveAfterMs = Math.max(0, opts.keepaliveAfterMs ?? 10_000);
     this.fanout = opts.fanout ?? null;
     this.writer = createUpdateWriter(opts.db, { synchronousCommit: opts.synchronousCommit ?? true });
     // Awareness' own per-instance interval, once for the process (a presence not renewed in 30 s goes).

@@ -12,7 +12,7 @@ import { createTestDb, type TestDb } from '../../../tests/support/db.ts';
 import { TEST_REDIS_URL, uniquePrefix } from '../../../tests/support/redis.ts';
 import { startCollabServer, type CollabServer } from '../../src/index.ts';
 import type { RedisFanout } from '../../src/fanout.ts';
-import { SECRET, connectClient, newProject, savedItems, sorted, synced, token, waitFor, type Client } from './support.ts';
+import { SECRET, connectClient, newProject, savedItems, sleep, sorted, synced, token, waitFor, type Client } from './support.ts';
 
 describe('room lifecycle', () => {
   let t: TestDb;
@@ -30,6 +30,7 @@ describe('room lifecycle', () => {
       logger: pino({ level: 'silent' }),
       unloadDelayMs: 300,
       dehydrateAfterMs: 100,
+      keepaliveAfterMs: 300,
       redis: { url: TEST_REDIS_URL, prefix: uniquePrefix('lifecycle') },
     });
   });
@@ -38,6 +39,19 @@ describe('room lifecycle', () => {
     await server.close();
     redis.disconnect();
     await t.dispose();
+  });
+
+  it('echoes a lone client’s presence renewal as a keep-alive, so an idle client is not timed out', async () => {
+    const p = await newProject(t.handle.db);
+    const lone = connectClient(`ws://127.0.0.1:${server.port}`, p, await token(p, 'editor'));
+    clients.push(lone);
+    await synced(lone);
+    await sleep(400); // longer than keepaliveAfterMs with nothing sent to it
+    const heardAt = lone.provider.wsLastMessageReceived;
+    lone.provider.awareness.setLocalStateField('user', { name: 'alone' }); // what a renewal sends
+    // Nobody else is in the room: only the echo can reach it (without it y-websocket reconnects after 30 s).
+    await waitFor(() => lone.provider.wsLastMessageReceived > heardAt, 5_000, 'keep-alive echo');
+    expect(lone.provider.wsconnected).toBe(true);
   });
 
   const subscribers = async (channel: string) => {
@@ -73,7 +87,7 @@ describe('room lifecycle', () => {
     a.destroy();
     await waitFor(() => events.includes('roomUnloaded'), 10_000, 'unloaded after the grace period');
     expect(server.engine.openProjects()).not.toContain(p);
-    expect(server.engine.stats()).toMatchObject({ rooms: 0, connections: 0 });
+    expect(server.engine.connections((info) => info.projectId === p)).toHaveLength(0);
     expect(await subscribers(channel)).toBe(0);
     expect(sorted(await savedItems(t.handle.db, p))).toEqual(['a1', 'a3']);
     offline.getArray<string>('t').push(['made-while-unloaded']);
