@@ -122,9 +122,21 @@ function node(script: string, env: Record<string, string>, stdout: 'pipe' | 'ign
   return c;
 }
 
+/**
+ * The NODE_OPTIONS a checkout's collab-server image sets (its production V8 flags, e.g. the young
+ * generation cap), so the bench runs each checkout's server as it is deployed; NODE_OPTIONS in the
+ * bench's environment replaces it.
+ */
+function imageNodeOptions(from: string): string {
+  if (process.env.NODE_OPTIONS !== undefined) return process.env.NODE_OPTIONS;
+  const dockerfile = readFileSync(path.join(from, 'docker/collab-server.Dockerfile'), 'utf8');
+  return /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(dockerfile)?.[1] ?? '';
+}
+
 async function projectServer(databaseUrl: string, prefix: string, from = root, extraEnv: Record<string, string> = {}): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
   const child = node('collab-server/src/main.ts', {
+    NODE_OPTIONS: imageNodeOptions(from),
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl,
     COLLAB_PORT: String(port),
@@ -271,6 +283,7 @@ async function idleMemory(url: string, prefix: string, ids: string[], encodedByt
     connections_accepted: accepted,
     idle_seconds: IDLE_SECONDS,
     encoded_bytes_per_doc: encodedBytes,
+    server_node_options: imageNodeOptions(from),
     server_node_args: SERVER_NODE_ARGS.join(' '),
     /** The headline: the same process before (same idle time, no documents) and after. */
     rss_per_doc_kib: per(rss1 - rss0),
