@@ -3,10 +3,13 @@
  * lives in a separate driver process (bench/driver.ts, BroadcastChannel off), Postgres is a fresh
  * database of TEST_DATABASE_URL (dropped afterwards), Redis is REDIS_URL (unique prefix).
  *
- *  1. memory: 500 stored timeline documents (50 clips with keyframes, 20 cues), one client each,
- *     then 60 s idle. Server process RSS (from /proc, no forced GC) minus the RSS of a second,
- *     identical server that opened no documents, read at the same moment, per document; also minus
- *     its own RSS before the documents were opened; next to V8 heap used (same deltas).
+ *  1. memory: 500 stored timeline documents (50 clips with keyframes, 20 cues), one client each.
+ *     Server process RSS (from /proc, no forced GC) after 60 s idle with no document open, then
+ *     after opening them and 60 s idle: the delta per document; also minus the RSS of a second,
+ *     identical server that opened no documents, read at the same moment; next to V8 heap used (same
+ *     deltas), heap spaces and connections accepted (idle clients must not reconnect). Servers run
+ *     with the NODE_OPTIONS of their checkout's collab-server image. With BENCH_COMPARE_ROOT the
+ *     same measurement of that checkout follows ("compare").
  *  2. load, side by side in one run: the project's server vs the bare @y/websocket-server, 50
  *     editors on one document: 100 edits one at a time, then 50 x 4 edits/s for 30 s. p50/p99 and
  *     project/bare ratios.
