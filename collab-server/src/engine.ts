@@ -75,6 +75,13 @@ export interface CollabEngineOptions {
   dehydrateAfterMs?: number;
   /** Cross-process fan-out (Redis); absent: this process alone serves its documents. */
   fanout?: Fanout | null;
+  /**
+   * A y-websocket client that has received nothing for 30 s (its messageReconnectTimeout; pings do
+   * not count) drops the socket and reconnects. A lone client in an idle room hears from nobody, so
+   * its own presence renewal (every 15 s) is echoed back when nothing was sent to it for this long:
+   * without it every idle client reconnected (and re-synced the document) every 30 s. Default 10 000 ms.
+   */
+  keepaliveAfterMs?: number;
   /** After a token expired (socket read-only, client told), close the socket this much later. Default 5000 ms. */
   expiredGraceMs?: number;
   /**
@@ -110,6 +117,17 @@ const MAX_AWARENESS_CLIENTS_PER_CONNECTION = 16;
 const LOAD_ORIGIN = Symbol('load');
 /** Origin of what another process stored (documents) or relayed (presence). */
 const REMOTE_ORIGIN = Symbol('remote');
+/**
+ * What each room's Awareness gets as its doc. Awareness reads only `clientID` (the server's own,
+ * never given a state) and subscribes to the doc's 'destroy'; a real Y.Doc per room (its maps, sets,
+ * promises and observers) would be most of an idle room's heap besides the document itself.
+ */
+const PRESENCE_DOC = (() => {
+  const d = new Y.Doc();
+  const clientID = d.clientID;
+  d.destroy();
+  return { clientID, on() {}, off() {} } as unknown as Y.Doc;
+})();
 
 let nextConnectionId = 1;
 
@@ -123,19 +141,26 @@ export class CollabConnection {
   /** Awareness client ids this connection controls (removed when it leaves). */
   readonly awarenessClients = new Set<number>();
   refusedUpdates = 0;
+  /** performance.now() of the last frame sent to this client (keep-alive, see keepaliveAfterMs). */
+  lastSentAt = performance.now();
   private closedFlag = false;
-  readonly log: Logger;
+  private childLog: Logger | null = null;
 
   constructor(
     readonly info: ConnectionInfo,
     private readonly transport: Transport,
     private readonly room: Room | null,
-    log: Logger,
+    private readonly parentLog: Logger,
   ) {
     this.role = info.role;
     this.canWrite = WRITE_ROLES.has(info.role);
-    this.log = log.child({ conn: this.id, userId: info.userId, role: info.role });
     if (info.exp !== undefined && room) this.armExpiry(info.exp, room.expiredGraceMs);
+  }
+
+  /** This connection's logger, made on first use (an idle connection never logs: no child per socket). */
+  get log(): Logger {
+    this.childLog ??= this.parentLog.child({ projectId: this.info.projectId, conn: this.id, userId: this.info.userId, role: this.info.role });
+    return this.childLog;
   }
 
   private armExpiry(exp: number, graceMs: number): void {
@@ -200,6 +225,7 @@ export class CollabConnection {
 
   send(frame: Uint8Array): void {
     if (this.closedFlag) return;
+    this.lastSentAt = performance.now();
     try {
       this.transport.send(frame);
     } catch (err) {
@@ -241,10 +267,10 @@ class Room {
   private encoded: EncodedDoc | null = null;
   private dehydrateTimer: NodeJS.Timeout | null = null;
   private lastChange = 0;
-  /** Presence only: a separate tiny doc, so awareness traffic never needs the document. */
-  readonly awareness = new awarenessProtocol.Awareness(new Y.Doc());
+  /** Presence only, on the engine's stand-in doc, so awareness traffic never needs the document. */
+  readonly awareness = new awarenessProtocol.Awareness(PRESENCE_DOC);
   readonly conns = new Set<CollabConnection>();
-  readonly log: Logger;
+  private childLog: Logger | null = null;
   state: RoomState = 'loading';
   /** Frames that arrived while the room was loading, in arrival order. */
   private early: { conn: CollabConnection; frame: Uint8Array | string }[] = [];
@@ -273,10 +299,27 @@ class Room {
     readonly projectId: string,
     after: Promise<void> | undefined,
   ) {
-    this.log = engine.log.child({ projectId });
+    // One engine-wide timer times presence out for every room (sweepAwareness), not one per room.
+    clearInterval((this.awareness as unknown as { _checkInterval: NodeJS.Timeout })._checkInterval);
     this.awareness.setLocalState(null);
     this.awareness.on('update', this.onAwarenessUpdate);
     this.loaded = (after ?? Promise.resolve()).then(() => this.load());
+  }
+
+  /** The room's logger, made on first use (an idle room never logs). */
+  get log(): Logger {
+    this.childLog ??= this.engine.log.child({ projectId: this.projectId });
+    return this.childLog;
+  }
+
+  /** Removes presence of clients not renewed for `outdatedTimeout` (what Awareness' own interval did). */
+  sweepAwareness(now: number): void {
+    if (this.state !== 'ready' && this.state !== 'unloading') return;
+    const remove: number[] = [];
+    for (const [id, meta] of this.awareness.meta) {
+      if (id !== this.awareness.clientID && awarenessProtocol.outdatedTimeout <= now - meta.lastUpdated && this.awareness.states.has(id)) remove.push(id);
+    }
+    if (remove.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, remove, 'timeout');
   }
 
   get expiredGraceMs(): number {
@@ -388,7 +431,8 @@ class Room {
       this.uncompacted = parts.updates.length;
       const ms = performance.now() - t0;
       this.engine.hooks.emit('roomLoaded', { projectId: this.projectId, ms, bytes, updates: parts.updates.length });
-      this.log.debug({ ms: Math.round(ms), bytes, updates: parts.updates.length }, 'room loaded');
+      // Checked first: the room's child logger is made on first use, and most rooms never log.
+      if (this.engine.log.isLevelEnabled('debug')) this.log.debug({ ms: Math.round(ms), bytes, updates: parts.updates.length }, 'room loaded');
     } catch (err) {
       this.log.error({ err }, 'room failed to load');
       this.early = [];
@@ -677,7 +721,9 @@ class Room {
     if (changed.length === 0) return;
     const update = awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed);
     const frame = encodeAwarenessMessage(update);
-    for (const conn of this.conns) if (conn !== origin) conn.send(frame);
+    const now = performance.now();
+    // The sender gets its own presence back only as a keep-alive (harmless: same clock, no change).
+    for (const conn of this.conns) if (conn !== origin || now - conn.lastSentAt >= this.engine.keepaliveAfterMs) conn.send(frame);
     // Local presence (a client's frame, or a leaving connection's states removed) goes to the other
     // processes; relayed or timed-out states do not (every process times them out itself).
     if (this.engine.fanout && (origin instanceof CollabConnection || origin === null)) {
@@ -744,7 +790,6 @@ class Room {
     this.dehydrateTimer = null;
     this.awareness.off('update', this.onAwarenessUpdate);
     this.awareness.destroy();
-    this.awareness.doc.destroy();
     this.live?.destroy();
     this.live = null;
     this.encoded = null;
@@ -761,6 +806,7 @@ export class CollabEngine {
   readonly maxBatch: number;
   readonly dehydrateAfterMs: number;
   readonly expiredGraceMs: number;
+  readonly keepaliveAfterMs: number;
   readonly fanout: Fanout | null;
   /** Stores every room's updates (group commit across rooms, its own connection). */
   readonly writer: UpdateWriter;
@@ -768,6 +814,7 @@ export class CollabEngine {
   /** Rooms being unloaded: a new room for the same project loads only after this settles. */
   private readonly unloading = new Map<string, Promise<void>>();
   private closing: Promise<void> | null = null;
+  private readonly awarenessSweep: NodeJS.Timeout;
 
   constructor(opts: CollabEngineOptions) {
     this.db = opts.db;
@@ -779,8 +826,15 @@ export class CollabEngine {
     this.maxBatch = Math.max(1, opts.maxBatch ?? 256);
     this.dehydrateAfterMs = Math.max(0, opts.dehydrateAfterMs ?? 10_000);
     this.expiredGraceMs = Math.max(0, opts.expiredGraceMs ?? 5_000);
+    this.keepaliveAfterMs = Math.max(0, opts.keepaliveAfterMs ?? 10_000);
     this.fanout = opts.fanout ?? null;
     this.writer = createUpdateWriter(opts.db, { synchronousCommit: opts.synchronousCommit ?? true });
+    // Awareness' own per-instance interval, once for the process (a presence not renewed in 30 s goes).
+    this.awarenessSweep = setInterval(() => {
+      const now = Date.now();
+      for (const room of this.rooms.values()) room.sweepAwareness(now);
+    }, awarenessProtocol.outdatedTimeout / 10);
+    this.awarenessSweep.unref();
   }
 
   /** Open connections matching `pred` (live revocation). */
@@ -807,7 +861,7 @@ export class CollabEngine {
       room = new Room(this, info.projectId, this.unloading.get(info.projectId));
       this.rooms.set(info.projectId, room);
     }
-    const conn = new CollabConnection(info, transport, room, room.log);
+    const conn = new CollabConnection(info, transport, room, this.log);
     room.join(conn);
     return conn;
   }
@@ -865,6 +919,7 @@ export class CollabEngine {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.awarenessSweep);
       const rooms = [...this.rooms.values()];
       for (const room of rooms) for (const conn of [...room.conns]) conn.close(CLOSE_CODES.goingAway, 'server shutting down');
       const results = await Promise.allSettled([...rooms.map((r) => this.unload(r)), ...this.unloading.values()]);
