@@ -127,8 +127,13 @@ export async function appendUpdates(db: Db, projectId: string, items: readonly N
  * On PGlite (no dedicated connection) it is appendUpdates.
  */
 export interface UpdateWriter {
-  /** Stores the rows durably (committed); returns their ids in input order. */
-  append(projectId: string, items: readonly NewUpdate[]): Promise<number[]>;
+  /**
+   * Stores the rows durably (committed); returns their ids in input order. `onSent` (optional) is
+   * called once the insert holding them has been handed to the socket, so the caller can do its own
+   * work while Postgres commits; it may not be called at all (PGlite), and never after the promise
+   * settled. Nothing about durability depends on it: only the promise says "committed".
+   */
+  append(projectId: string, items: readonly NewUpdate[], onSent?: () => void): Promise<number[]>;
   /** Stores what is queued, then closes the writer's connection. */
   close(): Promise<void>;
 }
@@ -154,6 +159,8 @@ export function createUpdateWriter(handle: DbHandle, opts: UpdateWriterOptions =
 interface QueuedAppend {
   projectId: string;
   items: readonly NewUpdate[];
+  onSent?: (() => void) | undefined;
+  settled?: boolean;
   resolve(ids: number[]): void;
   reject(err: unknown): void;
 }
@@ -169,11 +176,24 @@ class GroupCommitWriter implements UpdateWriter {
     private readonly maxRows: number,
   ) {}
 
-  append(projectId: string, items: readonly NewUpdate[]): Promise<number[]> {
+  append(projectId: string, items: readonly NewUpdate[], onSent?: () => void): Promise<number[]> {
     if (items.length === 0) return Promise.resolve([]);
     if (this.closing) return Promise.reject(new Error('the update writer is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ projectId, items, resolve, reject });
+      const q: QueuedAppend = {
+        projectId,
+        items,
+        onSent,
+        resolve: (ids) => {
+          q.settled = true;
+          resolve(ids);
+        },
+        reject: (err) => {
+          q.settled = true;
+          reject(err);
+        },
+      };
+      this.queue.push(q);
       this.schedule();
     });
   }
@@ -203,7 +223,11 @@ class GroupCommitWriter implements UpdateWriter {
       while (n < this.queue.length && (n === 0 || rows + this.queue[n]!.items.length <= this.maxRows)) rows += this.queue[n++]!.items.length;
       const batch = this.queue.splice(0, n);
       try {
-        const ids = await this.insert(batch);
+        const inserting = this.insert(batch);
+        // postgres.js hands a query to its socket on a setImmediate of its own, scheduled a
+        // microtask after the call: two turns later the insert is on the wire.
+        if (batch.some((q) => q.onSent)) setImmediate(() => setImmediate(() => this.sent(batch)));
+        const ids = await inserting;
         let at = 0;
         for (const q of batch) q.resolve(ids.slice(at, (at += q.items.length)));
       } catch (err) {
@@ -213,6 +237,15 @@ class GroupCommitWriter implements UpdateWriter {
         }
         for (const q of batch) await this.insert([q]).then(q.resolve, q.reject);
       }
+    }
+  }
+
+  private sent(batch: readonly QueuedAppend[]): void {
+    for (const q of batch) {
+      if (q.settled || !q.onSent) continue;
+      const f = q.onSent;
+      q.onSent = undefined;
+      f();
     }
   }
 
