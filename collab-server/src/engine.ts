@@ -684,6 +684,8 @@ class Room {
       this.log.error({ err }, 'resync read failed');
       return;
     }
+    // What is sent below carries the doc's whole delete set: not while a batch is still committing.
+    if (this.ahead > 0) await new Promise<void>((resolve) => this.afterCommit.push(resolve));
     if (this.state !== 'ready' || this.broken) return;
     const before = Y.encodeStateVector(this.doc);
     const pieces = parts.snapshot ? [parts.snapshot, ...parts.updates.map((u) => u.update)] : parts.updates.map((u) => u.update);
