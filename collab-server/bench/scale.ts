@@ -11,12 +11,12 @@
  *     with the NODE_OPTIONS of their checkout's collab-server image. With BENCH_COMPARE_ROOT the
  *     same measurement of that checkout follows ("compare").
  *  2. load, side by side in one run: the project's server vs the bare @y/websocket-server, 50
- *     editors on one document: 100 edits one at a time, then 50 x 4 edits/s for 30 s. p50/p99 and
+ *     editors on one document: 500 edits one at a time (after 30 unmeasured warm-up edits), then 50 x 4 edits/s for 30 s. p50/p99 and
  *     project/bare ratios.
  *  3. scale: 1,000 documents x 5 clients across 2 server processes (clients of a document split over
  *     both, so every edit crosses Redis), each client 0.2 edits/s for 30 s: p99 and CPU per process.
  * BENCH_PARTS=memory,load,scale picks parts; BENCH_IDLE_DOCS, BENCH_IDLE_SECONDS, BENCH_SECONDS,
- * BENCH_SCALE_DOCS scale them down for a quick look; BENCH_LOAD_MODES=single (or rate) runs one half of the load part;
+ * BENCH_SCALE_DOCS, BENCH_SINGLE_EDITS, BENCH_SINGLE_WARMUP scale them down for a quick look; BENCH_LOAD_MODES=single (or rate) runs one half of the load part;
  * BENCH_ROUNDS / BENCH_RATE_ROUNDS repeat the two load comparisons (rotating the order, with median ratios);
  * BENCH_ASYNC_COMMIT=1 adds a diagnostic server with COLLAB_SYNCHRONOUS_COMMIT=off. Prints one JSON object on stdout.
  */
@@ -41,6 +41,13 @@ const PARTS = new Set((process.env.BENCH_PARTS ?? 'memory,load,scale').split(','
 const IDLE_DOCS = Number(process.env.BENCH_IDLE_DOCS ?? 500);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+/**
+ * One-at-a-time load: measured edits per server per round (each gives 49 samples; a p99 over 100
+ * edits is about the single slowest edit, over 500 the fifth slowest) after unmeasured warm-up edits
+ * (JIT, the room's first awareness exchanges) made the same way on every server.
+ */
+const SINGLE_EDITS = Number(process.env.BENCH_SINGLE_EDITS ?? 500);
+const SINGLE_WARMUP = Number(process.env.BENCH_SINGLE_WARMUP ?? 30);
 const SCALE_DOCS = Number(process.env.BENCH_SCALE_DOCS ?? 1000);
 /** BENCH_LOAD_MODES=single runs only the one-at-a-time comparison of the load part. */
 const LOAD_MODES = (process.env.BENCH_LOAD_MODES ?? 'single,rate').split(',').filter((m): m is 'single' | 'rate' => m === 'single' || m === 'rate');
@@ -318,10 +325,10 @@ async function load(db: Db, url: string, prefix: string) {
     const p = await newProject(db);
     const server = servers[which]!;
     const clients = await Promise.all(Array.from({ length: 50 }, async () => ({ url: `ws://127.0.0.1:${server.port}`, token: await token(p) })));
-    progress(`load: ${which} server, 50 editors, ${mode === 'single' ? '100 edits one at a time' : `4 edits/s each for ${LOAD_SECONDS}s`}`);
+    progress(`load: ${which} server, 50 editors, ${mode === 'single' ? `${SINGLE_EDITS} edits one at a time (after ${SINGLE_WARMUP} warm-up edits)` : `4 edits/s each for ${LOAD_SECONDS}s`}`);
     const cpu0 = cpuSeconds(server.child.pid!);
     const store0 = await storeMetrics(which);
-    const result = await runDriver({ mode, docs: [{ room: roomForProject(p), clients }], edits: 100, perSecond: 4, seconds: LOAD_SECONDS });
+    const result = await runDriver({ mode, docs: [{ room: roomForProject(p), clients }], edits: SINGLE_EDITS, warmup: SINGLE_WARMUP, perSecond: 4, seconds: LOAD_SECONDS });
     result.server_cpu_seconds = Math.round((cpuSeconds(server.child.pid!) - cpu0) * 100) / 100;
     const store1 = await storeMetrics(which);
     if (store0 && store1 && store1.count > store0.count) {

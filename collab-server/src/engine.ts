@@ -5,9 +5,12 @@
  * One room per project: an in-memory Y.Doc loaded from the document repository on first connection,
  * an awareness instance, the connections. Guarantees:
  *  - Persist before visible: a document update is stored (committed by the engine's UpdateWriter)
- *    before it is applied to the room doc and broadcast, so anything a client can see is in the
- *    database. Stores are group commits from one FIFO queue per room, so updates are applied in the
- *    order they arrived; the writer also folds what several rooms queue at once into one insert.
+ *    before anything of it is sent to any client, so anything a client can see is in the database.
+ *    Stores are group commits from one FIFO queue per room, so updates are applied in the order they
+ *    arrived; the writer also folds what several rooms queue at once into one insert. While the
+ *    insert commits, the batch is already applied to the room doc (so after the commit only the
+ *    sends remain); meanwhile sync step 1 answers (document content) wait for the commit, and a
+ *    failed store then reloads the whole room (its clients reconnect and resend what is missing).
  *  - Read-only roles: sync updates from a role outside WRITE_ROLES are refused (never stored, applied
  *    or broadcast; logged and counted). Nothing is sent back, so the y-websocket client keeps
  *    working; awareness (presence) still flows.
@@ -15,8 +18,9 @@
  *    not parse or an update that does not decode (4400). Close codes 4400-4499 tell y-websocket not
  *    to reconnect; every other code it treats as transient.
  *  - A connection cannot overwrite or remove another connection's awareness entries.
- *  - A failed store closes the connections whose updates were in it (1011): their clients reconnect
- *    and resend everything the server lacks in sync step 2. An update that is stored and then throws
+ *  - A failed store closes the connections whose updates were in it (1011), or every connection of
+ *    the room when the batch was already applied to its doc: their clients reconnect and resend
+ *    everything the server lacks in sync step 2. An update that is stored and then throws
  *    while being applied (decodes, but is crafted) is deleted again, and the room is reloaded.
  *  - Compaction every `compactEvery` stored updates (in the background) and when the room unloads;
  *    idle rooms unload `unloadDelayMs` after their last connection left. close() flushes everything.
@@ -251,6 +255,10 @@ export class CollabConnection {
 interface PendingUpdate {
   conn: CollabConnection;
   update: Uint8Array;
+  /** Applied to the room doc while its insert was committing (not visible before the commit). */
+  applied?: boolean;
+  /** Applying it threw (it decoded, but is crafted): handled once it is stored. */
+  applyError?: unknown;
 }
 
 type RoomState = 'loading' | 'ready' | 'unloading' | 'unloaded';
@@ -281,6 +289,13 @@ class Room {
   private uncompacted = 0;
   /** A stored update failed to apply: the in-memory doc is no longer trusted. */
   private broken = false;
+  /**
+   * Updates applied to the doc ahead of their commit (while Postgres commits them). While any is,
+   * nothing that shows document content (sync step 2 answers) leaves the room: those wait in
+   * `afterCommit` until the batch is committed.
+   */
+  private ahead = 0;
+  private afterCommit: (() => void)[] = [];
   private unloadTimer: NodeJS.Timeout | null = null;
   private unloadPromise: Promise<void> | null = null;
   private readonly loaded: Promise<void>;
@@ -515,13 +530,13 @@ class Room {
       switch (msg.type) {
         case 'sync-step1': {
           if (!live) return;
-          let diff: Uint8Array;
-          try {
-            diff = this.diff(msg.stateVector);
-          } catch {
-            throw new MalformedMessage('bad state vector');
+          if (this.ahead > 0) {
+            // The doc holds updates still committing: answer from it once they are stored.
+            const sv = msg.stateVector.slice();
+            this.afterCommit.push(() => this.answerStep1(conn, sv));
+            return;
           }
-          conn.send(encodeSyncStep2(diff));
+          this.answerStep1(conn, msg.stateVector);
           return;
         }
         case 'sync-step2':
@@ -543,6 +558,48 @@ class Room {
       if (!(err instanceof MalformedMessage)) conn.log.error({ err }, 'unexpected error handling a frame');
       if (live) this.reject(conn, 'malformed', frame.byteLength, err instanceof Error ? err.message : String(err));
     }
+  }
+
+  /** Sync step 2: what a client with state vector `sv` lacks. A bad state vector closes it (4400). */
+  private answerStep1(conn: CollabConnection, sv: Uint8Array): void {
+    if (conn.closed || this.broken || this.state === 'unloaded') return;
+    let diff: Uint8Array;
+    try {
+      diff = this.diff(sv);
+    } catch {
+      this.reject(conn, 'malformed', sv.byteLength, 'bad state vector');
+      return;
+    }
+    conn.send(encodeSyncStep2(diff));
+  }
+
+  /**
+   * Runs while the batch's insert is committing (the writer's `onSent`): applies it to the doc so
+   * that, once committed, only the sends remain. Nothing is sent from here.
+   */
+  private applyAhead(batch: PendingUpdate[]): void {
+    for (const p of batch) {
+      if (this.broken || this.state === 'unloaded') return;
+      try {
+        Y.applyUpdate(this.doc, p.update, p.conn);
+      } catch (err) {
+        // The doc may be half-changed: nothing reads it any more; handled once stored (apply()).
+        this.broken = true;
+        p.applyError = err;
+        return;
+      }
+      p.applied = true;
+      this.ahead++;
+    }
+  }
+
+  /** The batch is committed (or given up): what waited for it may read the doc again. */
+  private committed(batch: PendingUpdate[]): void {
+    for (const p of batch) if (p.applied) this.ahead--;
+    if (this.ahead > 0) return;
+    const waiting = this.afterCommit;
+    this.afterCommit = [];
+    for (const f of waiting) f();
   }
 
   private receiveUpdate(conn: CollabConnection, update: Uint8Array, isStep2: boolean): void {
@@ -573,10 +630,21 @@ class Room {
         ids = await this.engine.writer.append(
           this.projectId,
           batch.map((p) => ({ update: p.update, userId: p.conn.info.userId })),
+          () => this.applyAhead(batch),
         );
       } catch (err) {
         this.log.error({ err, count: batch.length }, 'storing updates failed; closing their connections so they resync');
         this.engine.hooks.emit('persistFailed', { projectId: this.projectId, count: batch.length, error: err });
+        if (batch.some((p) => p.applied || p.applyError !== undefined)) {
+          // The doc already holds what was not stored: reload the room; every client reconnects
+          // (1011) and resends in sync step 2 whatever the database lacks.
+          this.broken = true;
+          this.pending = [];
+          this.committed(batch);
+          for (const conn of [...this.conns]) conn.close(CLOSE_CODES.internalError, 'could not save your changes');
+          void this.engine.unload(this);
+          return;
+        }
         const failed = new Set(batch.map((p) => p.conn));
         // Their later updates depend on the lost ones; the clients resend all of it after reconnecting.
         this.pending = this.pending.filter((p) => !failed.has(p.conn));
@@ -587,14 +655,17 @@ class Room {
       this.engine.hooks.emit('updatesStored', { projectId: this.projectId, count: batch.length, bytes, ms: performance.now() - t0 });
       this.uncompacted += batch.length;
       for (let i = 0; i < batch.length; i++) await this.apply(batch[i]!, ids[i]!);
+      this.committed(batch);
       if (this.uncompacted >= this.engine.compactEvery && !this.broken) this.startCompaction();
     }
   }
 
+  /** A stored update: applied (unless applyAhead did), then sent to the room's other clients. */
   private async apply(p: PendingUpdate, id: number): Promise<void> {
-    if (this.broken || this.state === 'unloaded') return;
+    if (p.applyError === undefined && (this.broken || this.state === 'unloaded')) return;
     try {
-      Y.applyUpdate(this.doc, p.update, p.conn);
+      if (p.applyError !== undefined) throw p.applyError;
+      if (!p.applied) Y.applyUpdate(this.doc, p.update, p.conn);
     } catch (err) {
       this.broken = true;
       p.conn.log.error({ err, updateId: id }, 'a stored update does not apply; deleting it and reloading the room');
@@ -657,6 +728,8 @@ class Room {
       this.log.error({ err }, 'resync read failed');
       return;
     }
+    // What is sent below carries the doc's whole delete set: not while a batch is still committing.
+    if (this.ahead > 0) await new Promise<void>((resolve) => this.afterCommit.push(resolve));
     if (this.state !== 'ready' || this.broken) return;
     const before = Y.encodeStateVector(this.doc);
     const pieces = parts.snapshot ? [parts.snapshot, ...parts.updates.map((u) => u.update)] : parts.updates.map((u) => u.update);
