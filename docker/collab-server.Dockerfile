@@ -21,6 +21,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /srv/clipmaker
 ENV NODE_ENV=production COLLAB_HOST=0.0.0.0 COLLAB_PORT=1234
+# V8's young generation capped at 2 MiB per semi-space (Node's default grows it to 16 MiB, i.e. up to
+# 32 MiB of RSS that stays after a burst): docs/OPERATIONS.md "Collab-server memory". Override with
+# NODE_OPTIONS (compose: COLLAB_NODE_OPTIONS); the same default is in package.json's `collab` script.
+ENV NODE_OPTIONS="--max-semi-space-size=2"
 COPY --from=deps /src/package.json /src/pnpm-workspace.yaml ./
 COPY --from=deps /src/node_modules ./node_modules
 COPY --from=deps /src/collab-server/node_modules ./collab-server/node_modules

@@ -199,6 +199,14 @@ export const assets = pgTable(
     proxyStatus: proxyStatusEnum('proxy_status'),
     /** Encoding progress of the edit proxy, 0-100. */
     proxyPercent: integer('proxy_percent').notNull().default(0),
+    /**
+     * The edit-proxy job this row follows (its job id, the id of the asset that requested it). The
+     * proxy belongs to the file: rows sharing a storage key (a duplicated project's copies) follow one
+     * job and all turn ready or failed with it (services/edit-proxies.ts). Null when none was made.
+     */
+    proxyJobId: uuid('proxy_job_id'),
+    /** When that job was queued: a job the queue has lost since RENDER_LOST_JOB_SECONDS fails the proxy. */
+    proxyRequestedAt: timestamp('proxy_requested_at', { withTimezone: true }),
     bytes: bigint('bytes', { mode: 'number' }).notNull(),
     sha256: text('sha256').notNull(),
     width: integer('width').notNull().default(0),
@@ -227,7 +235,7 @@ export const assets = pgTable(
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
   },
-  (t) => [index('assets_project_idx').on(t.projectId)],
+  (t) => [index('assets_project_idx').on(t.projectId), index('assets_proxy_job_idx').on(t.proxyJobId)],
 );
 
 export const renderStatusEnum = pgEnum('render_status', ['queued', 'rendering', 'succeeded', 'failed', 'cancelled']);

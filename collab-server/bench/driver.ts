@@ -3,7 +3,8 @@
  * y-websocket clients (BroadcastChannel off). Config: a JSON file named by BENCH_DRIVER_FILE; result as one JSON
  * line on stdout. Modes:
  *  - idle: connect every client, print {"ready":true} once all are synced, hold until killed.
- *  - single: `edits` edits one at a time on doc 0, each awaited on every other client of the doc.
+ *  - single: `warmup` edits (not sampled), then `edits` edits one at a time on doc 0, each awaited
+ *    on every other client of the doc.
  *  - rate: every client edits `perSecond` times a second (jittered) for `seconds`; then waits until
  *    every edit reached every other client of its doc.
  * A sample is one (edit, remote client) pair: receive time - send time, same clock (this process).
@@ -19,6 +20,8 @@ interface DriverConfig {
   /** One entry per document: room name and, per client, the server URL and token. */
   docs: { room: string; clients: { url: string; token: string }[] }[];
   edits?: number;
+  /** single: edits made (and awaited) before the measured ones, not sampled. */
+  warmup?: number;
   perSecond?: number;
   seconds?: number;
 }
@@ -46,6 +49,8 @@ const clients: C[] = [];
 const samples: number[] = [];
 let received = 0;
 let sent = 0;
+/** Off during the warm-up edits. */
+let recording = true;
 
 for (const [docIndex, d] of cfg.docs.entries()) {
   for (const [index, spec] of d.clients.entries()) {
@@ -59,7 +64,7 @@ for (const [docIndex, d] of cfg.docs.entries()) {
         for (const item of (delta.insert as string[] | undefined) ?? []) {
           const [sender, at] = item.split(':');
           if (Number(sender) !== index) {
-            samples.push(now - Number(at));
+            if (recording) samples.push(now - Number(at));
             received++;
           }
         }
@@ -92,11 +97,15 @@ async function main(): Promise<void> {
   let expected = 0;
   if (cfg.mode === 'single') {
     const doc0 = clients.filter((c) => c.docIndex === 0);
-    for (let k = 0; k < (cfg.edits ?? 100); k++) {
+    const warmup = cfg.warmup ?? 0;
+    recording = warmup === 0;
+    for (let k = 0; k < warmup + (cfg.edits ?? 100); k++) {
+      if (k === warmup) recording = true;
       const target = received + doc0.length - 1;
       edit(doc0[k % doc0.length]!);
       await waitFor(() => received >= target, 20_000, 'single edit everywhere');
     }
+    sent -= warmup;
   } else {
     const interval = 1000 / (cfg.perSecond ?? 4);
     const end = performance.now() + (cfg.seconds ?? 30) * 1000;

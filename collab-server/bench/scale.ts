@@ -3,22 +3,25 @@
  * lives in a separate driver process (bench/driver.ts, BroadcastChannel off), Postgres is a fresh
  * database of TEST_DATABASE_URL (dropped afterwards), Redis is REDIS_URL (unique prefix).
  *
- *  1. memory: 500 stored timeline documents (50 clips with keyframes, 20 cues), one client each,
- *     then 60 s idle. Server process RSS (from /proc, no forced GC) minus the RSS of a second,
- *     identical server that opened no documents, read at the same moment, per document; also minus
- *     its own RSS before the documents were opened; next to V8 heap used (same deltas).
+ *  1. memory: 500 stored timeline documents (50 clips with keyframes, 20 cues), one client each.
+ *     Server process RSS (from /proc, no forced GC) after 60 s idle with no document open, then
+ *     after opening them and 60 s idle: the delta per document; also minus the RSS of a second,
+ *     identical server that opened no documents, read at the same moment; next to V8 heap used (same
+ *     deltas), heap spaces and connections accepted (idle clients must not reconnect). Servers run
+ *     with the NODE_OPTIONS of their checkout's collab-server image. With BENCH_COMPARE_ROOT the
+ *     same measurement of that checkout follows ("compare").
  *  2. load, side by side in one run: the project's server vs the bare @y/websocket-server, 50
- *     editors on one document: 100 edits one at a time, then 50 x 4 edits/s for 30 s. p50/p99 and
+ *     editors on one document: 500 edits one at a time (after 30 unmeasured warm-up edits), then 50 x 4 edits/s for 30 s. p50/p99 and
  *     project/bare ratios.
  *  3. scale: 1,000 documents x 5 clients across 2 server processes (clients of a document split over
  *     both, so every edit crosses Redis), each client 0.2 edits/s for 30 s: p99 and CPU per process.
  * BENCH_PARTS=memory,load,scale picks parts; BENCH_IDLE_DOCS, BENCH_IDLE_SECONDS, BENCH_SECONDS,
- * BENCH_SCALE_DOCS scale them down for a quick look; BENCH_LOAD_MODES=single (or rate) runs one half of the load part;
+ * BENCH_SCALE_DOCS, BENCH_SINGLE_EDITS, BENCH_SINGLE_WARMUP scale them down for a quick look; BENCH_LOAD_MODES=single (or rate) runs one half of the load part;
  * BENCH_ROUNDS / BENCH_RATE_ROUNDS repeat the two load comparisons (rotating the order, with median ratios);
  * BENCH_ASYNC_COMMIT=1 adds a diagnostic server with COLLAB_SYNCHRONOUS_COMMIT=off. Prints one JSON object on stdout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +41,13 @@ const PARTS = new Set((process.env.BENCH_PARTS ?? 'memory,load,scale').split(','
 const IDLE_DOCS = Number(process.env.BENCH_IDLE_DOCS ?? 500);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+/**
+ * One-at-a-time load: measured edits per server per round (each gives 49 samples; a p99 over 100
+ * edits is about the single slowest edit, over 500 the fifth slowest) after unmeasured warm-up edits
+ * (JIT, the room's first awareness exchanges) made the same way on every server.
+ */
+const SINGLE_EDITS = Number(process.env.BENCH_SINGLE_EDITS ?? 500);
+const SINGLE_WARMUP = Number(process.env.BENCH_SINGLE_WARMUP ?? 30);
 const SCALE_DOCS = Number(process.env.BENCH_SCALE_DOCS ?? 1000);
 /** BENCH_LOAD_MODES=single runs only the one-at-a-time comparison of the load part. */
 const LOAD_MODES = (process.env.BENCH_LOAD_MODES ?? 'single,rate').split(',').filter((m): m is 'single' | 'rate' => m === 'single' || m === 'rate');
@@ -71,10 +81,36 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+interface HeapFigures {
+  heapUsed: number;
+  heapTotal: number;
+  newSpace: number;
+  oldSpaceUsed: number;
+  external: number;
+}
+/** V8 heap figures of a server, from its /metrics (prom-client's default metrics, no GC forced). */
+function heapFigures(text: string): HeapFigures {
+  return {
+    heapUsed: metric(text, 'collab_nodejs_heap_size_used_bytes'),
+    heapTotal: metric(text, 'collab_nodejs_heap_size_total_bytes'),
+    newSpace: metric(text, 'collab_nodejs_heap_space_size_total_bytes\\{space="new"\\}'),
+    oldSpaceUsed: metric(text, 'collab_nodejs_heap_space_size_used_bytes\\{space="old"\\}'),
+    external: metric(text, 'collab_nodejs_external_memory_bytes'),
+  };
+}
 
 const children: ChildProcess[] = [];
 /** Node flags for the project's server processes only, space-separated (BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'). */
 const SERVER_NODE_ARGS = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+/**
+ * BENCH_HEAP_SNAPSHOT_DIR=<dir> (diagnostic): the memory part also writes a heap snapshot of the
+ * measured server and of the idle side-by-side server into <dir> after its figures are read (a
+ * snapshot runs a full GC, so it comes after them). Compare them with bench/heap-diff.ts.
+ */
+const HEAP_SNAPSHOT_DIR = process.env.BENCH_HEAP_SNAPSHOT_DIR ? path.resolve(process.env.BENCH_HEAP_SNAPSHOT_DIR) : null;
+/** BENCH_SERVER_STDOUT=<file> (diagnostic): the project's servers' stdout goes there (e.g. with BENCH_SERVER_NODE_ARGS=--trace-gc). */
+const SERVER_STDOUT = process.env.BENCH_SERVER_STDOUT ? openSync(process.env.BENCH_SERVER_STDOUT, 'a') : 'ignore';
+if (HEAP_SNAPSHOT_DIR) SERVER_NODE_ARGS.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_SNAPSHOT_DIR}`);
 /**
  * BENCH_COMPARE_ROOT=<another checkout> (with its node_modules): the one-at-a-time load also runs
  * that checkout's collab-server as a third server ("compare", e.g. main before a change), side by
@@ -90,15 +126,27 @@ const RATE_ROUNDS = Math.max(1, Number(process.env.BENCH_RATE_ROUNDS ?? 1));
  * share of the WAL flush (the durable store before every broadcast) in the gap to bare is visible.
  */
 const ASYNC_COMMIT_VARIANT = process.env.BENCH_ASYNC_COMMIT === '1';
-function node(script: string, env: Record<string, string>, stdout: 'pipe' | 'ignore' = 'ignore', nodeArgs: string[] = [], from = root): ChildProcess {
+function node(script: string, env: Record<string, string>, stdout: 'pipe' | 'ignore' | number = 'ignore', nodeArgs: string[] = [], from = root): ChildProcess {
   const c = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(from, script)], { cwd: from, env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'inherit'] });
   children.push(c);
   return c;
 }
 
+/**
+ * The NODE_OPTIONS a checkout's collab-server image sets (its production V8 flags, e.g. the young
+ * generation cap), so the bench runs each checkout's server as it is deployed; NODE_OPTIONS in the
+ * bench's environment replaces it.
+ */
+function imageNodeOptions(from: string): string {
+  if (process.env.NODE_OPTIONS !== undefined) return process.env.NODE_OPTIONS;
+  const dockerfile = readFileSync(path.join(from, 'docker/collab-server.Dockerfile'), 'utf8');
+  return /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(dockerfile)?.[1] ?? '';
+}
+
 async function projectServer(databaseUrl: string, prefix: string, from = root, extraEnv: Record<string, string> = {}): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
   const child = node('collab-server/src/main.ts', {
+    NODE_OPTIONS: imageNodeOptions(from),
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl,
     COLLAB_PORT: String(port),
@@ -107,7 +155,7 @@ async function projectServer(databaseUrl: string, prefix: string, from = root, e
     QUEUE_PREFIX: prefix,
     LOG_LEVEL: 'warn',
     ...extraEnv,
-  }, 'ignore', SERVER_NODE_ARGS, from);
+  }, SERVER_STDOUT, SERVER_NODE_ARGS, from);
   await waitFor(async () => (await get(port, '/health')).status === 200, 60_000, 'collab server');
   return { port, child };
 }
@@ -174,48 +222,89 @@ async function memory(db: Db, url: string, prefix: string) {
   const rows = await db.insert(projects).values(Array.from({ length: IDLE_DOCS }, (_, i) => ({ orgId: org!.id, name: `Idle ${i}` }))).returning({ id: projects.id });
   const ids = rows.map((r) => r.id);
   for (let i = 0; i < ids.length; i += 25) await Promise.all(ids.slice(i, i + 25).map((id) => appendUpdates(db, id, [{ update: state, userId: null }])));
-  const server = await projectServer(url, prefix);
+  const result: Record<string, unknown> = await idleMemory(url, prefix, ids, state.byteLength, root, 'open');
+  // BENCH_COMPARE_ROOT: the same measurement of that checkout's server, right after, same documents.
+  if (COMPARE_ROOT) result.compare = await idleMemory(url, prefix, ids, state.byteLength, COMPARE_ROOT, 'compare');
+  return result;
+}
+
+async function idleMemory(url: string, prefix: string, ids: string[], encodedBytes: number, from: string, name: string) {
+  progress(`memory: ${name} server from ${from}`);
+  const server = await projectServer(url, prefix, from);
   // The same server a second time, side by side, that opens no documents: its RSS at the same
   // moment is the baseline of an idle process of this code (same warm-up, same idle time).
-  const baseline = await projectServer(url, prefix);
+  const baseline = await projectServer(url, prefix, from);
   // Warm-up: one document opened and closed on each, so code paths and pools are in the baseline.
   for (const s of [server, baseline]) {
     const warm = await idleDriver([{ room: roomForProject(ids[0]!), clients: [{ url: `ws://127.0.0.1:${s.port}`, token: await token(ids[0]!) }] }]);
     warm.kill('SIGKILL');
   }
-  await sleep(3000);
+  // The same idle time before the zero-document reading as after opening: start-up garbage (module
+  // compilation, the warm-up) is collected by then as it would be later, so it is not counted either way.
+  progress(`memory: ${IDLE_SECONDS}s idle with no documents open (baseline of the same process)`);
+  await sleep(IDLE_SECONDS * 1000);
   const rss0 = rssKiB(server.child.pid!);
-  const heap0 = metric((await get(server.port, '/metrics')).body, 'collab_nodejs_heap_size_used_bytes');
+  const v0 = heapFigures((await get(server.port, '/metrics')).body);
   progress(`memory: opening ${IDLE_DOCS} documents, one client each, then ${IDLE_SECONDS}s idle`);
   const docs: DriverDoc[] = [];
   for (const id of ids) docs.push({ room: roomForProject(id), clients: [{ url: `ws://127.0.0.1:${server.port}`, token: await token(id) }] });
   const driver = await idleDriver(docs);
   const rssOpen = rssKiB(server.child.pid!);
   await sleep(IDLE_SECONDS * 1000);
-  const m = (await get(server.port, '/metrics')).body;
   const rss1 = rssKiB(server.child.pid!);
   const rssBaseline = rssKiB(baseline.child.pid!);
-  const heap1 = metric(m, 'collab_nodejs_heap_size_used_bytes');
-  const heapBaseline = metric((await get(baseline.port, '/metrics')).body, 'collab_nodejs_heap_size_used_bytes');
+  const m = (await get(server.port, '/metrics')).body;
+  const v1 = heapFigures(m);
+  const vb = heapFigures((await get(baseline.port, '/metrics')).body);
   const rooms = metric(m, 'collab_rooms');
+  const accepted = [...m.matchAll(/^collab_connections_total\{[^}]*\} (\S+)$/gm)].reduce((n, x) => n + Number(x[1]), 0);
+  if (HEAP_SNAPSHOT_DIR) {
+    for (const [kind, s] of [[name, server], [`${name}-baseline`, baseline]] as const) {
+      const before = new Set(readdirSync(HEAP_SNAPSHOT_DIR));
+      s.child.kill('SIGUSR2');
+      let file = '';
+      await waitFor(() => {
+        file = readdirSync(HEAP_SNAPSHOT_DIR).find((f) => !before.has(f) && f.endsWith('.heapsnapshot')) ?? '';
+        return file !== '';
+      }, 300_000, 'heap snapshot');
+      // Written in pieces: done once its size stops changing.
+      let size = -1;
+      await waitFor(async () => {
+        await sleep(1000);
+        const now = statSync(path.join(HEAP_SNAPSHOT_DIR, file)).size;
+        const done = now === size && now > 0;
+        size = now;
+        return done;
+      }, 300_000, 'heap snapshot written');
+      renameSync(path.join(HEAP_SNAPSHOT_DIR, file), path.join(HEAP_SNAPSHOT_DIR, `${kind}-${IDLE_DOCS}.heapsnapshot`));
+      progress(`memory: heap snapshot ${kind}-${IDLE_DOCS}.heapsnapshot`);
+    }
+  }
   driver.kill('SIGKILL');
   server.child.kill('SIGKILL');
   baseline.child.kill('SIGKILL');
   const per = (kib: number) => Math.round((kib / IDLE_DOCS) * 10) / 10;
+  const mib = (bytes: number) => Math.round(bytes / 1024 / 102.4) / 10;
+  const heapMib = (v: HeapFigures) => ({ heap_used: mib(v.heapUsed), heap_total: mib(v.heapTotal), new_space_total: mib(v.newSpace), old_space_used: mib(v.oldSpaceUsed), external: mib(v.external) });
   return {
     documents: IDLE_DOCS,
     rooms_loaded: rooms,
+    /** Connections accepted by the measured server, warm-up included: more than documents + 1 means idle clients reconnected. */
+    connections_accepted: accepted,
     idle_seconds: IDLE_SECONDS,
-    encoded_bytes_per_doc: state.byteLength,
+    encoded_bytes_per_doc: encodedBytes,
+    server_node_options: imageNodeOptions(from),
+    server_node_args: SERVER_NODE_ARGS.join(' '),
+    /** The headline: the same process before (same idle time, no documents) and after. */
+    rss_per_doc_kib: per(rss1 - rss0),
+    heap_used_per_doc_kib: per((v1.heapUsed - v0.heapUsed) / 1024),
+    external_per_doc_kib: per((v1.external - v0.external) / 1024),
+    rss_per_doc_kib_right_after_open: per(rssOpen - rss0),
     /** vs the idle side-by-side server that opened no documents, both read at the same moment. */
     rss_per_doc_kib_vs_idle_server: per(rss1 - rssBaseline),
-    heap_per_doc_kib_vs_idle_server: per((heap1 - heapBaseline) / 1024),
-    /** vs the same process before the documents were opened. */
-    rss_per_doc_kib: per(rss1 - rss0),
-    rss_per_doc_kib_right_after_open: per(rssOpen - rss0),
-    heap_per_doc_kib: per((heap1 - heap0) / 1024),
-    server_rss_mib: Math.round(rss1 / 102.4) / 10,
-    idle_server_rss_mib: Math.round(rssBaseline / 102.4) / 10,
+    heap_used_per_doc_kib_vs_idle_server: per((v1.heapUsed - vb.heapUsed) / 1024),
+    server_rss_mib: { before: Math.round(rss0 / 102.4) / 10, after: Math.round(rss1 / 102.4) / 10, idle_server: Math.round(rssBaseline / 102.4) / 10 },
+    server_heap_mib: { before: heapMib(v0), after: heapMib(v1), idle_server: heapMib(vb) },
     forced_gc: false,
   };
 }
@@ -236,10 +325,10 @@ async function load(db: Db, url: string, prefix: string) {
     const p = await newProject(db);
     const server = servers[which]!;
     const clients = await Promise.all(Array.from({ length: 50 }, async () => ({ url: `ws://127.0.0.1:${server.port}`, token: await token(p) })));
-    progress(`load: ${which} server, 50 editors, ${mode === 'single' ? '100 edits one at a time' : `4 edits/s each for ${LOAD_SECONDS}s`}`);
+    progress(`load: ${which} server, 50 editors, ${mode === 'single' ? `${SINGLE_EDITS} edits one at a time (after ${SINGLE_WARMUP} warm-up edits)` : `4 edits/s each for ${LOAD_SECONDS}s`}`);
     const cpu0 = cpuSeconds(server.child.pid!);
     const store0 = await storeMetrics(which);
-    const result = await runDriver({ mode, docs: [{ room: roomForProject(p), clients }], edits: 100, perSecond: 4, seconds: LOAD_SECONDS });
+    const result = await runDriver({ mode, docs: [{ room: roomForProject(p), clients }], edits: SINGLE_EDITS, warmup: SINGLE_WARMUP, perSecond: 4, seconds: LOAD_SECONDS });
     result.server_cpu_seconds = Math.round((cpuSeconds(server.child.pid!) - cpu0) * 100) / 100;
     const store1 = await storeMetrics(which);
     if (store0 && store1 && store1.count > store0.count) {

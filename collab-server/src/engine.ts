@@ -5,9 +5,12 @@
  * One room per project: an in-memory Y.Doc loaded from the document repository on first connection,
  * an awareness instance, the connections. Guarantees:
  *  - Persist before visible: a document update is stored (committed by the engine's UpdateWriter)
- *    before it is applied to the room doc and broadcast, so anything a client can see is in the
- *    database. Stores are group commits from one FIFO queue per room, so updates are applied in the
- *    order they arrived; the writer also folds what several rooms queue at once into one insert.
+ *    before anything of it is sent to any client, so anything a client can see is in the database.
+ *    Stores are group commits from one FIFO queue per room, so updates are applied in the order they
+ *    arrived; the writer also folds what several rooms queue at once into one insert. While the
+ *    insert commits, the batch is already applied to the room doc (so after the commit only the
+ *    sends remain); meanwhile sync step 1 answers (document content) wait for the commit, and a
+ *    failed store then reloads the whole room (its clients reconnect and resend what is missing).
  *  - Read-only roles: sync updates from a role outside WRITE_ROLES are refused (never stored, applied
  *    or broadcast; logged and counted). Nothing is sent back, so the y-websocket client keeps
  *    working; awareness (presence) still flows.
@@ -15,8 +18,9 @@
  *    not parse or an update that does not decode (4400). Close codes 4400-4499 tell y-websocket not
  *    to reconnect; every other code it treats as transient.
  *  - A connection cannot overwrite or remove another connection's awareness entries.
- *  - A failed store closes the connections whose updates were in it (1011): their clients reconnect
- *    and resend everything the server lacks in sync step 2. An update that is stored and then throws
+ *  - A failed store closes the connections whose updates were in it (1011), or every connection of
+ *    the room when the batch was already applied to its doc: their clients reconnect and resend
+ *    everything the server lacks in sync step 2. An update that is stored and then throws
  *    while being applied (decodes, but is crafted) is deleted again, and the room is reloaded.
  *  - Compaction every `compactEvery` stored updates (in the background) and when the room unloads;
  *    idle rooms unload `unloadDelayMs` after their last connection left. close() flushes everything.
@@ -75,6 +79,13 @@ export interface CollabEngineOptions {
   dehydrateAfterMs?: number;
   /** Cross-process fan-out (Redis); absent: this process alone serves its documents. */
   fanout?: Fanout | null;
+  /**
+   * A y-websocket client that has received nothing for 30 s (its messageReconnectTimeout; pings do
+   * not count) drops the socket and reconnects. A lone client in an idle room hears from nobody, so
+   * its own presence renewal (every 15 s) is echoed back when nothing was sent to it for this long:
+   * without it every idle client reconnected (and re-synced the document) every 30 s. Default 10 000 ms.
+   */
+  keepaliveAfterMs?: number;
   /** After a token expired (socket read-only, client told), close the socket this much later. Default 5000 ms. */
   expiredGraceMs?: number;
   /**
@@ -110,6 +121,17 @@ const MAX_AWARENESS_CLIENTS_PER_CONNECTION = 16;
 const LOAD_ORIGIN = Symbol('load');
 /** Origin of what another process stored (documents) or relayed (presence). */
 const REMOTE_ORIGIN = Symbol('remote');
+/**
+ * What each room's Awareness gets as its doc. Awareness reads only `clientID` (the server's own,
+ * never given a state) and subscribes to the doc's 'destroy'; a real Y.Doc per room (its maps, sets,
+ * promises and observers) would be most of an idle room's heap besides the document itself.
+ */
+const PRESENCE_DOC = (() => {
+  const d = new Y.Doc();
+  const clientID = d.clientID;
+  d.destroy();
+  return { clientID, on() {}, off() {} } as unknown as Y.Doc;
+})();
 
 let nextConnectionId = 1;
 
@@ -123,19 +145,26 @@ export class CollabConnection {
   /** Awareness client ids this connection controls (removed when it leaves). */
   readonly awarenessClients = new Set<number>();
   refusedUpdates = 0;
+  /** performance.now() of the last frame sent to this client (keep-alive, see keepaliveAfterMs). */
+  lastSentAt = performance.now();
   private closedFlag = false;
-  readonly log: Logger;
+  private childLog: Logger | null = null;
 
   constructor(
     readonly info: ConnectionInfo,
     private readonly transport: Transport,
     private readonly room: Room | null,
-    log: Logger,
+    private readonly parentLog: Logger,
   ) {
     this.role = info.role;
     this.canWrite = WRITE_ROLES.has(info.role);
-    this.log = log.child({ conn: this.id, userId: info.userId, role: info.role });
     if (info.exp !== undefined && room) this.armExpiry(info.exp, room.expiredGraceMs);
+  }
+
+  /** This connection's logger, made on first use (an idle connection never logs: no child per socket). */
+  get log(): Logger {
+    this.childLog ??= this.parentLog.child({ projectId: this.info.projectId, conn: this.id, userId: this.info.userId, role: this.info.role });
+    return this.childLog;
   }
 
   private armExpiry(exp: number, graceMs: number): void {
@@ -200,6 +229,7 @@ export class CollabConnection {
 
   send(frame: Uint8Array): void {
     if (this.closedFlag) return;
+    this.lastSentAt = performance.now();
     try {
       this.transport.send(frame);
     } catch (err) {
@@ -225,6 +255,10 @@ export class CollabConnection {
 interface PendingUpdate {
   conn: CollabConnection;
   update: Uint8Array;
+  /** Applied to the room doc while its insert was committing (not visible before the commit). */
+  applied?: boolean;
+  /** Applying it threw (it decoded, but is crafted): handled once it is stored. */
+  applyError?: unknown;
 }
 
 type RoomState = 'loading' | 'ready' | 'unloading' | 'unloaded';
@@ -241,10 +275,10 @@ class Room {
   private encoded: EncodedDoc | null = null;
   private dehydrateTimer: NodeJS.Timeout | null = null;
   private lastChange = 0;
-  /** Presence only: a separate tiny doc, so awareness traffic never needs the document. */
-  readonly awareness = new awarenessProtocol.Awareness(new Y.Doc());
+  /** Presence only, on the engine's stand-in doc, so awareness traffic never needs the document. */
+  readonly awareness = new awarenessProtocol.Awareness(PRESENCE_DOC);
   readonly conns = new Set<CollabConnection>();
-  readonly log: Logger;
+  private childLog: Logger | null = null;
   state: RoomState = 'loading';
   /** Frames that arrived while the room was loading, in arrival order. */
   private early: { conn: CollabConnection; frame: Uint8Array | string }[] = [];
@@ -255,6 +289,13 @@ class Room {
   private uncompacted = 0;
   /** A stored update failed to apply: the in-memory doc is no longer trusted. */
   private broken = false;
+  /**
+   * Updates applied to the doc ahead of their commit (while Postgres commits them). While any is,
+   * nothing that shows document content (sync step 2 answers) leaves the room: those wait in
+   * `afterCommit` until the batch is committed.
+   */
+  private ahead = 0;
+  private afterCommit: (() => void)[] = [];
   private unloadTimer: NodeJS.Timeout | null = null;
   private unloadPromise: Promise<void> | null = null;
   private readonly loaded: Promise<void>;
@@ -273,10 +314,27 @@ class Room {
     readonly projectId: string,
     after: Promise<void> | undefined,
   ) {
-    this.log = engine.log.child({ projectId });
+    // One engine-wide timer times presence out for every room (sweepAwareness), not one per room.
+    clearInterval((this.awareness as unknown as { _checkInterval: NodeJS.Timeout })._checkInterval);
     this.awareness.setLocalState(null);
     this.awareness.on('update', this.onAwarenessUpdate);
     this.loaded = (after ?? Promise.resolve()).then(() => this.load());
+  }
+
+  /** The room's logger, made on first use (an idle room never logs). */
+  get log(): Logger {
+    this.childLog ??= this.engine.log.child({ projectId: this.projectId });
+    return this.childLog;
+  }
+
+  /** Removes presence of clients not renewed for `outdatedTimeout` (what Awareness' own interval did). */
+  sweepAwareness(now: number): void {
+    if (this.state !== 'ready' && this.state !== 'unloading') return;
+    const remove: number[] = [];
+    for (const [id, meta] of this.awareness.meta) {
+      if (id !== this.awareness.clientID && awarenessProtocol.outdatedTimeout <= now - meta.lastUpdated && this.awareness.states.has(id)) remove.push(id);
+    }
+    if (remove.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, remove, 'timeout');
   }
 
   get expiredGraceMs(): number {
@@ -388,7 +446,8 @@ class Room {
       this.uncompacted = parts.updates.length;
       const ms = performance.now() - t0;
       this.engine.hooks.emit('roomLoaded', { projectId: this.projectId, ms, bytes, updates: parts.updates.length });
-      this.log.debug({ ms: Math.round(ms), bytes, updates: parts.updates.length }, 'room loaded');
+      // Checked first: the room's child logger is made on first use, and most rooms never log.
+      if (this.engine.log.isLevelEnabled('debug')) this.log.debug({ ms: Math.round(ms), bytes, updates: parts.updates.length }, 'room loaded');
     } catch (err) {
       this.log.error({ err }, 'room failed to load');
       this.early = [];
@@ -471,13 +530,13 @@ class Room {
       switch (msg.type) {
         case 'sync-step1': {
           if (!live) return;
-          let diff: Uint8Array;
-          try {
-            diff = this.diff(msg.stateVector);
-          } catch {
-            throw new MalformedMessage('bad state vector');
+          if (this.ahead > 0) {
+            // The doc holds updates still committing: answer from it once they are stored.
+            const sv = msg.stateVector.slice();
+            this.afterCommit.push(() => this.answerStep1(conn, sv));
+            return;
           }
-          conn.send(encodeSyncStep2(diff));
+          this.answerStep1(conn, msg.stateVector);
           return;
         }
         case 'sync-step2':
@@ -499,6 +558,48 @@ class Room {
       if (!(err instanceof MalformedMessage)) conn.log.error({ err }, 'unexpected error handling a frame');
       if (live) this.reject(conn, 'malformed', frame.byteLength, err instanceof Error ? err.message : String(err));
     }
+  }
+
+  /** Sync step 2: what a client with state vector `sv` lacks. A bad state vector closes it (4400). */
+  private answerStep1(conn: CollabConnection, sv: Uint8Array): void {
+    if (conn.closed || this.broken || this.state === 'unloaded') return;
+    let diff: Uint8Array;
+    try {
+      diff = this.diff(sv);
+    } catch {
+      this.reject(conn, 'malformed', sv.byteLength, 'bad state vector');
+      return;
+    }
+    conn.send(encodeSyncStep2(diff));
+  }
+
+  /**
+   * Runs while the batch's insert is committing (the writer's `onSent`): applies it to the doc so
+   * that, once committed, only the sends remain. Nothing is sent from here.
+   */
+  private applyAhead(batch: PendingUpdate[]): void {
+    for (const p of batch) {
+      if (this.broken || this.state === 'unloaded') return;
+      try {
+        Y.applyUpdate(this.doc, p.update, p.conn);
+      } catch (err) {
+        // The doc may be half-changed: nothing reads it any more; handled once stored (apply()).
+        this.broken = true;
+        p.applyError = err;
+        return;
+      }
+      p.applied = true;
+      this.ahead++;
+    }
+  }
+
+  /** The batch is committed (or given up): what waited for it may read the doc again. */
+  private committed(batch: PendingUpdate[]): void {
+    for (const p of batch) if (p.applied) this.ahead--;
+    if (this.ahead > 0) return;
+    const waiting = this.afterCommit;
+    this.afterCommit = [];
+    for (const f of waiting) f();
   }
 
   private receiveUpdate(conn: CollabConnection, update: Uint8Array, isStep2: boolean): void {
@@ -529,10 +630,21 @@ class Room {
         ids = await this.engine.writer.append(
           this.projectId,
           batch.map((p) => ({ update: p.update, userId: p.conn.info.userId })),
+          () => this.applyAhead(batch),
         );
       } catch (err) {
         this.log.error({ err, count: batch.length }, 'storing updates failed; closing their connections so they resync');
         this.engine.hooks.emit('persistFailed', { projectId: this.projectId, count: batch.length, error: err });
+        if (batch.some((p) => p.applied || p.applyError !== undefined)) {
+          // The doc already holds what was not stored: reload the room; every client reconnects
+          // (1011) and resends in sync step 2 whatever the database lacks.
+          this.broken = true;
+          this.pending = [];
+          this.committed(batch);
+          for (const conn of [...this.conns]) conn.close(CLOSE_CODES.internalError, 'could not save your changes');
+          void this.engine.unload(this);
+          return;
+        }
         const failed = new Set(batch.map((p) => p.conn));
         // Their later updates depend on the lost ones; the clients resend all of it after reconnecting.
         this.pending = this.pending.filter((p) => !failed.has(p.conn));
@@ -543,14 +655,17 @@ class Room {
       this.engine.hooks.emit('updatesStored', { projectId: this.projectId, count: batch.length, bytes, ms: performance.now() - t0 });
       this.uncompacted += batch.length;
       for (let i = 0; i < batch.length; i++) await this.apply(batch[i]!, ids[i]!);
+      this.committed(batch);
       if (this.uncompacted >= this.engine.compactEvery && !this.broken) this.startCompaction();
     }
   }
 
+  /** A stored update: applied (unless applyAhead did), then sent to the room's other clients. */
   private async apply(p: PendingUpdate, id: number): Promise<void> {
-    if (this.broken || this.state === 'unloaded') return;
+    if (p.applyError === undefined && (this.broken || this.state === 'unloaded')) return;
     try {
-      Y.applyUpdate(this.doc, p.update, p.conn);
+      if (p.applyError !== undefined) throw p.applyError;
+      if (!p.applied) Y.applyUpdate(this.doc, p.update, p.conn);
     } catch (err) {
       this.broken = true;
       p.conn.log.error({ err, updateId: id }, 'a stored update does not apply; deleting it and reloading the room');
@@ -613,6 +728,8 @@ class Room {
       this.log.error({ err }, 'resync read failed');
       return;
     }
+    // What is sent below carries the doc's whole delete set: not while a batch is still committing.
+    if (this.ahead > 0) await new Promise<void>((resolve) => this.afterCommit.push(resolve));
     if (this.state !== 'ready' || this.broken) return;
     const before = Y.encodeStateVector(this.doc);
     const pieces = parts.snapshot ? [parts.snapshot, ...parts.updates.map((u) => u.update)] : parts.updates.map((u) => u.update);
@@ -677,7 +794,9 @@ class Room {
     if (changed.length === 0) return;
     const update = awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed);
     const frame = encodeAwarenessMessage(update);
-    for (const conn of this.conns) if (conn !== origin) conn.send(frame);
+    const now = performance.now();
+    // The sender gets its own presence back only as a keep-alive (harmless: same clock, no change).
+    for (const conn of this.conns) if (conn !== origin || now - conn.lastSentAt >= this.engine.keepaliveAfterMs) conn.send(frame);
     // Local presence (a client's frame, or a leaving connection's states removed) goes to the other
     // processes; relayed or timed-out states do not (every process times them out itself).
     if (this.engine.fanout && (origin instanceof CollabConnection || origin === null)) {
@@ -744,7 +863,6 @@ class Room {
     this.dehydrateTimer = null;
     this.awareness.off('update', this.onAwarenessUpdate);
     this.awareness.destroy();
-    this.awareness.doc.destroy();
     this.live?.destroy();
     this.live = null;
     this.encoded = null;
@@ -761,6 +879,7 @@ export class CollabEngine {
   readonly maxBatch: number;
   readonly dehydrateAfterMs: number;
   readonly expiredGraceMs: number;
+  readonly keepaliveAfterMs: number;
   readonly fanout: Fanout | null;
   /** Stores every room's updates (group commit across rooms, its own connection). */
   readonly writer: UpdateWriter;
@@ -768,6 +887,7 @@ export class CollabEngine {
   /** Rooms being unloaded: a new room for the same project loads only after this settles. */
   private readonly unloading = new Map<string, Promise<void>>();
   private closing: Promise<void> | null = null;
+  private readonly awarenessSweep: NodeJS.Timeout;
 
   constructor(opts: CollabEngineOptions) {
     this.db = opts.db;
@@ -779,8 +899,15 @@ export class CollabEngine {
     this.maxBatch = Math.max(1, opts.maxBatch ?? 256);
     this.dehydrateAfterMs = Math.max(0, opts.dehydrateAfterMs ?? 10_000);
     this.expiredGraceMs = Math.max(0, opts.expiredGraceMs ?? 5_000);
+    this.keepaliveAfterMs = Math.max(0, opts.keepaliveAfterMs ?? 10_000);
     this.fanout = opts.fanout ?? null;
     this.writer = createUpdateWriter(opts.db, { synchronousCommit: opts.synchronousCommit ?? true });
+    // Awareness' own per-instance interval, once for the process (a presence not renewed in 30 s goes).
+    this.awarenessSweep = setInterval(() => {
+      const now = Date.now();
+      for (const room of this.rooms.values()) room.sweepAwareness(now);
+    }, awarenessProtocol.outdatedTimeout / 10);
+    this.awarenessSweep.unref();
   }
 
   /** Open connections matching `pred` (live revocation). */
@@ -807,7 +934,7 @@ export class CollabEngine {
       room = new Room(this, info.projectId, this.unloading.get(info.projectId));
       this.rooms.set(info.projectId, room);
     }
-    const conn = new CollabConnection(info, transport, room, room.log);
+    const conn = new CollabConnection(info, transport, room, this.log);
     room.join(conn);
     return conn;
   }
@@ -865,6 +992,7 @@ export class CollabEngine {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.awarenessSweep);
       const rooms = [...this.rooms.values()];
       for (const room of rooms) for (const conn of [...room.conns]) conn.close(CLOSE_CODES.goingAway, 'server shutting down');
       const results = await Promise.allSettled([...rooms.map((r) => this.unload(r)), ...this.unloading.values()]);

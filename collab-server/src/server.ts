@@ -17,7 +17,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Registry } from 'prom-client';
 import { COLLAB_TOKEN_TTL_SECONDS, roomForProject, verifyCollabToken, type CollabRole } from '@clipmaker/shared/collab';
 import type { DbHandle } from '@clipmaker/db';
-import { CLOSE_CODES, CollabEngine, type CollabEngineOptions, type ConnectionInfo } from './engine.ts';
+import { CLOSE_CODES, CollabEngine, type CollabConnection, type CollabEngineOptions, type ConnectionInfo, type Transport } from './engine.ts';
 import { createCollabMetrics } from './metrics.ts';
 import { RedisFanout } from './fanout.ts';
 import { lowerRole } from '@clipmaker/shared/collab/access-message';
@@ -75,6 +75,43 @@ function refuseUpgrade(socket: Duplex, status: number, error: string): void {
   );
 }
 
+/**
+ * One open socket: the engine's transport, and the state the socket's listeners need. Listeners are
+ * shared functions (`this` is the socket) and methods live on the prototype, so an open idle
+ * connection costs this object, not a set of closures and their contexts.
+ */
+class SocketTransport implements Transport {
+  conn: CollabConnection | null = null;
+  /** Answered the last ping. */
+  alive = true;
+
+  constructor(
+    readonly ws: WebSocket,
+    private readonly onSent: (err?: Error) => void,
+  ) {}
+
+  send(frame: Uint8Array): void {
+    const ws = this.ws;
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.conn?.log.warn({ buffered: ws.bufferedAmount }, 'client reads too slowly; disconnecting');
+      ws.close(CLOSE_CODES.tryAgainLater, 'reading too slowly');
+      return;
+    }
+    ws.send(frame, this.onSent);
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+    // A client that never answers the closing handshake is cut off.
+    setTimeout(terminate, 5_000, this.ws).unref();
+  }
+}
+
+function terminate(ws: WebSocket): void {
+  ws.terminate();
+}
+
 function toBytes(data: RawData): Uint8Array {
   if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -126,8 +163,10 @@ export async function startCollabServer(opts: CollabServerOptions): Promise<Coll
   // Hard cap on what `ws` buffers; frames between maxMessageBytes and this are closed by the engine
   // with 4413 (permanent), bigger ones by `ws` with 1009.
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes * 2 + 1024, perMessageDeflate: false });
-  const sockets = new Set<WebSocket>();
-  const alive = new WeakMap<WebSocket, boolean>();
+  const sockets = new Map<WebSocket, SocketTransport>();
+  const onSent = (err?: Error) => {
+    if (err) log.debug({ err }, 'send failed');
+  };
   let closing: Promise<void> | null = null;
 
   /** The project room named by the path, or null when the path is not one of ours. */
@@ -163,45 +202,40 @@ export async function startCollabServer(opts: CollabServerOptions): Promise<Coll
     return { ok: true, info: { projectId: p.projectId, userId: p.sub, userName: p.name, role, exp: p.exp } };
   }
 
-  function attach(ws: WebSocket, info: ConnectionInfo): void {
-    sockets.add(ws);
-    alive.set(ws, true);
-    const conn = engine.connect(info, {
-      send(frame) {
-        if (ws.readyState !== ws.OPEN) return;
-        if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-          conn.log.warn({ buffered: ws.bufferedAmount }, 'client reads too slowly; disconnecting');
-          ws.close(CLOSE_CODES.tryAgainLater, 'reading too slowly');
-          return;
-        }
-        ws.send(frame, (err) => {
-          if (err) conn.log.debug({ err }, 'send failed');
-        });
-      },
-      close(code, reason) {
-        ws.close(code, reason);
-        // A client that never answers the closing handshake is cut off.
-        setTimeout(() => ws.terminate(), 5_000).unref();
-      },
-    });
-    ws.on('message', (data, isBinary) => {
-      conn.receive(isBinary ? toBytes(data) : toBytes(data).toString());
-    });
-    ws.on('pong', () => alive.set(ws, true));
-    ws.on('error', (err: Error & { code?: string }) => {
-      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        conn.log.warn({ reason: 'too-large' }, 'frame over the hard size cap; ws closed the connection (1009)');
-        engine.hooks.emit('messageRejected', { projectId: info.projectId, userId: info.userId, reason: 'too-large', bytes: maxMessageBytes * 2 });
-      } else {
-        conn.log.debug({ err }, 'socket error');
-      }
-    });
-    ws.on('close', () => {
-      sockets.delete(ws);
-      conn.disconnect();
-    });
+  function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    sockets.get(this)?.conn?.receive(isBinary ? toBytes(data) : toBytes(data).toString());
+  }
+  function onPong(this: WebSocket): void {
+    const t = sockets.get(this);
+    if (t) t.alive = true;
+  }
+  function onError(this: WebSocket, err: Error & { code?: string }): void {
+    const conn = sockets.get(this)?.conn;
+    if (!conn) return;
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      conn.log.warn({ reason: 'too-large' }, 'frame over the hard size cap; ws closed the connection (1009)');
+      engine.hooks.emit('messageRejected', { projectId: conn.info.projectId, userId: conn.info.userId, reason: 'too-large', bytes: maxMessageBytes * 2 });
+    } else {
+      conn.log.debug({ err }, 'socket error');
+    }
+  }
+  function onClose(this: WebSocket): void {
+    const t = sockets.get(this);
+    sockets.delete(this);
+    t?.conn?.disconnect();
   }
 
+  function attach(ws: WebSocket, info: ConnectionInfo): void {
+    const transport = new SocketTransport(ws, onSent);
+    sockets.set(ws, transport);
+    transport.conn = engine.connect(info, transport);
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+    ws.on('error', onError);
+    ws.on('close', onClose);
+  }
+
+  const onUpgradeSocketError = (err: Error) => log.debug({ err }, 'upgrade socket error');
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     let url: URL;
     try {
@@ -216,7 +250,8 @@ export async function startCollabServer(opts: CollabServerOptions): Promise<Coll
       if (!embedded) refuseUpgrade(socket, 404, 'unknown room');
       return;
     }
-    socket.on('error', (err) => log.debug({ err }, 'upgrade socket error'));
+    // A shared listener: a closure here would keep this request (headers, URL, token) alive with the socket.
+    socket.on('error', onUpgradeSocketError);
     authorize(url, room).then(
       (auth) => {
         if (socket.destroyed) return;
@@ -235,12 +270,12 @@ export async function startCollabServer(opts: CollabServerOptions): Promise<Coll
   };
 
   const pingTimer = setInterval(() => {
-    for (const ws of sockets) {
-      if (!alive.get(ws)) {
+    for (const [ws, t] of sockets) {
+      if (!t.alive) {
         ws.terminate();
         continue;
       }
-      alive.set(ws, false);
+      t.alive = false;
       ws.ping();
     }
   }, opts.pingIntervalMs ?? 30_000);
@@ -319,7 +354,7 @@ export async function startCollabServer(opts: CollabServerOptions): Promise<Coll
         await engine.close();
         const grace = Date.now() + 1_000;
         while (sockets.size > 0 && Date.now() < grace) await new Promise((r) => setTimeout(r, 20));
-        for (const ws of sockets) ws.terminate();
+        for (const ws of sockets.keys()) ws.terminate();
         wss.close();
         await fanout?.close();
         metrics.dispose();

@@ -4,7 +4,7 @@
  * document's content is exactly the set of tokens whose updates were kept.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import postgres from 'postgres';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -155,6 +155,16 @@ describe('document repository on real Postgres', () => {
       expect(rowsA.map((r) => tokens(r.update))).toEqual([['a1'], ['a2'], ['a3']]);
       expect(rowsA.map((r) => r.userId)).toEqual([user!.id, null, null]);
       expect(tokens((await loadDocumentState(db, b)).state)).toEqual(['b1']);
+
+      // One update alone (the single-row statement): same bytes, user id and id order.
+      const lone = [upd('b-lone'), upd('b-lone-2')];
+      const [id1] = await writer.append(b, [{ update: lone[0]!, userId: user!.id }]);
+      const [id2] = await writer.append(b, [{ update: lone[1]!, userId: 'anon:y' }]);
+      expect(id1).toBeGreaterThan(Math.max(...ia!, ...ib!, ...ia2!));
+      expect(id2).toBeGreaterThan(id1!);
+      const lones = await db.select().from(documentUpdates).where(inArray(documentUpdates.id, [id1!, id2!])).orderBy(documentUpdates.id);
+      expect(lones.map((r, i) => [Buffer.from(r.update).equals(Buffer.from(lone[i]!)), r.userId])).toEqual([[true, user!.id], [true, null]]);
+      await deleteUpdates(db, b, [id1!, id2!]);
 
       // A project deleted meanwhile fails its own rows only; the others in the same turn are stored.
       const gone = await newProject(db);

@@ -112,6 +112,8 @@ const POLICY: Record<string, Policy> = {
   'transcripts.cancel': { allowed: EDIT, input: () => ({ transcriptId }) },
   'transcripts.onUpdate': { allowed: VIEW, input: () => ({ transcriptId }) },
   'assets.onProxyUpdate': { allowed: VIEW, input: () => ({ assetId: silentAssetId }) },
+  // A video with no proxy: the first editor's call queues one, later calls answer its state.
+  'assets.makeProxy': { allowed: EDIT, input: () => ({ assetId: silentAssetId }) },
   'renders.cancel': { allowed: EDIT, input: R },
   'renders.delete': { allowed: EDIT, input: async () => ({ renderId: await spareRender() }) },
   'renders.onUpdate': { allowed: VIEW, input: R },

@@ -94,6 +94,15 @@ describe('docker files', () => {
     }
   });
 
+  it('the collab-server runs with one V8 young-generation default: image, compose and `pnpm collab`', () => {
+    const image = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(path.join(ROOT, 'docker/collab-server.Dockerfile'), 'utf8'))?.[1];
+    expect(image).toMatch(/^--max-semi-space-size=\d+$/);
+    const compose = readFileSync(path.join(ROOT, 'docker/compose.yaml'), 'utf8');
+    expect(compose).toContain(`NODE_OPTIONS: \${COLLAB_NODE_OPTIONS:-${image}}`);
+    const script = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.collab;
+    expect(script).toContain(`NODE_OPTIONS="\${NODE_OPTIONS:-${image}}"`);
+  });
+
   it('every variable the code reads is documented in .env.example', () => {
     const example = readFileSync(path.join(ROOT, '.env.example'), 'utf8');
     const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));

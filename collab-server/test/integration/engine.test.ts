@@ -9,7 +9,7 @@ import type { CollabRole } from '@clipmaker/shared/collab';
 import { documentSnapshots, documentUpdates } from '@clipmaker/db/schema';
 import { createTestDb, type TestDb } from '../../../tests/support/db.ts';
 import { CLOSE_CODES, CollabEngine, type CollabEngineOptions } from '../../src/index.ts';
-import { encodeSyncStep2, encodeSyncUpdate } from '../../src/protocol.ts';
+import { decodeClientMessage, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate } from '../../src/protocol.ts';
 import { newProject, savedItems, waitFor } from './support.ts';
 
 function fakeClient(engine: CollabEngine, projectId: string, role: CollabRole = 'editor') {
@@ -70,6 +70,67 @@ describe('collab engine', () => {
       expect((await savedItems(t.handle.db, p)).length).toBe(20);
     } finally {
       await admin.unsafe('drop trigger cm_slow2 on document_updates; drop function cm_slow_insert2();');
+      await admin.end();
+    }
+  });
+
+  it('while a batch commits (already applied to the room doc), nothing of it reaches a client; a failed store then reloads the whole room', async () => {
+    const p = await newProject(t.handle.db);
+    const ghost = randomUUID(); // no such project: its insert fails (foreign key), after the slow trigger
+    const admin = postgres(t.url, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`
+      create or replace function cm_slow_insert3() returns trigger language plpgsql as $$
+      begin perform pg_sleep(0.4); return new; end $$;
+      create trigger cm_slow3 before insert on document_updates for each row execute function cm_slow_insert3();`);
+    /** The items of array 't' in what a client received (sync step 2 and updates). */
+    const seen = (frames: Uint8Array[]) => {
+      const d = new Y.Doc();
+      for (const f of frames) {
+        const m = decodeClientMessage(f);
+        if (m.type === 'sync-step2' || m.type === 'sync-update') Y.applyUpdate(d, m.update);
+      }
+      return d.getArray<string>('t').toArray();
+    };
+    try {
+      const e = engine();
+      const writer = fakeClient(e, p);
+      const reader = fakeClient(e, p, 'viewer');
+      await waitFor(() => writer.sent.length > 0 && reader.sent.length > 0, 5_000, 'loaded');
+      // Whenever the reader is sent anything holding 'x', the row must already be committed.
+      const checks: Promise<number>[] = [];
+      const send = reader.sent.push.bind(reader.sent);
+      reader.sent.push = (...f: Uint8Array[]) => {
+        const n = send(...f);
+        if (seen(reader.sent).includes('x')) checks.push(rows(p).then((r) => r.length));
+        return n;
+      };
+      writer.push('x');
+      await new Promise((r) => setTimeout(r, 100)); // the insert is in its 0.4 s trigger now
+      reader.conn.receive(encodeSyncStep1(Y.encodeStateVector(new Y.Doc())));
+      await e.flush();
+      await waitFor(() => checks.length >= 2, 5_000, 'sync step 2 and the update');
+      expect(await Promise.all(checks)).toEqual(checks.map(() => 1));
+      expect(seen(reader.sent)).toEqual(['x']);
+
+      const failed: number[] = [];
+      e.on('persistFailed', (ev) => failed.push(ev.count));
+      const bad = fakeClient(e, ghost);
+      const watcher = fakeClient(e, ghost, 'viewer');
+      await waitFor(() => bad.sent.length > 0, 5_000, 'ghost room loaded');
+      bad.push('lost');
+      await waitFor(() => bad.closed() !== null && watcher.closed() !== null, 5_000, 'room reloaded');
+      expect([bad.closed()?.code, watcher.closed()?.code]).toEqual([CLOSE_CODES.internalError, CLOSE_CODES.internalError]);
+      expect(failed).toEqual([1]);
+      expect(seen(watcher.sent)).toEqual([]);
+      // The reloaded room serves what is stored (nothing), not what the old doc held.
+      const again = fakeClient(e, ghost, 'viewer');
+      await waitFor(() => again.sent.length > 0, 5_000, 'reloaded');
+      again.conn.receive(encodeSyncStep1(Y.encodeStateVector(new Y.Doc())));
+      await waitFor(() => again.sent.length > 1, 5_000, 'sync step 2');
+      expect(seen(again.sent)).toEqual([]);
+      expect(writer.closed()).toBeNull();
+    } finally {
+      await admin.unsafe('drop trigger cm_slow3 on document_updates; drop function cm_slow_insert3();');
       await admin.end();
     }
   });

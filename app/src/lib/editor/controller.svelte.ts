@@ -383,6 +383,29 @@ export class EditorController {
 
   // ---- edit proxies (the bin's "proxy 40%", then "proxy") ----
 
+  /** Why the last "Make proxy" / "Retry proxy" was refused, per asset id (shown in its bin row). */
+  proxyErrors = $state<Record<string, string>>({});
+
+  /** A video the farm may make an edit proxy of on request: none yet (older uploads) or failed. */
+  canMakeProxy(a: AssetView): boolean {
+    return this.canEdit && a.kind === 'video' && (a.proxy === null || a.proxy.status === 'failed');
+  }
+
+  /** The bin's "Make proxy" / "Retry proxy": the server queues it once (a second click is a no-op), the bin then follows it like an upload's. */
+  async makeProxy(a: AssetView): Promise<void> {
+    const { [a.id]: _gone, ...rest } = this.proxyErrors;
+    this.proxyErrors = rest;
+    try {
+      const u = await trpc.assets.makeProxy.mutate({ assetId: a.id });
+      if (!u) return;
+      const now = { ...a, proxy: { status: u.status, percent: u.percent } };
+      this.assets = this.assets.map((x) => (x.id === a.id ? { ...x, proxy: now.proxy } : x));
+      this.followProxy(now);
+    } catch (err) {
+      this.proxyErrors = { ...this.proxyErrors, [a.id]: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
   followProxy(a: AssetView): void {
     const key = `proxy:${a.id}`;
     if (this.subscriptions.has(key) || (a.proxy?.status !== 'queued' && a.proxy?.status !== 'encoding')) return;

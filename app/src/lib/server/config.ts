@@ -34,6 +34,11 @@ const Env = z.object({
 
 export type AppConfig = ReturnType<typeof loadConfig>;
 
+/** The queue's settings alone (tools that only queue jobs: no secrets resolved, nothing written). */
+export function loadQueueConfig(env: NodeJS.ProcessEnv = process.env) {
+  return Env.pick({ REDIS_URL: true, QUEUE_PREFIX: true, RENDER_LOST_JOB_SECONDS: true }).parse(env);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const e = Env.parse(env);
   return {

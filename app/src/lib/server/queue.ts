@@ -333,10 +333,16 @@ export class RenderQueueProducer {
 
   // ---------------------------------------------------------------- edit-proxy jobs
 
-  /** Job id = asset id. Throws QueueUnavailableError when Redis is not connected (nothing sent). */
+  /**
+   * Job id = asset id (of the asset that requested it). A finished job of that id (a failed proxy
+   * being retried) is removed first: bee-queue keeps finished jobs and ignores a new one with their id.
+   * Throws QueueUnavailableError when Redis is not connected (nothing sent).
+   */
   async enqueueEditProxy(data: EditProxyJobData): Promise<void> {
     const job = EditProxyJobData.parse(data);
     if (!this.keeper || (this.editProxyQueue as unknown as { client: RedisV3 | null }).client?.ready !== true) throw new QueueUnavailableError('Redis is not connected');
+    const old = await this.editProxyJobRecord(job.assetId);
+    if (old?.status === 'failed' || old?.status === 'succeeded') await this.editProxyQueue.removeJob(job.assetId);
     await this.editProxyQueue
       .createJob(job)
       .setId(job.assetId)

@@ -164,6 +164,8 @@ export async function ingestFile(ctx: AppContext, userId: string, projectId: str
         previewKey,
         // The farm makes the edit proxy once the row exists (requestEditProxy below).
         proxyStatus: info.kind === 'video' ? 'queued' : null,
+        proxyJobId: info.kind === 'video' ? id : null,
+        proxyRequestedAt: info.kind === 'video' ? new Date() : null,
         bytes,
         sha256,
         width: info.width,

@@ -10,7 +10,7 @@ import { rendersRouter } from './routers/renders.ts';
 import { transcriptsRouter } from './routers/transcripts.ts';
 import { instanceRouter, teamRouter } from './routers/team.ts';
 import { accountRouter } from './routers/account.ts';
-import { watchEditProxy } from '../services/edit-proxies.ts';
+import { makeEditProxy, watchEditProxy } from '../services/edit-proxies.ts';
 
 const ProjectId = z.object({ projectId: z.string().uuid() });
 
@@ -47,6 +47,8 @@ export const appRouter = router({
   assets: router({
     /** Live over SSE: an asset's edit proxy (status, percent) now, then on every change until ready or failed. */
     onProxyUpdate: authedProcedure.input(z.object({ assetId: z.string().uuid() })).subscription(({ ctx, input, signal }) => watchEditProxy(ctx.app, ctx.user.id, input.assetId, signal)),
+    /** Editors: make the edit proxy of a video that has none (older uploads) or retry a failed one; a no-op while one is on the way. */
+    makeProxy: authedProcedure.input(z.object({ assetId: z.string().uuid() })).mutation(({ ctx, input }) => makeEditProxy(ctx.app, ctx.user.id, input.assetId)),
   }),
   versions: versionsRouter,
   admin: (await import('./routers/admin.ts')).adminRouter, review: (await import('./routers/review.ts')).reviewRouter, notifications: (await import('./routers/notifications.ts')).notificationsRouter,
