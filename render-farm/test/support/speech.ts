@@ -82,13 +82,7 @@ export async function speakScript(sentences: readonly string[], dir: string, nam
     pcm.push(stdout as Buffer, Buffer.alloc(Math.round(gap * 16) * 2));
     t += stdout.length / 32 + gap;
   }
-  const all = Buffer.concat(pcm);
-  if (opts.snrDb != null) addNoise(all, opts.snrDb);
-  const rawPath = join(dir, `${name}.s16`);
-  await writeFile(rawPath, all);
-  const wav = join(dir, `${name}.wav`);
-  await exec('ffmpeg', ['-v', 'error', '-y', '-f', 's16le', '-ar', '16000', '-ac', '1', '-i', rawPath, wav]);
-  return { wav, words, durationMs: Math.round(all.length / 32), text: sentences.join('. ') + '.' };
+  return writeSpeech(Buffer.concat(pcm), words, sentences, dir, name, opts.snrDb);
 }
 
 /**
@@ -123,8 +117,12 @@ export async function speakScriptEspeak(sentences: readonly string[], dir: strin
     pcm.push(Buffer.alloc((gap - wordGap) * 32));
     t += gap - wordGap;
   }
-  const all = Buffer.concat(pcm);
-  if (opts.snrDb != null) addNoise(all, opts.snrDb);
+  return writeSpeech(Buffer.concat(pcm), words, sentences, dir, name, opts.snrDb);
+}
+
+/** Joined PCM (+ noise at `snrDb`) -> `<name>.wav` and the script of the sentences. */
+async function writeSpeech(all: Buffer, words: TruthWord[], sentences: readonly string[], dir: string, name: string, snrDb: number | null | undefined) {
+  if (snrDb != null) addNoise(all, snrDb);
   const rawPath = join(dir, `${name}.s16`);
   await writeFile(rawPath, all);
   const wav = join(dir, `${name}.wav`);
