@@ -30,8 +30,8 @@ try {
   const sets = [
     ['clean', null, speakScript],
     ['noisy15db', 15, speakScript],
-    ['espeakClean', null, speakScriptEspeak],
-    ['espeakNoisy15db', 15, speakScriptEspeak],
+    ['espeak_clean', null, speakScriptEspeak],
+    ['espeak_noisy15db', 15, speakScriptEspeak],
   ] as const;
   for (const [name, snrDb, speak] of sets) {
     const speech = await speak(SENTENCES, dir, name, { gapMs: 600, snrDb });
