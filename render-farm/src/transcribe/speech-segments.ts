@@ -90,7 +90,7 @@ export function speechSegments(db: Float64Array, opts: SegmentOptions = {}): Seg
   const sorted = Float64Array.from(db).sort();
   const floor = sorted[Math.floor(n * 0.1)]!;
   const peak = sorted[Math.min(n - 1, Math.floor(n * 0.95))]!;
-  if (peak - floor < 3) return [{ start: 0, end: n }]; // no contrast: one utterance, let the decoder decide
+  if (peak - floor < 3) return cutLong(db, { start: 0, end: n }, maxLen); // no contrast: let the decoder decide
   const thr = floor + Math.max(3, (peak - floor) * 0.25);
   const runs: Segment[] = [];
   let start = -1;
