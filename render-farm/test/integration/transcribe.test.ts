@@ -13,7 +13,7 @@ import { Transcript, wordErrorRate, transcriptToCues, captionAt, WORD_STYLE_PRES
 import { cancelChannel, PERMANENT_ERROR_PREFIX, TRANSCRIBE_QUEUES, TranscribeProgress, TranscribeResult, transcribeResultKey } from '@clipmaker/shared/jobs';
 import { TEST_REDIS_URL, uniquePrefix } from '../../../tests/support/redis.ts';
 import { LocalDiskStorage } from '../../src/storage/index.ts';
-import { checkWhisperModel, probePocketsphinx, probeWhisper, runTranscribeJob, type SpeechEngine } from '../../src/transcribe/index.ts';
+import { checkWhisperModel, LOW_CONFIDENCE, probePocketsphinx, probeWhisper, runTranscribeJob, type SpeechEngine } from '../../src/transcribe/index.ts';
 import { startWorker, type RenderWorker } from '../../src/worker.ts';
 import { ffmpeg, tempDir } from '../support/media.ts';
 import { matchedStartErrors, SENTENCES, speakScript, type TruthWord } from '../support/speech.ts';
@@ -107,6 +107,40 @@ describe('pocketsphinx engine on synthesised speech', () => {
     await expect(run({ mediaKey: 'media/talk.mkv', demuxer: 'concat -i /etc/passwd' })).rejects.toThrow(/not a demuxer name/);
     await expect(run({ mediaKey: 'media/talk.mkv', engine: 'whisper' })).rejects.toThrow(/no speech engine on this worker for whisper/);
   }, 180_000);
+});
+
+describe('pocketsphinx align in noise (15 dB SNR)', () => {
+  let noisy: Awaited<ReturnType<typeof speakScript>>;
+  beforeAll(async () => {
+    noisy = await speakScript(SENTENCES.slice(4, 8), dir, 'noisy', { gapMs: 600, snrDb: 15 });
+    await ffmpeg(['-i', noisy.wav, '-c:a', 'flac', join(dir, 'storage', 'media', 'noisy.flac')]);
+  }, 120_000);
+
+  it('aligns the known script: most words within 150 ms of the truth, poorly fitting words marked low-confidence', async () => {
+    await runTranscribeJob(
+      { transcriptId: randomUUID(), mediaKey: 'media/noisy.flac', mode: 'align', script: noisy.text, outputKey: 'transcripts/noisy-a.json' },
+      { storage, engines: [engine], workerId: 't', logger: log },
+    );
+    const t = Transcript.parse(JSON.parse(await readFile(join(dir, 'storage', 'transcripts', 'noisy-a.json'), 'utf8')));
+    expect(t.words).toHaveLength(noisy.words.length);
+    const errs = t.words.map((w, i) => Math.abs(w.start - noisy.words[i]!.start));
+    expect(errs.filter((e) => e <= 150).length).toBeGreaterThanOrEqual(noisy.words.length * 0.85);
+    // Confidence is per word and means something: words far off the truth are not all rated sure,
+    // and the typical word is.
+    for (const w of t.words) expect(w.confidence).toBeGreaterThanOrEqual(0);
+    const sure = t.words.filter((w) => w.confidence >= LOW_CONFIDENCE).length;
+    expect(sure).toBeGreaterThanOrEqual(t.words.length / 2);
+    const confOfWorst = t.words.map((w, i) => ({ c: w.confidence, e: errs[i]! })).sort((a, b) => b.e - a.e).slice(0, 3);
+    const meanConf = t.words.reduce((a, w) => a + w.confidence, 0) / t.words.length;
+    expect(confOfWorst.reduce((a, x) => a + x.c, 0) / 3).toBeLessThan(meanConf);
+  }, 180_000);
+
+  it('a script that is not what is spoken is refused with a clear error, clean or noisy', async () => {
+    const wrong = 'a man walked into the bar and ordered a cup of tea while the band played loud music for the crowd that gathered near the stage. we talked about money and the old house where my grandmother lived for forty years.';
+    const run = (mediaKey: string) => runTranscribeJob({ transcriptId: randomUUID(), mediaKey, mode: 'align', script: wrong, outputKey: 'transcripts/wrong.json' }, { storage, engines: [engine], workerId: 't', logger: log });
+    await expect(run('media/talk.mkv')).rejects.toThrow(/script does not match the audio|could not align the script/);
+    await expect(run('media/noisy.flac')).rejects.toThrow(/script does not match the audio|could not align the script/);
+  }, 300_000);
 });
 
 describe('whisper engine (operator-provided model)', () => {

@@ -82,8 +82,47 @@ export async function speakScript(sentences: readonly string[], dir: string, nam
     pcm.push(stdout as Buffer, Buffer.alloc(Math.round(gap * 16) * 2));
     t += stdout.length / 32 + gap;
   }
-  const all = Buffer.concat(pcm);
-  if (opts.snrDb != null) addNoise(all, opts.snrDb);
+  return writeSpeech(Buffer.concat(pcm), words, sentences, dir, name, opts.snrDb);
+}
+
+/**
+ * A second, different voice (espeak-ng, male en-us): each word is spoken alone, its leading and
+ * trailing silence trimmed (sox), and the words joined with `wordGapMs` (sentences with `gapMs`),
+ * so every word's [start, end] is known exactly. Less fluent than flite's sentences (no
+ * coarticulation across words), but a different synthesiser, so nothing is tuned to one voice.
+ */
+export async function speakScriptEspeak(sentences: readonly string[], dir: string, name: string, opts: { gapMs?: number; wordGapMs?: number; leadMs?: number; snrDb?: number | null } = {}): Promise<{ wav: string; words: TruthWord[]; durationMs: number; text: string }> {
+  const gap = opts.gapMs ?? 600;
+  const wordGap = opts.wordGapMs ?? 60;
+  const words: TruthWord[] = [];
+  const pcm: Buffer[] = [Buffer.alloc(Math.round((opts.leadMs ?? 300) * 16) * 2)];
+  let t = opts.leadMs ?? 300;
+  const cache = new Map<string, Buffer>();
+  for (const s of sentences) {
+    for (const w of s.split(' ')) {
+      let one = cache.get(w);
+      if (!one) {
+        const raw = join(dir, `${name}-espeak.wav`);
+        const trimmed = join(dir, `${name}-espeak-t.wav`);
+        await exec('espeak-ng', ['-v', 'en-us', '-s', '170', '-w', raw, w]);
+        await exec('sox', [raw, '-r', '16000', '-c', '1', '-b', '16', trimmed, 'silence', '1', '0.005', '0.3%', 'reverse', 'silence', '1', '0.005', '0.3%', 'reverse']);
+        const { stdout } = await exec('ffmpeg', ['-v', 'error', '-i', trimmed, '-f', 's16le', '-ar', '16000', '-ac', '1', '-'], { encoding: 'buffer', maxBuffer: 1 << 26 });
+        one = stdout as Buffer;
+        cache.set(w, one);
+      }
+      words.push({ text: w, start: Math.round(t), end: Math.round(t + one.length / 32) });
+      pcm.push(one, Buffer.alloc(wordGap * 32));
+      t += one.length / 32 + wordGap;
+    }
+    pcm.push(Buffer.alloc((gap - wordGap) * 32));
+    t += gap - wordGap;
+  }
+  return writeSpeech(Buffer.concat(pcm), words, sentences, dir, name, opts.snrDb);
+}
+
+/** Joined PCM (+ noise at `snrDb`) -> `<name>.wav` and the script of the sentences. */
+async function writeSpeech(all: Buffer, words: TruthWord[], sentences: readonly string[], dir: string, name: string, snrDb: number | null | undefined) {
+  if (snrDb != null) addNoise(all, snrDb);
   const rawPath = join(dir, `${name}.s16`);
   await writeFile(rawPath, all);
   const wav = join(dir, `${name}.wav`);
