@@ -85,6 +85,13 @@ export interface RenderOutcome {
   output: MediaInfo;
   /** True when a CUDA attempt failed and CPU produced the output. */
   fellBack: boolean;
+  /** When the ffmpeg that produced the output exited: epoch ms and performance.now() (the tail's clock). */
+  ffmpegExited: FfmpegExit;
+}
+
+export interface FfmpegExit {
+  at: number;
+  perf: number;
 }
 
 /** Absolute paths of every bundled font file (resolved from the shared package and its @fontsource dependencies). */
@@ -249,9 +256,10 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
         opts.onFfmpegRun?.({ args, encoder, target, ok, error, stderrTail, stagesMs: { ...stagesMs, encode: Math.round(performance.now() - t0) } });
       try {
         const result = await runCommand(command, opts.audio === 'only' ? null : frames);
-        stagesMs.encode = Math.round(performance.now() - t0);
+        const exited: FfmpegExit = { at: Date.now(), perf: performance.now() };
+        stagesMs.encode = Math.round(exited.perf - t0);
         report(true, null, result.stderrTail, result.args);
-        return { args: result.args, encoder, target, stderrTail: result.stderrTail };
+        return { args: result.args, encoder, target, stderrTail: result.stderrTail, exited };
       } catch (err) {
         if (err instanceof FfmpegError) report(false, err.message, err.stderrTail, err.args);
         else if (err instanceof RenderAbortedError) report(false, 'aborted', [], command.args ?? []);
@@ -260,7 +268,7 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
     };
 
     const target = opts.target ?? 'cpu';
-    let done: { args: string[]; encoder: string; target: RenderTarget; stderrTail: string[] };
+    let done: { args: string[]; encoder: string; target: RenderTarget; stderrTail: string[]; exited: FfmpegExit };
     let fellBack = false;
     try {
       done = await attempt(target, opts.videoEncoder);
@@ -276,7 +284,7 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
     if (opts.audio !== 'only' && output.durationFrames !== frames) {
       log?.warn({ expected: frames, actual: output.durationFrames }, 'output frame count differs from the spec');
     }
-    return { ffmpegArgs: done.args, encoder: done.encoder, target: done.target, durationMs: Math.round(performance.now() - started), output, fellBack, stagesMs, stderrTail: done.stderrTail };
+    return { ffmpegArgs: done.args, encoder: done.encoder, target: done.target, durationMs: Math.round(performance.now() - started), output, fellBack, stagesMs, stderrTail: done.stderrTail, ffmpegExited: done.exited };
   } catch (err) {
     await rm(opts.outPath, { force: true });
     throw err;
