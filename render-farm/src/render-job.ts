@@ -86,6 +86,8 @@ export async function runRenderJob(rawData: unknown, deps: RenderJobDeps): Promi
       logger: log,
       onProgress: (p) => progress({ stage: p.stage, percent: p.percent ?? 0, fps: p.fps, etaSeconds: p.etaSeconds }),
       onFfmpegRun: (r) => deps.recordRun?.({ kind: 'render', chunkIndex: null, ...r }),
+      // The poster frame comes out of the encode: no decode of the output after ffmpeg exits.
+      posterFramePath: join(work, 'poster-frame.png'),
     });
     if (rendered.fellBack) log.warn({ encoder: rendered.encoder }, 'rendered on cpu after the cuda attempt failed');
     // From here on every step is the tail (ffmpeg exited -> output ready), each one timed.
@@ -101,6 +103,7 @@ export async function runRenderJob(rawData: unknown, deps: RenderJobDeps): Promi
       workDir: work,
       keys,
       durationUs: rendered.output.durationUs,
+      posterFrame: rendered.posterFramePath,
       signal: deps.signal,
       tail,
       onStage: (stage) => progress({ stage, percent: 100, fps: null, etaSeconds: null }),

@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import { FfmpegError, MediaProbeError, probe, run, type FfmpegProgress, type MediaInfo } from './ffmpeg/adapter.ts';
 import { PermanentError, RenderAbortedError } from './errors.ts';
 import { StorageNotFoundError, type LocalFile, type Storage } from './storage/index.ts';
+import { posterFrameIndex } from './poster.ts';
 import type { RenderTarget } from './capabilities.ts';
 
 export interface RenderStageProgress extends FfmpegProgress {
@@ -53,6 +54,8 @@ export interface RenderSpecOptions {
   range?: { start: number; end: number };
   /** 'none' for video chunks, 'only' for the once-rendered audio of a chunked render. */
   audio?: 'include' | 'none' | 'only';
+  /** Also write the poster frame (posterFrameIndex) here as a PNG, tapped from the encode's graph. */
+  posterFramePath?: string;
 }
 
 /** What a job records per ffmpeg run (the worker adds render, job, attempt, worker and time). */
@@ -87,6 +90,8 @@ export interface RenderOutcome {
   fellBack: boolean;
   /** When the ffmpeg that produced the output exited: epoch ms and performance.now() (the tail's clock). */
   ffmpegExited: FfmpegExit;
+  /** The poster frame the encode wrote (posterFramePath), or null when none was asked for or written. */
+  posterFramePath: string | null;
 }
 
 export interface FfmpegExit {
@@ -224,9 +229,10 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
     const frames = range.end - range.start;
     const inputs = Object.fromEntries([...files].map(([id, f]) => [id, f.path]));
     const fontsDir = opts.fontsDir ?? (await bundledFontsDir());
+    const posterFrame = opts.posterFramePath && opts.audio !== 'only' ? { frame: posterFrameIndex(frames, spec.output.fps), path: opts.posterFramePath } : undefined;
     const build = (target: RenderTarget, videoEncoder: string | undefined, loudness: LoudnessPass | undefined, outputPath: string): FfmpegCommand => {
       try {
-        return buildFfmpegCommand({ spec, target, inputs, workDir: work, fontsDir, outputPath, threads: opts.threads, videoEncoder, range, audio: opts.audio, loudness });
+        return buildFfmpegCommand({ spec, target, inputs, workDir: work, fontsDir, outputPath, threads: opts.threads, videoEncoder, range, audio: opts.audio, loudness, posterFrame: loudness?.pass === 'measure' ? undefined : posterFrame });
       } catch (err) {
         // The builder is pure: what it refuses in this spec it will refuse on every attempt.
         if (err instanceof FfmpegBuildError) throw new PermanentError(`cannot build the ffmpeg command: ${err.message}`);
@@ -276,6 +282,7 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
       if (target !== 'cuda' || opts.fallbackToCpu === false || err instanceof RenderAbortedError) throw err;
       log?.warn({ err }, 'cuda render failed, falling back to cpu');
       await rm(opts.outPath, { force: true });
+      if (opts.posterFramePath) await rm(opts.posterFramePath, { force: true });
       fellBack = true;
       done = await attempt('cpu', undefined);
     }
@@ -284,7 +291,7 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
     if (opts.audio !== 'only' && output.durationFrames !== frames) {
       log?.warn({ expected: frames, actual: output.durationFrames }, 'output frame count differs from the spec');
     }
-    return { ffmpegArgs: done.args, encoder: done.encoder, target: done.target, durationMs: Math.round(performance.now() - started), output, fellBack, stagesMs, stderrTail: done.stderrTail, ffmpegExited: done.exited };
+    return { ffmpegArgs: done.args, encoder: done.encoder, target: done.target, durationMs: Math.round(performance.now() - started), output, fellBack, stagesMs, stderrTail: done.stderrTail, ffmpegExited: done.exited, posterFramePath: posterFrame && (await stat(posterFrame.path).catch(() => null))?.isFile() ? posterFrame.path : null };
   } catch (err) {
     await rm(opts.outPath, { force: true });
     throw err;

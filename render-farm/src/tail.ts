@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { RenderTail } from '@clipmaker/shared/jobs';
-import { makePoster } from './poster.ts';
+import { makePoster, postersFromFrame } from './poster.ts';
 import type { FfmpegExit } from './render.ts';
 import type { Storage } from './storage/index.ts';
 
@@ -47,6 +47,8 @@ export interface PublishOptions {
   keys: { outputKey: string; posterKey: string; thumbKey: string };
   /** The output's duration (the poster's time comes from it). */
   durationUs: number;
+  /** The poster frame the encode already wrote (PNG); null: grab it from the output. */
+  posterFrame?: string | null;
   signal?: AbortSignal;
   tail: TailClock;
   /** Called when the poster step starts and when the uploads do (progress events). */
@@ -54,12 +56,13 @@ export interface PublishOptions {
 }
 
 /**
- * Stores a finished render: the output uploads while the poster is grabbed from it (fast seek to a
- * keyframe, one frame decoded), then the poster and thumbnail upload together. Returns the output's size.
+ * Stores a finished render: the output uploads while the poster JPEGs are made (from the frame the
+ * encode tapped, or grabbed from the output with a fast seek), then the poster and thumbnail upload
+ * together. Returns the output's size.
  */
 export async function publishRender(o: PublishOptions): Promise<{ bytes: number; posterWidth: number; posterHeight: number }> {
   o.onStage?.('poster');
-  const poster = o.tail.time('poster', () => makePoster(o.outPath, o.workDir, { durationUs: o.durationUs, signal: o.signal }));
+  const poster = o.tail.time('poster', () => (o.posterFrame ? postersFromFrame(o.posterFrame, o.workDir) : makePoster(o.outPath, o.workDir, { durationUs: o.durationUs, signal: o.signal })));
   o.onStage?.('uploading');
   const output = o.tail.time('uploadOutput', () => o.storage.put(o.keys.outputKey, o.outPath, { contentType: 'video/mp4', immutable: true }));
   const images = poster.then((p) =>

@@ -95,6 +95,8 @@ describe.each(storages)('render tail on %s', (_name, makeStorage) => {
       const done = lines.find((l) => l.msg === 'render done' && l.renderId === renderId);
       expect(done?.tail).toEqual(tail);
 
+      // The poster frame came out of the encode (a tapped PNG output), not from decoding the output.
+      expect(result.ffmpegArgs.slice(-11, -1)).toEqual(['-map', '[pv]', '-frames:v', '1', '-update', '1', '-c:v', 'png', '-f', 'image2']);
       // Everything the tail published is there and right.
       const output = await storage.stat(result.outputKey);
       expect(output?.size).toBe(result.bytes);
