@@ -76,6 +76,10 @@ export async function runRenderJob(rawData: unknown, deps: RenderJobDeps): Promi
   let workLeft = true;
   try {
     const outPath = join(work, 'output.mp4');
+    const keys = outputKeys(data.outputPrefix);
+    // The tail (ffmpeg exited -> output ready): the output is published while it is verified.
+    let tail: TailClock | null = null;
+    let published: { bytes: number; at: number } | null = null;
     const rendered = await renderSpecToFile(spec, {
       storage: deps.storage,
       outPath,
@@ -88,27 +92,31 @@ export async function runRenderJob(rawData: unknown, deps: RenderJobDeps): Promi
       onFfmpegRun: (r) => deps.recordRun?.({ kind: 'render', chunkIndex: null, ...r }),
       // The poster frame comes out of the encode: no decode of the output after ffmpeg exits.
       posterFramePath: join(work, 'poster-frame.png'),
+      whileVerifying: async (encoded) => {
+        const clock = (tail = new TailClock(encoded.exited));
+        const { bytes } = await publishRender({
+          storage: deps.storage,
+          outPath,
+          workDir: work,
+          keys,
+          durationUs: encoded.durationUs,
+          posterFrame: encoded.posterFramePath,
+          signal: deps.signal,
+          tail: clock,
+          onStage: (stage) => progress({ stage, percent: 100, fps: null, etaSeconds: null }),
+        });
+        published = { bytes, at: performance.now() };
+      },
     });
     if (rendered.fellBack) log.warn({ encoder: rendered.encoder }, 'rendered on cpu after the cuda attempt failed');
-    // From here on every step is the tail (ffmpeg exited -> output ready), each one timed.
-    const tail = new TailClock(rendered.ffmpegExited);
+    if (!tail || !published) throw new Error('render finished without publishing its output');
+    const clock: TailClock = tail;
+    const { bytes, at: publishedAt } = published as { bytes: number; at: number };
     const verifyMs = rendered.stagesMs.verify ?? 0;
-    tail.record('verify', verifyMs);
-    tail.record('renderCleanup', tail.elapsedMs() - verifyMs);
-
-    const keys = outputKeys(data.outputPrefix);
-    const { bytes } = await publishRender({
-      storage: deps.storage,
-      outPath,
-      workDir: work,
-      keys,
-      durationUs: rendered.output.durationUs,
-      posterFrame: rendered.posterFramePath,
-      signal: deps.signal,
-      tail,
-      onStage: (stage) => progress({ stage, percent: 100, fps: null, etaSeconds: null }),
-    });
-    await tail.time('jobCleanup', () => rm(work, { recursive: true, force: true }));
+    clock.record('verify', verifyMs);
+    // The render's own temp files, removed once both the verify and the publish were done.
+    clock.record('renderCleanup', performance.now() - Math.max(publishedAt, rendered.ffmpegExited.perf + verifyMs));
+    await clock.time('jobCleanup', () => rm(work, { recursive: true, force: true }));
     workLeft = false;
 
     const result = RenderResult.parse({
@@ -119,7 +127,7 @@ export async function runRenderJob(rawData: unknown, deps: RenderJobDeps): Promi
       workerId: deps.workerId,
       encoder: rendered.encoder,
       ffmpegArgs: rendered.ffmpegArgs,
-      tail: tail.result(),
+      tail: clock.result(),
     });
     progress({ stage: 'done', percent: 100, fps: null, etaSeconds: null });
     log.info({ durationMs: result.durationMs, renderMs: rendered.durationMs, stagesMs: rendered.stagesMs, tail: result.tail, bytes, encoder: result.encoder }, 'render done');

@@ -56,6 +56,11 @@ export interface RenderSpecOptions {
   audio?: 'include' | 'none' | 'only';
   /** Also write the poster frame (posterFrameIndex) here as a PNG, tapped from the encode's graph. */
   posterFramePath?: string;
+  /**
+   * Runs once the output is encoded, while the output is probed (verify): the worker publishes the
+   * output then. Its failure fails the render like a failed verify.
+   */
+  whileVerifying?: (encoded: { exited: FfmpegExit; posterFramePath: string | null; durationUs: number }) => Promise<void>;
 }
 
 /** What a job records per ffmpeg run (the worker adds render, job, attempt, worker and time). */
@@ -287,11 +292,16 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
       done = await attempt('cpu', undefined);
     }
 
-    const output = await timed('verify', () => probe(opts.outPath, { signal: opts.signal }));
+    const posterFramePath = posterFrame && (await stat(posterFrame.path).catch(() => null))?.isFile() ? posterFrame.path : null;
+    const durationUs = Math.round((frames * spec.output.fps.den * 1e6) / spec.output.fps.num);
+    const [verified, alongside] = await Promise.allSettled([timed('verify', () => probe(opts.outPath, { signal: opts.signal })), opts.whileVerifying?.({ exited: done.exited, posterFramePath, durationUs })]);
+    if (verified.status === 'rejected') throw verified.reason;
+    if (alongside.status === 'rejected') throw alongside.reason;
+    const output = verified.value;
     if (opts.audio !== 'only' && output.durationFrames !== frames) {
       log?.warn({ expected: frames, actual: output.durationFrames }, 'output frame count differs from the spec');
     }
-    return { ffmpegArgs: done.args, encoder: done.encoder, target: done.target, durationMs: Math.round(performance.now() - started), output, fellBack, stagesMs, stderrTail: done.stderrTail, ffmpegExited: done.exited, posterFramePath: posterFrame && (await stat(posterFrame.path).catch(() => null))?.isFile() ? posterFrame.path : null };
+    return { ffmpegArgs: done.args, encoder: done.encoder, target: done.target, durationMs: Math.round(performance.now() - started), output, fellBack, stagesMs, stderrTail: done.stderrTail, ffmpegExited: done.exited, posterFramePath };
   } catch (err) {
     await rm(opts.outPath, { force: true });
     throw err;
