@@ -2,30 +2,39 @@
  * `pnpm bench:render`: the reference job (60 s at 1080x1920 from 1080p30 sources: two video tracks,
  * two dissolves, a 2x clip, 20 cues, a logo) end to end through real workers and Redis, against one
  * hand-written ffmpeg command that does the same (xfade dissolves, setpts speed-up, overlay), run
- * side by side; then chunked with 2 and 4 workers; then a one-cue incremental re-render.
- * Prints one JSON object. Env: REDIS_URL, BENCH_DIR (default .data/bench, the source is cached there).
+ * side by side; then chunked with 2 and 4 workers; then a one-cue incremental re-render; then the
+ * tail (issue 14: ffmpeg's exit -> the `succeeded` event the app acts on, per step) over more single
+ * renders of the reference job, on local disk and on S3 (the s3rver-backed test server).
+ * Prints one JSON object. Env: REDIS_URL, BENCH_DIR (default .data/bench, the source is cached there),
+ * BENCH_TAIL_RUNS (single renders per storage for the tail, default 3; the comparison's farm runs count
+ * for local disk), BENCH_TAIL_STORAGES (default local,s3), BENCH_RENDER_TAIL_ONLY=1 (only the tail runs).
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import BeeQueue from 'bee-queue';
 import { pino } from 'pino';
-import { RENDER_QUEUES } from '@clipmaker/shared/jobs';
+import { RENDER_QUEUES, RenderResult } from '@clipmaker/shared/jobs';
+import { s3ConfigFromEnv } from '@clipmaker/shared/storage';
 import { DEFAULT_SUBTITLE_STYLE, RenderSpec } from '@clipmaker/shared/render-spec';
 import { imageClip, track, videoClip } from '@clipmaker/shared/render-spec/fixtures';
 import { buildAss } from '@clipmaker/shared/subtitles';
 import { probeCapabilities } from '../src/capabilities.ts';
 import { bundledFontsDir } from '../src/render.ts';
-import { LocalDiskStorage } from '../src/storage/index.ts';
+import { LocalDiskStorage, S3Storage, type Storage } from '../src/storage/index.ts';
+import { startS3TestServer, type S3TestServer } from '../../tests/support/s3-process.ts';
 import { startWorker, type RenderWorker } from '../src/worker.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const dir = resolve(process.env.BENCH_DIR ?? '.data/bench');
 const FPS = 30;
 const FRAMES = 60 * FPS;
+const TAIL_RUNS = Math.max(1, Number(process.env.BENCH_TAIL_RUNS ?? 3));
+const TAIL_STORAGES = (process.env.BENCH_TAIL_STORAGES ?? 'local,s3').split(',').filter((s) => s === 'local' || s === 's3');
+const TAIL_ONLY = process.env.BENCH_RENDER_TAIL_ONLY === '1';
 
 function ffmpeg(args: string[]): void {
   execFileSync('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -113,12 +122,39 @@ async function handWritten(spec: RenderSpec, storageRoot: string): Promise<numbe
   return performance.now() - started;
 }
 
+interface TailRun {
+  /** ffmpeg exit -> the `succeeded` event seen by a producer (what the app's queue listens to), ms. */
+  tailMs: number;
+  /** The worker's own part (RenderTail.totalMs): exit -> the result handed to the queue. */
+  workerMs: number;
+  /** The rest: the worker's job-folder sweep, the fenced finish script, the pub/sub delivery. */
+  handoffMs: number;
+  stagesMs: Record<string, number>;
+}
+
+/** p50 and max of each figure over the runs. */
+function summariseTail(runs: TailRun[]) {
+  const stat = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return { p50: s[Math.floor((s.length - 1) / 2)]!, max: s[s.length - 1]! };
+  };
+  const stages = [...new Set(runs.flatMap((r) => Object.keys(r.stagesMs)))];
+  return {
+    runs: runs.length,
+    tailMs: stat(runs.map((r) => r.tailMs)),
+    workerMs: stat(runs.map((r) => r.workerMs)),
+    handoffMs: stat(runs.map((r) => r.handoffMs)),
+    stagesMs: Object.fromEntries(stages.map((k) => [k, stat(runs.map((r) => r.stagesMs[k] ?? 0))])),
+    each: runs,
+  };
+}
+
 async function main(): Promise<void> {
   await mkdir(dir, { recursive: true });
   const storageRoot = join(dir, 'storage');
   await rm(storageRoot, { recursive: true, force: true });
   await fixtures(storageRoot);
-  const storage = new LocalDiskStorage(storageRoot);
+  const local = new LocalDiskStorage(storageRoot);
   const capabilities = await probeCapabilities();
   const prefix = `bench:render:${randomUUID().slice(0, 8)}`;
   const spec = referenceSpec();
@@ -127,74 +163,112 @@ async function main(): Promise<void> {
   const producer = new BeeQueue(RENDER_QUEUES.normal, { prefix, redis: { url: REDIS_URL }, isWorker: false, getEvents: true, sendEvents: false });
   await producer.ready();
   let workers: RenderWorker[] = [];
-  const useWorkers = async (n: number) => {
+  let storage: Storage = local;
+  const useWorkers = async (n: number, on: Storage = local) => {
     await Promise.all(workers.map((w) => w.stop()));
     workers = [];
+    storage = on;
     for (let i = 0; i < n; i++)
       workers.push(await startWorker({ redisUrl: REDIS_URL, storage, prefix, workerId: `bench-${n}-${i}`, logger, capabilities, target: 'cpu', concurrency: 1, stallIntervalMs: 5000, workRoot: dir }));
   };
-  const render = async (s: RenderSpec, chunkFrames: number | null): Promise<{ ms: number; encoder: string }> => {
+  const specFiles = await mkdtemp(join(dir, 'specs-'));
+  const render = async (s: RenderSpec, chunkFrames: number | null): Promise<{ ms: number; encoder: string; tail: TailRun | null }> => {
     const renderId = randomUUID();
     const specKey = `renders/${renderId}/spec.json`;
-    await mkdir(join(storageRoot, 'renders', renderId), { recursive: true });
-    await writeFile(join(storageRoot, specKey), JSON.stringify(s));
+    const specFile = join(specFiles, `${renderId}.json`);
+    await writeFile(specFile, JSON.stringify(s));
+    await storage.put(specKey, specFile, { contentType: 'application/json' });
     const started = performance.now();
     const job = producer.createJob({ renderId, specKey, outputPrefix: `renders/${renderId}`, chunking: chunkFrames ? { chunkFrames } : null }).setId(renderId).retries(0);
-    const result = await new Promise<{ encoder: string }>((ok, fail) => {
-      job.on('succeeded', (r: { encoder: string }) => ok(r));
+    const { result, seenAt } = await new Promise<{ result: RenderResult; seenAt: number }>((ok, fail) => {
+      job.on('succeeded', (r: unknown) => ok({ result: RenderResult.parse(r), seenAt: Date.now() }));
       job.on('failed', (err) => fail(err));
       void job.save();
     });
-    return { ms: performance.now() - started, encoder: result.encoder };
+    const t = result.tail;
+    const tail = t ? { tailMs: seenAt - t.ffmpegExitedAt, workerMs: t.totalMs, handoffMs: seenAt - t.ffmpegExitedAt - t.totalMs, stagesMs: t.stagesMs } : null;
+    return { ms: performance.now() - started, encoder: result.encoder, tail };
+  };
+  const tails: Record<string, TailRun[]> = Object.fromEntries(TAIL_STORAGES.map((k) => [k, []]));
+  const round = (ms: number) => Math.round(ms) / 1000;
+  const out: Record<string, unknown> = {
+    job: '60 s 1080x1920 from 1080p30: V1 three clips with two 1 s dissolves (the last at 2x), V2 5 s full-frame B-roll cutaway, V3 logo, 20 cues, x264 veryfast crf 20, aac',
+    cpus: cpus().length,
+    ffmpeg: capabilities.ffmpegVersion ?? null,
   };
 
-  // Side by side: hand-written, farm, hand-written, farm (the machine is shared; the ratio uses the means).
-  await useWorkers(1);
-  const handRuns: number[] = [];
-  const farmRuns: number[] = [];
-  let single = { ms: 0, encoder: '' };
-  for (let i = 0; i < 2; i++) {
-    handRuns.push(await handWritten(spec, storageRoot));
-    single = await render(spec, null);
-    farmRuns.push(single.ms);
+  if (!TAIL_ONLY) {
+    // Side by side: hand-written, farm, hand-written, farm (the machine is shared; the ratio uses the means).
+    await useWorkers(1);
+    const handRuns: number[] = [];
+    const farmRuns: number[] = [];
+    let single = { ms: 0, encoder: '' };
+    for (let i = 0; i < 2; i++) {
+      handRuns.push(await handWritten(spec, storageRoot));
+      const r = await render(spec, null);
+      if (r.tail && tails.local) tails.local.push(r.tail);
+      single = r;
+      farmRuns.push(r.ms);
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const handMs = mean(handRuns);
+    single = { ...single, ms: mean(farmRuns) };
+    await useWorkers(2);
+    await rm(join(storageRoot, 'chunks'), { recursive: true, force: true });
+    const two = await render(spec, FRAMES / 2);
+    await useWorkers(4);
+    await rm(join(storageRoot, 'chunks'), { recursive: true, force: true });
+    const four = await render(spec, FRAMES / 4);
+    const edited = RenderSpec.parse({ ...spec, subtitles: { ...spec.subtitles, cues: spec.subtitles.cues.map((c, i) => (i === 7 ? { ...c, text: 'An edited caption' } : c)) } });
+    const incremental = await render(edited, FRAMES / 4);
+    Object.assign(out, {
+      handWrittenRunsSeconds: handRuns.map(round),
+      farmRunsSeconds: farmRuns.map(round),
+      handWrittenFfmpegSeconds: round(handMs),
+      farmSingleJobSeconds: round(single.ms),
+      farmVsHandRatio: Math.round((single.ms / handMs) * 1000) / 1000,
+      chunked2WorkersSeconds: round(two.ms),
+      chunked2Encoder: two.encoder,
+      chunked4WorkersSeconds: round(four.ms),
+      chunked4Encoder: four.encoder,
+      incrementalOneCueSeconds: round(incremental.ms),
+      incrementalEncoder: incremental.encoder,
+      // The stitch's tail (verify, poster, upload of the stitched file) of the one-cue re-render.
+      incrementalTail: incremental.tail,
+    });
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const handMs = mean(handRuns);
-  single = { ...single, ms: mean(farmRuns) };
-  await useWorkers(2);
-  await rm(join(storageRoot, 'chunks'), { recursive: true, force: true });
-  const two = await render(spec, FRAMES / 2);
-  await useWorkers(4);
-  await rm(join(storageRoot, 'chunks'), { recursive: true, force: true });
-  const four = await render(spec, FRAMES / 4);
-  const edited = RenderSpec.parse({ ...spec, subtitles: { ...spec.subtitles, cues: spec.subtitles.cues.map((c, i) => (i === 7 ? { ...c, text: 'An edited caption' } : c)) } });
-  const incremental = await render(edited, FRAMES / 4);
-  await useWorkers(0);
-  await producer.close();
 
-  const round = (ms: number) => Math.round(ms) / 1000;
-  console.log(
-    JSON.stringify(
-      {
-        job: '60 s 1080x1920 from 1080p30: V1 three clips with two 1 s dissolves (the last at 2x), V2 5 s full-frame B-roll, V3 logo, 20 cues, x264 veryfast crf 20, aac',
-        handWrittenRunsSeconds: handRuns.map(round),
-        farmRunsSeconds: farmRuns.map(round),
-        cpus: cpus().length,
-        ffmpeg: capabilities.ffmpegVersion ?? null,
-        handWrittenFfmpegSeconds: round(handMs),
-        farmSingleJobSeconds: round(single.ms),
-        farmVsHandRatio: Math.round((single.ms / handMs) * 1000) / 1000,
-        chunked2WorkersSeconds: round(two.ms),
-        chunked2Encoder: two.encoder,
-        chunked4WorkersSeconds: round(four.ms),
-        chunked4Encoder: four.encoder,
-        incrementalOneCueSeconds: round(incremental.ms),
-        incrementalEncoder: incremental.encoder,
-      },
-      null,
-      2,
-    ),
-  );
+  // The tail (issue 14 target: output ready within 2 s of ffmpeg exiting), single renders, 1 worker.
+  let s3: S3TestServer | null = null;
+  try {
+    for (const kind of TAIL_STORAGES) {
+      let on: Storage = local;
+      if (kind === 's3') {
+        s3 = await startS3TestServer();
+        const s3Storage = new S3Storage({ ...s3ConfigFromEnv({ ...s3.env, S3_KEY_PREFIX: 'bench' })!, tempDir: dir });
+        for (const key of ['media/ref.mp4', 'media/broll.mp4', 'media/logo.png']) await s3Storage.put(key, join(storageRoot, key));
+        on = s3Storage;
+      }
+      await useWorkers(1, on);
+      const runs = tails[kind]!;
+      for (let i = 0; i < TAIL_RUNS; i++) {
+        const r = await render(spec, null);
+        if (r.tail) runs.push(r.tail);
+      }
+    }
+  } finally {
+    await useWorkers(0);
+    await s3?.stop();
+  }
+  await producer.close();
+  await rm(specFiles, { recursive: true, force: true });
+
+  out.tail = {
+    what: 'ffmpeg exit -> `succeeded` event at a producer (the app then sets the row succeeded: one UPDATE, logged by the app as render.succeeded readyAfterFfmpegMs); stages overlap (poster during the output upload)',
+    targetMs: 2000,
+    ...Object.fromEntries(Object.entries(tails).map(([k, runs]) => [k, runs.length ? summariseTail(runs) : null])),
+  };
+  console.log(JSON.stringify(out, null, 2));
   process.exit(0);
 }
 

@@ -4,7 +4,7 @@
  *   planChunks (pure, shared) -> one job per video chunk + one audio job on RENDER_CHUNK_QUEUE
  *   -> any worker renders them (cache first: chunks/<hash>.mp4, chunks/<hash>.m4a)
  *   -> the coordinator waits for every piece to be in storage -> concat demuxer -c copy + audio mux
- *   -> poster -> upload -> RenderResult.
+ *   -> poster while uploading (tail.ts) -> RenderResult.
  *
  * The coordinator holds no render slot while it waits (the gate guards ffmpeg encodes only), so one
  * worker with concurrency 1 can coordinate and encode. If the coordinator dies, its render job
@@ -14,7 +14,7 @@
  * has every piece but cannot stitch throws StitchError: the worker hands the render job to another
  * worker, which only stitches. Redis going away while the coordinator waits is ridden out.
  */
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type BeeQueue from 'bee-queue';
@@ -25,7 +25,7 @@ import type { Logger } from 'pino';
 import { chooseTarget, type Capabilities, type RenderTarget } from './capabilities.ts';
 import { isPermanentError, PermanentError, RenderAbortedError, StitchError } from './errors.ts';
 import { FfmpegError, probe, run } from './ffmpeg/adapter.ts';
-import { makePoster } from './poster.ts';
+import { publishRender, TailClock } from './tail.ts';
 import { parseRenderSpec, renderSpecToFile, type RunRecorder } from './render.ts';
 import { loadSpecJson, outputKeys } from './render-job.ts';
 import type { LocalFile, Storage } from './storage/index.ts';
@@ -253,28 +253,38 @@ async function stitch(data: RenderJobData, deps: CoordinatorDeps, { spec, plan, 
       if (err instanceof FfmpegError) deps.recordRun?.({ kind: 'stitch', chunkIndex: null, args: err.args, encoder: stitchEncoder, target: 'cpu', ok: false, error: err.message, stderrTail: err.stderrTail, stagesMs: { stitch: Math.round(performance.now() - stitchStarted) } });
       throw err;
     });
+    const tail = new TailClock({ at: Date.now(), perf: performance.now() });
     deps.recordRun?.({ kind: 'stitch', chunkIndex: null, args: stitched.args, encoder: stitchEncoder, target: 'cpu', ok: true, error: null, stderrTail: stitched.stderrTail, stagesMs: { stitch: stitched.wallMs } });
-    const info = await probe(outPath, { signal: deps.signal });
+    const info = await tail.time('verify', () => probe(outPath, { signal: deps.signal }));
     if (info.durationFrames !== spec.output.durationFrames) log.warn({ expected: spec.output.durationFrames, actual: info.durationFrames }, 'stitched frame count differs from the spec');
 
-    progress({ stage: 'poster', percent: 98, fps: null, etaSeconds: null });
-    const poster = await makePoster(outPath, work, { durationUs: info.durationUs, signal: deps.signal });
-    progress({ stage: 'uploading', percent: 99, fps: null, etaSeconds: null });
     const keys = outputKeys(data.outputPrefix);
-    await deps.storage.put(keys.outputKey, outPath, { contentType: 'video/mp4' });
-    await deps.storage.put(keys.posterKey, poster.posterPath, { contentType: 'image/jpeg' });
-    await deps.storage.put(keys.thumbKey, poster.thumbPath, { contentType: 'image/jpeg' });
+    const { bytes } = await publishRender({
+      storage: deps.storage,
+      outPath,
+      workDir: work,
+      keys,
+      durationUs: info.durationUs,
+      signal: deps.signal,
+      tail,
+      onStage: (stage) => progress({ stage, percent: stage === 'poster' ? 98 : 99, fps: null, etaSeconds: null }),
+    });
+    await tail.time('jobCleanup', async () => {
+      await Promise.all(files.splice(0).map((f) => f.release().catch(() => {})));
+      await rm(work, { recursive: true, force: true });
+    });
     const result = RenderResult.parse({
       renderId: data.renderId,
       ...keys,
       durationMs: Math.round(performance.now() - started),
-      bytes: (await stat(outPath)).size,
+      bytes,
       workerId: deps.workerId,
       encoder: `${chooseTarget(deps.capabilities, spec.output.video.codec, 'cpu').videoEncoder ?? 'libx264'} (${plan.chunks.length} chunks, ${reused} reused)`,
       ffmpegArgs: stitched.args,
+      tail: tail.result(),
     });
     progress({ stage: 'done', percent: 100, fps: null, etaSeconds: null });
-    log.info({ durationMs: result.durationMs, chunks: plan.chunks.length, reused }, 'chunked render done');
+    log.info({ durationMs: result.durationMs, chunks: plan.chunks.length, reused, tail: result.tail }, 'chunked render done');
     return result;
   } finally {
     await Promise.all(files.map((f) => f.release().catch(() => {})));

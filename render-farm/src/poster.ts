@@ -1,6 +1,7 @@
 /**
- * poster.jpg (at most 1080 wide) and thumb.jpg (320 wide) from a rendered video: ffmpeg grabs one
- * frame as PNG (lossless hand-off), sharp scales and encodes the JPEGs.
+ * poster.jpg (at most 1080 wide) and thumb.jpg (320 wide) from one lossless PNG frame: tapped by the
+ * encode itself (single renders, buildFfmpegCommand posterFrame) or grabbed from the rendered video
+ * with a fast seek (stitched renders); sharp scales and encodes the two JPEGs at once.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,10 +25,19 @@ export interface PosterFiles {
   height: number;
 }
 
+/**
+ * The output frame the poster shows when the encode taps it (buildFfmpegCommand posterFrame): the
+ * first frame at or after posterTimeSeconds, as a seek to that time picks it.
+ */
+export function posterFrameIndex(frames: number, fps: { num: number; den: number }): number {
+  const durationUs = (frames * fps.den * 1e6) / fps.num;
+  const frame = Math.ceil((posterTimeSeconds(durationUs) * fps.num) / fps.den - 1e-9);
+  return Math.min(Math.max(0, frame), frames - 1);
+}
+
+/** Grabs the poster frame from a rendered video (fast seek: -ss before -i), then makes the JPEGs. */
 export async function makePoster(videoPath: string, outDir: string, opts: { durationUs: number; signal?: AbortSignal }): Promise<PosterFiles> {
   const framePath = join(outDir, 'poster-frame.png');
-  const posterPath = join(outDir, 'poster.jpg');
-  const thumbPath = join(outDir, 'thumb.jpg');
   try {
     await run(
       {
@@ -40,15 +50,20 @@ export async function makePoster(videoPath: string, outDir: string, opts: { dura
       },
       { signal: opts.signal, workDir: outDir },
     );
-    const frame = sharp(framePath);
-    const info = await frame
-      .clone()
-      .resize({ width: POSTER_MAX_WIDTH, withoutEnlargement: true })
-      .jpeg({ quality: 85, mozjpeg: true })
-      .toFile(posterPath);
-    await frame.clone().resize({ width: THUMB_WIDTH }).jpeg({ quality: 80, mozjpeg: true }).toFile(thumbPath);
-    return { posterPath, thumbPath, width: info.width, height: info.height };
+    return await postersFromFrame(framePath, outDir);
   } finally {
     await rm(framePath, { force: true });
   }
+}
+
+/** poster.jpg and thumb.jpg from one lossless frame (a PNG the encode tapped, or makePoster's grab), encoded at once. */
+export async function postersFromFrame(framePath: string, outDir: string): Promise<PosterFiles> {
+  const posterPath = join(outDir, 'poster.jpg');
+  const thumbPath = join(outDir, 'thumb.jpg');
+  const frame = sharp(framePath);
+  const [info] = await Promise.all([
+    frame.clone().resize({ width: POSTER_MAX_WIDTH, withoutEnlargement: true }).jpeg({ quality: 85, mozjpeg: true }).toFile(posterPath),
+    frame.clone().resize({ width: THUMB_WIDTH }).jpeg({ quality: 80, mozjpeg: true }).toFile(thumbPath),
+  ]);
+  return { posterPath, thumbPath, width: info.width, height: info.height };
 }

@@ -1,17 +1,17 @@
 /**
- * One render job, queue-agnostic: spec from storage -> render -> poster -> upload -> RenderResult.
+ * One render job, queue-agnostic: spec from storage -> render -> poster while uploading (tail.ts) -> RenderResult.
  * worker.ts wires it to bee-queue; tests and tools can call it directly.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RenderJobData, RenderResult, type RenderProgress } from '@clipmaker/shared/jobs';
 import type { Logger } from 'pino';
 import { chooseTarget, type Capabilities, type RenderTarget } from './capabilities.ts';
 import { PermanentError } from './errors.ts';
-import { makePoster } from './poster.ts';
 import { renderSpecToFile, type RunRecorder } from './render.ts';
 import { StorageNotFoundError, type Storage } from './storage/index.ts';
+import { publishRender, TailClock } from './tail.ts';
 
 export interface RenderJobDeps {
   storage: Storage;
@@ -73,8 +73,13 @@ export async function runRenderJob(rawData: unknown, deps: RenderJobDeps): Promi
   log.info({ target: choice.target, encoder: choice.videoEncoder, reason: choice.reason }, 'render target chosen');
 
   const work = await mkdtemp(join(deps.workRoot ?? tmpdir(), `clipmaker-job-${data.renderId}-`));
+  let workLeft = true;
   try {
     const outPath = join(work, 'output.mp4');
+    const keys = outputKeys(data.outputPrefix);
+    // The tail (ffmpeg exited -> output ready): the output is published while it is verified.
+    let tail: TailClock | null = null;
+    let published: { bytes: number; at: number } | null = null;
     const rendered = await renderSpecToFile(spec, {
       storage: deps.storage,
       outPath,
@@ -85,18 +90,34 @@ export async function runRenderJob(rawData: unknown, deps: RenderJobDeps): Promi
       logger: log,
       onProgress: (p) => progress({ stage: p.stage, percent: p.percent ?? 0, fps: p.fps, etaSeconds: p.etaSeconds }),
       onFfmpegRun: (r) => deps.recordRun?.({ kind: 'render', chunkIndex: null, ...r }),
+      // The poster frame comes out of the encode: no decode of the output after ffmpeg exits.
+      posterFramePath: join(work, 'poster-frame.png'),
+      whileVerifying: async (encoded) => {
+        const clock = (tail = new TailClock(encoded.exited));
+        const { bytes } = await publishRender({
+          storage: deps.storage,
+          outPath,
+          workDir: work,
+          keys,
+          durationUs: encoded.durationUs,
+          posterFrame: encoded.posterFramePath,
+          signal: deps.signal,
+          tail: clock,
+          onStage: (stage) => progress({ stage, percent: 100, fps: null, etaSeconds: null }),
+        });
+        published = { bytes, at: performance.now() };
+      },
     });
     if (rendered.fellBack) log.warn({ encoder: rendered.encoder }, 'rendered on cpu after the cuda attempt failed');
-
-    progress({ stage: 'poster', percent: 100, fps: null, etaSeconds: null });
-    const poster = await makePoster(outPath, work, { durationUs: rendered.output.durationUs, signal: deps.signal });
-
-    progress({ stage: 'uploading', percent: 100, fps: null, etaSeconds: null });
-    const keys = outputKeys(data.outputPrefix);
-    await deps.storage.put(keys.outputKey, outPath, { contentType: 'video/mp4' });
-    await deps.storage.put(keys.posterKey, poster.posterPath, { contentType: 'image/jpeg' });
-    await deps.storage.put(keys.thumbKey, poster.thumbPath, { contentType: 'image/jpeg' });
-    const bytes = (await stat(outPath)).size;
+    if (!tail || !published) throw new Error('render finished without publishing its output');
+    const clock: TailClock = tail;
+    const { bytes, at: publishedAt } = published as { bytes: number; at: number };
+    const verifyMs = rendered.stagesMs.verify ?? 0;
+    clock.record('verify', verifyMs);
+    // The render's own temp files, removed once both the verify and the publish were done.
+    clock.record('renderCleanup', performance.now() - Math.max(publishedAt, rendered.ffmpegExited.perf + verifyMs));
+    await clock.time('jobCleanup', () => rm(work, { recursive: true, force: true }));
+    workLeft = false;
 
     const result = RenderResult.parse({
       renderId: data.renderId,
@@ -106,11 +127,12 @@ export async function runRenderJob(rawData: unknown, deps: RenderJobDeps): Promi
       workerId: deps.workerId,
       encoder: rendered.encoder,
       ffmpegArgs: rendered.ffmpegArgs,
+      tail: clock.result(),
     });
     progress({ stage: 'done', percent: 100, fps: null, etaSeconds: null });
-    log.info({ durationMs: result.durationMs, renderMs: rendered.durationMs, bytes, encoder: result.encoder }, 'render done');
+    log.info({ durationMs: result.durationMs, renderMs: rendered.durationMs, stagesMs: rendered.stagesMs, tail: result.tail, bytes, encoder: result.encoder }, 'render done');
     return result;
   } finally {
-    await rm(work, { recursive: true, force: true });
+    if (workLeft) await rm(work, { recursive: true, force: true });
   }
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SUBTITLE_STYLE, type RenderSpec } from '@clipmaker/shared/render-spec';
 import { PERMANENT_ERROR_PREFIX } from '@clipmaker/shared/jobs';
 import { parseRenderSpec, referencedSources, videoEncoderOf } from './render.ts';
-import { posterTimeSeconds } from './poster.ts';
+import { posterFrameIndex, posterTimeSeconds } from './poster.ts';
 
 const source = (id: string, kind: 'video' | 'audio' | 'image') => ({
   id,
@@ -54,5 +54,13 @@ describe('videoEncoderOf / posterTimeSeconds', () => {
   it('grabs the poster at 1 s, or mid-way through a short render', () => {
     expect(posterTimeSeconds(10_000_000)).toBe(1);
     expect(posterTimeSeconds(1_000_000)).toBe(0.5);
+  });
+  it('taps the frame a seek to the poster time shows: 1 s in, or the middle of a short render', () => {
+    expect(posterFrameIndex(1800, { num: 30, den: 1 })).toBe(30);
+    expect(posterFrameIndex(1800, { num: 30000, den: 1001 })).toBe(30); // 1 s falls between frames 29 and 30
+    expect(posterFrameIndex(600, { num: 60, den: 1 })).toBe(60);
+    expect(posterFrameIndex(45, { num: 30, den: 1 })).toBe(23); // 0.75 s: frame 22.5 -> the next one
+    expect(posterFrameIndex(44, { num: 30, den: 1 })).toBe(22);
+    expect(posterFrameIndex(1, { num: 30, den: 1 })).toBe(0);
   });
 });

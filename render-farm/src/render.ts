@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import { FfmpegError, MediaProbeError, probe, run, type FfmpegProgress, type MediaInfo } from './ffmpeg/adapter.ts';
 import { PermanentError, RenderAbortedError } from './errors.ts';
 import { StorageNotFoundError, type LocalFile, type Storage } from './storage/index.ts';
+import { posterFrameIndex } from './poster.ts';
 import type { RenderTarget } from './capabilities.ts';
 
 export interface RenderStageProgress extends FfmpegProgress {
@@ -53,6 +54,13 @@ export interface RenderSpecOptions {
   range?: { start: number; end: number };
   /** 'none' for video chunks, 'only' for the once-rendered audio of a chunked render. */
   audio?: 'include' | 'none' | 'only';
+  /** Also write the poster frame (posterFrameIndex) here as a PNG, tapped from the encode's graph. */
+  posterFramePath?: string;
+  /**
+   * Runs once the output is encoded, while the output is probed (verify): the worker publishes the
+   * output then. Its failure fails the render like a failed verify.
+   */
+  whileVerifying?: (encoded: { exited: FfmpegExit; posterFramePath: string | null; durationUs: number }) => Promise<void>;
 }
 
 /** What a job records per ffmpeg run (the worker adds render, job, attempt, worker and time). */
@@ -85,6 +93,15 @@ export interface RenderOutcome {
   output: MediaInfo;
   /** True when a CUDA attempt failed and CPU produced the output. */
   fellBack: boolean;
+  /** When the ffmpeg that produced the output exited: epoch ms and performance.now() (the tail's clock). */
+  ffmpegExited: FfmpegExit;
+  /** The poster frame the encode wrote (posterFramePath), or null when none was asked for or written. */
+  posterFramePath: string | null;
+}
+
+export interface FfmpegExit {
+  at: number;
+  perf: number;
 }
 
 /** Absolute paths of every bundled font file (resolved from the shared package and its @fontsource dependencies). */
@@ -217,9 +234,10 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
     const frames = range.end - range.start;
     const inputs = Object.fromEntries([...files].map(([id, f]) => [id, f.path]));
     const fontsDir = opts.fontsDir ?? (await bundledFontsDir());
+    const posterFrame = opts.posterFramePath && opts.audio !== 'only' ? { frame: posterFrameIndex(frames, spec.output.fps), path: opts.posterFramePath } : undefined;
     const build = (target: RenderTarget, videoEncoder: string | undefined, loudness: LoudnessPass | undefined, outputPath: string): FfmpegCommand => {
       try {
-        return buildFfmpegCommand({ spec, target, inputs, workDir: work, fontsDir, outputPath, threads: opts.threads, videoEncoder, range, audio: opts.audio, loudness });
+        return buildFfmpegCommand({ spec, target, inputs, workDir: work, fontsDir, outputPath, threads: opts.threads, videoEncoder, range, audio: opts.audio, loudness, posterFrame: loudness?.pass === 'measure' ? undefined : posterFrame });
       } catch (err) {
         // The builder is pure: what it refuses in this spec it will refuse on every attempt.
         if (err instanceof FfmpegBuildError) throw new PermanentError(`cannot build the ffmpeg command: ${err.message}`);
@@ -249,9 +267,10 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
         opts.onFfmpegRun?.({ args, encoder, target, ok, error, stderrTail, stagesMs: { ...stagesMs, encode: Math.round(performance.now() - t0) } });
       try {
         const result = await runCommand(command, opts.audio === 'only' ? null : frames);
-        stagesMs.encode = Math.round(performance.now() - t0);
+        const exited: FfmpegExit = { at: Date.now(), perf: performance.now() };
+        stagesMs.encode = Math.round(exited.perf - t0);
         report(true, null, result.stderrTail, result.args);
-        return { args: result.args, encoder, target, stderrTail: result.stderrTail };
+        return { args: result.args, encoder, target, stderrTail: result.stderrTail, exited };
       } catch (err) {
         if (err instanceof FfmpegError) report(false, err.message, err.stderrTail, err.args);
         else if (err instanceof RenderAbortedError) report(false, 'aborted', [], command.args ?? []);
@@ -260,7 +279,7 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
     };
 
     const target = opts.target ?? 'cpu';
-    let done: { args: string[]; encoder: string; target: RenderTarget; stderrTail: string[] };
+    let done: { args: string[]; encoder: string; target: RenderTarget; stderrTail: string[]; exited: FfmpegExit };
     let fellBack = false;
     try {
       done = await attempt(target, opts.videoEncoder);
@@ -268,15 +287,21 @@ export async function renderSpecToFile(specInput: unknown, opts: RenderSpecOptio
       if (target !== 'cuda' || opts.fallbackToCpu === false || err instanceof RenderAbortedError) throw err;
       log?.warn({ err }, 'cuda render failed, falling back to cpu');
       await rm(opts.outPath, { force: true });
+      if (opts.posterFramePath) await rm(opts.posterFramePath, { force: true });
       fellBack = true;
       done = await attempt('cpu', undefined);
     }
 
-    const output = await timed('verify', () => probe(opts.outPath, { signal: opts.signal }));
+    const posterFramePath = posterFrame && (await stat(posterFrame.path).catch(() => null))?.isFile() ? posterFrame.path : null;
+    const durationUs = Math.round((frames * spec.output.fps.den * 1e6) / spec.output.fps.num);
+    const [verified, alongside] = await Promise.allSettled([timed('verify', () => probe(opts.outPath, { signal: opts.signal })), opts.whileVerifying?.({ exited: done.exited, posterFramePath, durationUs })]);
+    if (verified.status === 'rejected') throw verified.reason;
+    if (alongside.status === 'rejected') throw alongside.reason;
+    const output = verified.value;
     if (opts.audio !== 'only' && output.durationFrames !== frames) {
       log?.warn({ expected: frames, actual: output.durationFrames }, 'output frame count differs from the spec');
     }
-    return { ffmpegArgs: done.args, encoder: done.encoder, target: done.target, durationMs: Math.round(performance.now() - started), output, fellBack, stagesMs, stderrTail: done.stderrTail };
+    return { ffmpegArgs: done.args, encoder: done.encoder, target: done.target, durationMs: Math.round(performance.now() - started), output, fellBack, stagesMs, stderrTail: done.stderrTail, ffmpegExited: done.exited, posterFramePath };
   } catch (err) {
     await rm(opts.outPath, { force: true });
     throw err;

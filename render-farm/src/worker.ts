@@ -466,7 +466,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RenderWorker> {
     jobLog.info({ event: 'job.started', kind: isTranscribe ? 'transcribe' : isReviewProxy ? 'review-proxy' : isEditProxy ? 'edit-proxy' : isChunk ? 'chunk' : coordinator ? 'chunked-render' : 'render', attempt: (job.options.stacktraces?.length ?? 0) + 1, retriesLeft: job.options.retries }, 'job started');
     try {
       const result = await done;
-      jobLog.info({ event: 'job.succeeded', durationMs: ms() }, 'job succeeded');
+      // Renders carry their post-encode tail (RenderTail): ffmpeg exit -> output stored, per step.
+      const tail = (result as { tail?: unknown } | null)?.tail;
+      jobLog.info({ event: 'job.succeeded', durationMs: ms(), ...(tail ? { tail } : {}) }, 'job succeeded');
       return result;
     } catch (err) {
       if (attempt.outcome === 'superseded' || err instanceof SupersededError) {

@@ -240,6 +240,23 @@ export const RenderProgress = z.object({
 });
 export type RenderProgress = z.infer<typeof RenderProgress>;
 
+/**
+ * What a render did after its encoding ffmpeg exited (issue 14: the output is ready within 2 s of
+ * it). Steps may overlap (the poster is made while the output uploads): each is its own wall time,
+ * totalMs is ffmpeg's exit to the result handed to the queue.
+ */
+export const RenderTail = z.object({
+  /** Epoch ms when the encoding (or stitching) ffmpeg exited; the app measures "ready" from it. */
+  ffmpegExitedAt: z.number().int().min(0),
+  totalMs: z.number().int().min(0),
+  /**
+   * Per step, ms: verify (ffprobe of the output), renderCleanup (the render's temp files), poster
+   * (frame grab + JPEGs), uploadOutput, uploadPoster, uploadThumb, jobCleanup (the job's temp folder).
+   */
+  stagesMs: z.record(z.string().max(64), z.number().int().min(0)),
+});
+export type RenderTail = z.infer<typeof RenderTail>;
+
 export const RenderResult = z.object({
   renderId: z.string().uuid(),
   outputKey: StorageKey,
@@ -251,6 +268,8 @@ export const RenderResult = z.object({
   encoder: z.string(),
   /** The exact ffmpeg argument list that produced the output, for the admin job view. */
   ffmpegArgs: z.array(z.string()),
+  /** The post-encode tail's timings; absent in results of workers older than issue 14. */
+  tail: RenderTail.optional(),
 });
 export type RenderResult = z.infer<typeof RenderResult>;
 

@@ -299,3 +299,28 @@ describe('source normalisation: VFR grid and HDR tone mapping', () => {
     expect(graphWith({ colorTransfer: 'bt709' })).not.toContain('zscale');
   });
 });
+
+describe('poster frame tap (issue 14: no decode after the encode)', () => {
+  it('splits the final picture, selects the one frame and writes it as a PNG after the main output', () => {
+    const c = build(spec(), { posterFrame: { frame: 30, path: '/w/poster-frame.png' } });
+    expect(chains(c)).toContainEqual(expect.stringMatching(/format=yuv420p,split=2\[v\]\[poster\d+\]$/));
+    expect(chains(c)).toContainEqual(expect.stringMatching(/^\[poster\d+\]select=eq\(n\\,30\)\[pv\]$/));
+    const main = c.args!.indexOf('/o/out.mp4');
+    expect(main).toBeGreaterThan(0);
+    expect(c.args!.slice(main + 1)).toEqual(['-map', '[pv]', '-frames:v', '1', '-update', '1', '-c:v', 'png', '-f', 'image2', '/w/poster-frame.png']);
+    expect(commandToArgs(c)).toEqual(c.args);
+    // Without it the command is what it was.
+    expect(build(spec()).args!.at(-1)).toBe('/o/out.mp4');
+  });
+  it('keeps the tap after the main output when the graph goes to a script file', () => {
+    const many = spec({ durationFrames: 400, clips: Array.from({ length: 400 }, (_, k) => videoClip({ id: `c${k}`, sourceId: 's1', start: k, sourceIn: k % 299, sourceOut: (k % 299) + 1 })) });
+    const c = build(many, { posterFrame: { frame: 10, path: '/w/p.png' } });
+    expect(c.args).toContain('-filter_complex_script');
+    const script = c.args!.indexOf('-filter_complex_script');
+    expect(script).toBeLessThan(c.args!.indexOf('-map'));
+    expect(c.args!.slice(-3)).toEqual(['-f', 'image2', '/w/p.png']);
+  });
+  it('refuses a frame outside the rendered range', () => {
+    expect(() => build(spec(), { posterFrame: { frame: 75, path: '/w/p.png' } })).toThrow(FfmpegBuildError);
+  });
+});

@@ -32,6 +32,8 @@ export interface FfmpegCommand {
   filterComplex: string;
   outputOptions: string[];
   outputPath: string;
+  /** Further outputs after the main one, in order (the poster frame); each its options and path. */
+  extraOutputs?: { options: string[]; path: string }[];
   /** Files the command reads (ASS scripts, per-layer command scripts): written before it runs. */
   files?: CommandFile[];
   /**
@@ -52,7 +54,7 @@ function withArgv(c: FfmpegCommand, workDir: string, encoder: string | null): Ff
   if (c.filterComplex.length <= FILTER_SCRIPT_THRESHOLD_BYTES) return { ...c, args: commandToArgs(c), encoder };
   const script: CommandFile = { path: `${workDir.replace(/\/+$/, '')}/filter-graph.txt`, contents: c.filterComplex };
   const inline = commandToArgs({ ...c, filterComplex: '' });
-  const at = inline.length - c.outputOptions.length - 1;
+  const at = inline.length - c.outputOptions.length - 1 - (c.extraOutputs ?? []).reduce((n, o) => n + o.options.length + 1, 0);
   const args = [...inline.slice(0, at), '-filter_complex_script', fileArg(script.path), ...inline.slice(at)];
   return { ...c, files: [...(c.files ?? []), script], args, encoder };
 }
@@ -77,6 +79,11 @@ export interface BuildCommandInput {
   videoEncoder?: string;
   /** Two-pass loudness normalisation (when the spec has a target): pass 1 measures, pass 2 applies. */
   loudness?: LoudnessPass;
+  /**
+   * Also writes output frame `frame` (0-based within the range) as a PNG at `path`, tapped from the
+   * graph just before the encoder: the poster comes out of the encode, no second decode afterwards.
+   */
+  posterFrame?: { frame: number; path: string };
 }
 
 export function buildFfmpegCommand(i: BuildCommandInput): FfmpegCommand {
@@ -105,7 +112,13 @@ export function buildFfmpegCommand(i: BuildCommandInput): FfmpegCommand {
       g.chain([video], [...shift, `subtitles=filename=${escapeFilterValue(assPath)}:fontsdir=${escapeFilterValue(i.fontsDir)}`, ...unshift], out);
       video = out;
     }
-    g.chain([video], ['format=yuv420p'], 'v');
+    if (i.posterFrame && !measuring) {
+      const { frame } = i.posterFrame;
+      if (!(Number.isInteger(frame) && frame >= 0 && frame < totalFrames)) throw new FfmpegBuildError(`poster frame ${frame} is outside the ${totalFrames} rendered frames`);
+      const tap = g.label('poster');
+      g.chains.push(`[${video}]format=yuv420p,split=2[v][${tap}]`);
+      g.chain([tap], [`select=eq(n\\,${frame})`], 'pv');
+    } else g.chain([video], ['format=yuv420p'], 'v');
   }
   if (withAudio) g.chain([mixAudio({ g, spec, target, range, loudness: i.loudness })], [], 'a', true);
 
@@ -130,7 +143,9 @@ export function buildFfmpegCommand(i: BuildCommandInput): FfmpegCommand {
   if (withVideo && !withAudio) out.push('-frames:v', String(totalFrames));
   out.push('-movflags', '+faststart');
 
-  return withArgv({ globalOptions: ['-hide_banner', '-nostdin', '-y'], inputs: g.inputs, filterComplex: g.chains.join(';'), outputOptions: out, outputPath: fileArg(i.outputPath), files: g.files }, i.workDir, withVideo ? encoder : 'aac');
+  // The poster tap: one frame, its own file (a -frames limit closes only the file it is set on).
+  const extraOutputs = withVideo && i.posterFrame ? [{ options: ['-map', '[pv]', '-frames:v', '1', '-update', '1', '-c:v', 'png', '-f', 'image2'], path: fileArg(i.posterFrame.path) }] : undefined;
+  return withArgv({ globalOptions: ['-hide_banner', '-nostdin', '-y'], inputs: g.inputs, filterComplex: g.chains.join(';'), outputOptions: out, outputPath: fileArg(i.outputPath), ...(extraOutputs ? { extraOutputs } : {}), files: g.files }, i.workDir, withVideo ? encoder : 'aac');
 }
 
 /** globalOptions, then each input's options and `-i path`, then the graph, the output options and the output. */
@@ -139,5 +154,6 @@ export function commandToArgs(c: FfmpegCommand): string[] {
   for (const input of c.inputs) args.push(...input.options, '-i', input.path);
   if (c.filterComplex.length > 0) args.push('-filter_complex', c.filterComplex);
   args.push(...c.outputOptions, c.outputPath);
+  for (const o of c.extraOutputs ?? []) args.push(...o.options, o.path);
   return args;
 }

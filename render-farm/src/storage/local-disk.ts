@@ -1,9 +1,9 @@
 /** Storage on a local (or network-mounted) folder: STORAGE_DIR, default $DATA_DIR/storage (DATA_DIR default <cwd>/.data). */
 import { randomBytes } from 'node:crypto';
-import { copyFile, lstat, mkdir, readdir, realpath, rename, rm, stat, utimes } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, readdir, realpath, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { keyToPath } from './keys.ts';
-import { StorageKeyError, StorageNotFoundError, type LocalFile, type Storage, type StorageStat, type StoredObject } from './storage.ts';
+import { StorageKeyError, StorageNotFoundError, type LocalFile, type PutOptions, type Storage, type StorageStat, type StoredObject } from './storage.ts';
 
 export function defaultStorageDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.STORAGE_DIR || join(env.DATA_DIR || join(process.cwd(), '.data'), 'storage'));
@@ -47,13 +47,14 @@ export class LocalDiskStorage implements Storage {
     }
   }
 
-  async put(key: string, fromFile: string): Promise<void> {
+  async put(key: string, fromFile: string, opts: PutOptions = {}): Promise<void> {
     const path = await this.pathFor(key);
     await mkdir(dirname(path), { recursive: true });
-    // Copy beside the target then rename, so readers never see a half-written object.
+    // Copy (or link) beside the target then rename, so readers never see a half-written object.
     const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
     try {
-      await copyFile(fromFile, tmp);
+      // A file nobody writes again is linked on the same filesystem: no bytes copied.
+      if (!opts.immutable || !(await link(fromFile, tmp).then(() => true, () => false))) await copyFile(fromFile, tmp);
       await rename(tmp, path);
     } catch (err) {
       await rm(tmp, { force: true });

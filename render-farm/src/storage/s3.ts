@@ -17,7 +17,7 @@ import { CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObject
 import { Upload } from '@aws-sdk/lib-storage';
 import { s3ClientConfig, s3ConfigFromEnv, s3ObjectKey, S3_PART_SIZE, storageKeyOf, type S3Config } from '@clipmaker/shared/storage';
 import { assertStorageKey } from './keys.ts';
-import { StorageNotFoundError, type LocalFile, type Storage, type StorageStat, type StoredObject } from './storage.ts';
+import { StorageNotFoundError, type LocalFile, type PutOptions, type Storage, type StorageStat, type StoredObject } from './storage.ts';
 
 export interface S3Options extends S3Config {
   /** Where localPath() downloads to (default os.tmpdir()). */
@@ -61,7 +61,7 @@ export class S3Storage implements Storage {
     return s3ObjectKey(this.o, key);
   }
 
-  async put(key: string, fromFile: string, opts: { contentType?: string } = {}): Promise<void> {
+  async put(key: string, fromFile: string, opts: PutOptions = {}): Promise<void> {
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.o.bucket, Key: this.key(key), Body: createReadStream(fromFile), ContentType: opts.contentType ?? 'application/octet-stream' },

@@ -19,11 +19,20 @@ export interface LocalFile {
   release(): Promise<void>;
 }
 
+export interface PutOptions {
+  contentType?: string;
+  immutable?: boolean;
+}
+
 export interface Storage {
   /** Short name for logs ("local", "s3"). */
   readonly driver: string;
-  /** Stores the file at `fromFile` under `key`, replacing any previous object atomically. */
-  put(key: string, fromFile: string, opts?: { contentType?: string }): Promise<void>;
+  /**
+   * Stores the file at `fromFile` under `key`, replacing any previous object atomically. `immutable`:
+   * the caller never writes to `fromFile` again (it may delete it), so local disk may hard-link it
+   * instead of copying.
+   */
+  put(key: string, fromFile: string, opts?: PutOptions): Promise<void>;
   /** Copies the object to `toFile` (parent folders are created). Throws StorageNotFoundError. */
   get(key: string, toFile: string): Promise<void>;
   /**

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalDiskStorage, StorageKeyError, StorageNotFoundError } from '../../src/storage/index.ts';
@@ -31,6 +31,24 @@ describe('LocalDiskStorage', () => {
     await storage.delete('renders/r1/output.mp4');
     expect(await storage.exists('renders/r1/output.mp4')).toBe(false);
     await storage.delete('renders/r1/output.mp4'); // missing: not an error
+  });
+
+  it('immutable puts link the file (same inode, nothing copied); plain puts copy it', async () => {
+    const handed = join(dir, 'handed.bin');
+    await writeFile(handed, 'rendered');
+    await storage.put('renders/r3/output.mp4', handed, { immutable: true });
+    const linked = await storage.localPath('renders/r3/output.mp4');
+    expect((await stat(linked.path)).ino).toBe((await stat(handed)).ino);
+    // The caller removes its file (the job folder goes): the object stays whole.
+    await rm(handed);
+    expect(await readFile(linked.path, 'utf8')).toBe('rendered');
+    const own = join(dir, 'own.bin');
+    await writeFile(own, 'mine');
+    await storage.put('renders/r3/poster.jpg', own);
+    const copied = await storage.localPath('renders/r3/poster.jpg');
+    expect((await stat(copied.path)).ino).not.toBe((await stat(own)).ino);
+    await writeFile(own, 'changed later');
+    expect(await readFile(copied.path, 'utf8')).toBe('mine');
   });
 
   it('reports missing objects clearly', async () => {

@@ -2,7 +2,8 @@
  * Prometheus metrics for the app process (prom-client): HTTP request durations by route and status
  * and server-error counts (observed by hooks.server.ts), render queue depth per priority (read from
  * Redis at scrape time), render job durations and failures (from the renders table at scrape time),
- * worker heartbeats (age per worker, from Redis), the storage disk's usage (statfs on STORAGE_DIR
+ * worker heartbeats (age per worker, from Redis), how soon after ffmpeg's exit a render row became
+ * succeeded (observed where the success was applied), the storage disk's usage (statfs on STORAGE_DIR
  * when storage is local), and collab connections when the embedded collab-server publishes a count.
  * Alert rules over these: docker/monitoring/prometheus/alerts.yml.
  */
@@ -22,6 +23,7 @@ export interface AppMetrics {
   httpErrors: Counter<'method' | 'route' | 'status'>;
   renderDuration: Histogram<'status'>;
   renderFailures: Counter<'status'>;
+  renderReady: Histogram<never>;
 }
 
 const KEY = Symbol.for('clipmaker.app.metrics');
@@ -147,7 +149,13 @@ export function installMetrics(ctx: AppContext): AppMetrics {
       for (const r of rows) this.inc({ status: r.status }, Number(r.n));
     },
   });
-  const metrics = { registry, httpDuration, httpErrors, renderDuration, renderFailures };
+  const renderReady = new Histogram({
+    name: 'clipmaker_render_ready_after_ffmpeg_seconds',
+    help: "Encoding ffmpeg's exit to the render row set succeeded with its outputs (issue 14 target: 2 s), as this instance applied it.",
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [registry],
+  });
+  const metrics = { registry, httpDuration, httpErrors, renderDuration, renderFailures, renderReady };
   g[KEY] = metrics;
   return metrics;
 }
@@ -173,6 +181,11 @@ async function durationHistogram(ctx: AppContext) {
     values.push({ labels: { status: row.status }, value: Number(row.n), metricName: `${name}_count` });
   }
   return { name, help: 'Wall time of finished render jobs (start, or submit when never started, to finish), from the database.', type: 'histogram', aggregator: 'sum', values };
+}
+
+/** Records how long after ffmpeg exited a render row became succeeded (services/renders.ts); a no-op until installed. */
+export function observeRenderReady(seconds: number): void {
+  (globalThis as G)[KEY]?.renderReady.observe(seconds);
 }
 
 /** Records one finished HTTP request (hooks.server.ts); a no-op until the metrics are installed. */

@@ -17,6 +17,7 @@ import { signedFileUrl } from '../signing.ts';
 import { RENDER_ROLES, VIEW_ROLES, requireProjectRole } from './accounts/index.ts';
 import type { Role } from './accounts/roles.ts';
 import { logger } from '../logger.ts';
+import { observeRenderReady } from '../metrics.ts';
 import { ServiceError } from './errors.ts';
 import { debitRenderMinutes, refundRenderMinutes } from './render-minutes.ts';
 import { reconcileTranscripts } from './transcripts.ts';
@@ -364,6 +365,12 @@ export async function succeedRender(ctx: AppContext, r: RenderResult): Promise<b
     .where(and(eq(renders.id, r.renderId), inArray(renders.status, ['queued', 'rendering'])))
     .returning();
   if (row) ctx.renderEvents.publish(updateOf(row));
+  if (row && r.tail) {
+    // Issue 14: ready within 2 s of ffmpeg's exit. The worker's clock stamped the exit (same host or NTP).
+    const readyAfterFfmpegMs = Math.max(0, Date.now() - r.tail.ffmpegExitedAt);
+    observeRenderReady(readyAfterFfmpegMs / 1000);
+    log.info({ event: 'render.succeeded', renderId: r.renderId, readyAfterFfmpegMs, workerTailMs: r.tail.totalMs, tailStagesMs: r.tail.stagesMs }, 'render succeeded');
+  }
   if (row) await persistRenderRuns(ctx, r.renderId).catch((err: unknown) => log.error({ event: 'render.runs_not_stored', renderId: r.renderId, err }, 'could not store ffmpeg runs'));
   return row !== undefined;
 }
