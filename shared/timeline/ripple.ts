@@ -83,6 +83,8 @@ export interface RippleCut {
   /** Removed clip pieces (their `start` lies in [a, a + len)). */
   pieces: MapSnap[];
   seams: Seam[];
+  /** For a range past every clip (captions only): how far past the clips' end it started. */
+  tail: number | null;
   /** Removed caption words (times as before the cut). */
   words: { cueId: string; start: number; end: number; text: string; line: number }[];
   /** Cues the cut deleted, as before the cut. */
@@ -147,7 +149,7 @@ export function rippleDeleteRanges(doc: Y.Doc, rangesIn: readonly [number, numbe
     // Last range first, so earlier frames keep their meaning.
     for (const [a, b] of [...ranges].reverse()) {
       const len = b - a;
-      const rec: RippleCut = { a, len, pieces: [], seams: [], words: [], cues: [], clamped: [] };
+      const rec: RippleCut = { a, len, pieces: [], seams: [], tail: null, words: [], cues: [], clamped: [] };
       const cutTracks = new Set<string>();
       for (const c of readTimeline(doc).clips) {
         const now = readTimeline(doc);
@@ -166,6 +168,8 @@ export function rippleDeleteRanges(doc: Y.Doc, rangesIn: readonly [number, numbe
         if (typeof s === 'number' && s >= b) m.set('start', s - len);
       }
       const after = readTimeline(doc);
+      const contentEnd = after.clips.reduce((n, c) => Math.max(n, endOf(after, c)), 0);
+      if (a >= contentEnd) rec.tail = a - contentEnd;
       for (const trackId of cutTracks) {
         const l = after.clips.find((c) => c.trackId === trackId && endOf(after, c) === a);
         const r = after.clips.find((c) => c.trackId === trackId && c.start === a);
@@ -233,19 +237,43 @@ function findSeam(tl: TimelineSnapshot, seam: Seam): number | null {
   const byId = (id: string) => onTrack.find((c) => c.id === id);
   const l = left && byId(left.id);
   if (l && isMedia(l) && !l.reverse && l.sourceOut === left.sourceOut) return endOf(tl, l);
-  const r = right && byId(right.id);
-  if (r && isMedia(r) && !r.reverse && r.sourceIn === right.sourceIn) return r.start;
+  // The clip ending where our piece's source starts, whatever its id now (a merge may have renamed it).
   if (left?.assetId && left.sourceOut !== null) {
     const c = onTrack.find((x) => isMedia(x) && !x.reverse && x.assetId === left.assetId && x.sourceOut === left.sourceOut);
     if (c) return endOf(tl, c);
   }
+  const r = right && byId(right.id);
+  if (r && isMedia(r) && !r.reverse && r.sourceIn === right.sourceIn) return r.start;
   if (right?.assetId && right.sourceIn !== null) {
     const c = onTrack.find((x) => isMedia(x) && !x.reverse && x.assetId === right.assetId && x.sourceIn === right.sourceIn);
     if (c) return c.start;
   }
+  // The seam itself was cut away by someone else: next to the nearest source frames still there.
+  const media = onTrack.filter((x): x is Extract<ClipSnapshot, { kind: 'video' | 'audio' }> => isMedia(x) && !x.reverse);
+  if (left?.assetId && left.sourceOut !== null) {
+    const before = media.filter((x) => x.assetId === left.assetId && x.sourceOut <= left.sourceOut!).sort((x, y) => y.sourceOut - x.sourceOut)[0];
+    if (before) return endOf(tl, before);
+  }
+  if (right?.assetId && right.sourceIn !== null) {
+    const after = media.filter((x) => x.assetId === right.assetId && x.sourceIn >= right.sourceIn!).sort((x, y) => x.sourceIn - y.sourceIn)[0];
+    if (after) return after.start;
+  }
   if (l && !left?.assetId) return endOf(tl, l);
   if (r && !right?.assetId) return r.start;
   return null;
+}
+
+/** Where a recorded range starts now: its first seam found, else its old frame (within the timeline). */
+function seamOf(tl: TimelineSnapshot, rec: RippleCut): number {
+  for (const s of rec.seams) {
+    const p = findSeam(tl, s);
+    if (p !== null) return p;
+  }
+  const end = tl.clips.reduce((n, c) => Math.max(n, endOf(tl, c)), 0);
+  if (rec.tail !== null) return end + rec.tail;
+  // Nothing to anchor to (captions over a gap between clips): where it was.
+  if (rec.seams.length === 0) return rec.a;
+  return Math.min(rec.a, end);
 }
 
 /** Timeline frame of source frame `src` of a media clip that holds it (non-reversed), or null. */
@@ -257,6 +285,12 @@ function frameOfSource(tl: TimelineSnapshot, trackId: string, assetId: string, s
     return c.start + (src === c.sourceIn ? 0 : lengthIn(tl, { ...c, sourceOut: src }));
   }
   return null;
+}
+
+/** The first removed media piece (non-reversed): its source frame locates the range for redo. */
+function mediaAnchor(rec: RippleCut): RippleRestore['anchor'] {
+  const m = rec.pieces.find((x) => ['video', 'audio'].includes(str(x, 'kind') ?? '') && !(x.reverse as { v: unknown } | undefined)?.v);
+  return m ? { trackId: str(m, 'trackId')!, assetId: str(m, 'assetId')!, sourceIn: num(m, 'sourceIn'), offset: num(m, 'start') - rec.a } : null;
 }
 
 /** Scalar fields two clip maps must share to be one clip again. */
@@ -311,51 +345,93 @@ function mergeWithNeighbours(doc: Y.Doc, id: string): void {
  * moves everything from there `len` frames right, re-inserts the removed pieces, words and cues.
  */
 function restoreOne(doc: Y.Doc, rec: RippleCut): RippleRestore {
-  const tl = readTimeline(doc);
-  let p: number | null = null;
-  for (const s of rec.seams) if (p === null) p = findSeam(tl, s);
-  if (p === null) {
-    const end = tl.clips.reduce((n, c) => Math.max(n, endOf(tl, c)), 0);
-    p = Math.min(rec.a, end);
-  }
-  const delta = p - rec.a;
+  const p = seamOf(readTimeline(doc), rec);
   const { len } = rec;
   const clips = maps(doc).clips;
-  for (const m of clips.values()) {
-    const s = m.get('start');
-    if (typeof s === 'number' && s >= p) m.set('start', s + len);
+  const cues = maps(doc).cues;
+  const anchor = mediaAnchor(rec);
+  const off = (x: MapSnap) => num(x, 'start') - rec.a;
+
+  // Slices of the range, one per removed media piece of the seam's track: each goes back next to
+  // the clip that ends where its source starts (another user may have re-inserted their own cut
+  // between two of ours), else right after the previous slice.
+  const primary = rec.seams[0]?.trackId;
+  const prim = rec.pieces.filter((x) => str(x, 'trackId') === primary && ['video', 'audio'].includes(str(x, 'kind') ?? '')).sort((x, y) => off(x) - off(y));
+  const bounds = [0, ...prim.slice(1).map(off).filter((o) => o > 0 && o < len), len];
+  const slices = bounds.slice(0, -1).map((o, k) => ({ o, l: bounds[k + 1]! - o, q: 0 }));
+
+  // Cue frames the cut clamped onto `a` (now at p), to set from their record instead of shifting.
+  const clampedBy = new Map(rec.clamped.map((c) => [c.cueId, c]));
+  const fixed = new Map<string, { start: boolean; end: boolean; words: Set<number> }>();
+  for (const [cid, m] of cues.entries()) {
+    const cl = clampedBy.get(cid);
+    if (!cl) continue;
+    const words = (m.get('words') as { start: number; end: number }[] | undefined) ?? [];
+    const ws = new Set<number>();
+    words.forEach((w, i) => {
+      if ((w.start === p || w.end === p) && cl.words.some((x) => x.at + p - rec.a === w.start)) ws.add(i);
+    });
+    fixed.set(cid, { start: cl.start !== null && m.get('start') === p, end: cl.end !== null && m.get('end') === p, words: ws });
   }
-  let anchor: RippleRestore['anchor'] = null;
+
   const inserted: string[] = [];
-  for (const piece of rec.pieces) {
-    const oldId = str(piece, 'id') ?? newId();
-    const id = clips.has(oldId) ? newId() : oldId;
-    const m = new Y.Map<unknown>();
-    clips.set(id, m);
-    fillMap(m, piece, { id, start: num(piece, 'start') + delta });
-    inserted.push(id);
-    const kind = str(piece, 'kind');
-    if (!anchor && (kind === 'video' || kind === 'audio') && !(piece.reverse as { v: unknown } | undefined)?.v) {
-      anchor = { trackId: str(piece, 'trackId')!, assetId: str(piece, 'assetId')!, sourceIn: num(piece, 'sourceIn'), offset: num(piece, 'start') - rec.a };
+  let q = p;
+  for (const [k, sl] of slices.entries()) {
+    if (k > 0) {
+      const piece = prim.find((x) => off(x) === sl.o);
+      const tl = readTimeline(doc);
+      const left = piece && tl.clips.find((c) => c.trackId === primary && isMedia(c) && !c.reverse && c.assetId === str(piece, 'assetId') && c.sourceOut === num(piece, 'sourceIn'));
+      q = left ? endOf(tl, left) : q;
     }
+    sl.q = q;
+    for (const m of clips.values()) {
+      const s = m.get('start');
+      if (typeof s === 'number' && s >= q) m.set('start', s + sl.l);
+    }
+    for (const [cid, m] of cues.entries()) {
+      const fx = fixed.get(cid);
+      const start = m.get('start') as number;
+      const end = m.get('end') as number;
+      const patch: Record<string, unknown> = {};
+      if (!fx?.start && start >= q) patch.start = start + sl.l;
+      if (!fx?.end && end > q) patch.end = end + sl.l;
+      const words = m.get('words') as { start: number; end: number }[] | undefined;
+      if (Array.isArray(words)) patch.words = words.map((w, i) => (fx?.words.has(i) ? w : { start: w.start >= q ? w.start + sl.l : w.start, end: w.end > q ? w.end + sl.l : w.end }));
+      setFields(m, patch);
+    }
+    for (const piece of rec.pieces) {
+      const o = off(piece);
+      if (o < sl.o || o >= sl.o + sl.l) continue;
+      const oldId = str(piece, 'id') ?? newId();
+      const id = clips.has(oldId) ? newId() : oldId;
+      const m = new Y.Map<unknown>();
+      clips.set(id, m);
+      fillMap(m, piece, { id, start: q + o - sl.o });
+      inserted.push(id);
+    }
+    q += sl.l;
   }
   for (const id of inserted) mergeWithNeighbours(doc, id);
 
-  const cues = maps(doc).cues;
-  const clampedBy = new Map(rec.clamped.map((c) => [c.cueId, c]));
-  for (const [cid, m] of cues.entries()) {
-    const start = m.get('start') as number;
-    const end = m.get('end') as number;
-    const cl = clampedBy.get(cid);
-    const ns = cl?.start != null && start === p ? cl.start + delta : start >= p ? start + len : start;
-    const ne = cl?.end != null && end === p ? cl.end + delta : end > p ? end + len : end;
+  /** A frame of the range as it was cut, where it is now. */
+  const at = (f: number): number => {
+    const o = f - rec.a;
+    if (o < 0) return f + p - rec.a;
+    const sl = slices.find((x) => o < x.o + x.l) ?? slices.at(-1)!;
+    return sl.q + o - sl.o;
+  };
+  for (const [cid, fx] of fixed) {
+    const m = cues.get(cid);
+    const cl = clampedBy.get(cid)!;
+    if (!(m instanceof Y.Map)) continue;
+    const patch: Record<string, unknown> = {};
+    if (fx.start) patch.start = at(cl.start!);
+    if (fx.end) patch.end = at(cl.end!);
     const words = m.get('words') as { start: number; end: number }[] | undefined;
-    const patch: Record<string, unknown> = { start: ns, end: ne };
-    if (Array.isArray(words)) {
-      patch.words = words.map((w) => {
-        const c = cl?.words.find((x) => x.at + delta === w.start);
-        if (c && (w.start === p || w.end === p)) return { start: c.start + delta, end: c.end + delta };
-        return { start: w.start >= p ? w.start + len : w.start, end: w.end > p ? w.end + len : w.end };
+    if (Array.isArray(words) && fx.words.size > 0) {
+      patch.words = words.map((w, i) => {
+        const c = fx.words.has(i) ? cl.words.find((x) => x.at + p - rec.a === w.start || x.at + p - rec.a === w.end - (w.end - w.start)) : undefined;
+        return c ? { start: at(c.start), end: at(c.end) } : w;
       });
     }
     setFields(m, patch);
@@ -368,9 +444,9 @@ function restoreOne(doc: Y.Doc, rec: RippleCut): RippleRestore {
     cues.set(id, m);
     fillMap(m, snap, {
       id,
-      start: num(snap, 'start') + delta,
-      end: num(snap, 'end') + delta,
-      ...(Array.isArray(words) ? { words: (words as { start: number; end: number }[]).map((w) => ({ start: w.start + delta, end: w.end + delta })) } : {}),
+      start: at(num(snap, 'start')),
+      end: at(num(snap, 'end')),
+      ...(Array.isArray(words) ? { words: (words as { start: number; end: number }[]).map((w) => ({ start: at(w.start), end: at(w.end) })) } : {}),
     });
   }
   for (const w of rec.words) {
@@ -381,7 +457,7 @@ function restoreOne(doc: Y.Doc, rec: RippleCut): RippleRestore {
     if (!Array.isArray(words)) continue;
     const tokens = tokensOf(text);
     if (tokens.length !== words.length) continue; // edited as plain text since: its word timings are gone
-    const nw = { start: w.start + delta, end: w.end + delta };
+    const nw = { start: at(w.start), end: at(w.end) };
     let i = 0;
     while (i < words.length && words[i]!.start < nw.start) i++;
     const lo = tokens[i - 1]?.line ?? 0;
@@ -418,4 +494,15 @@ export function redoRippleCut(doc: Y.Doc, restores: readonly RippleRestore[], or
     ranges.push([Math.max(0, a), Math.max(0, a) + r.len]);
   }
   rippleDeleteRanges(doc, ranges, origin);
+}
+
+/**
+ * What undoing `records` would re-insert, located in the document as it is now (before the undo):
+ * for a redo of an undo done by other means (Yjs' own undo when nobody else edited meanwhile).
+ */
+export function rippleRestoresFor(doc: Y.Doc, records: readonly RippleCut[]): RippleRestore[] {
+  const tl = readTimeline(doc);
+  return [...records].reverse().map((rec) => {
+    return { p: seamOf(tl, rec), len: rec.len, anchor: mediaAnchor(rec) };
+  });
 }

@@ -10,7 +10,7 @@
  * again. Every other edit keeps Yjs' undo, which never overwrites another user's later change.
  */
 import * as Y from 'yjs';
-import { RIPPLE_CUT_META, RIPPLE_RESTORE_META, redoRippleCut, undoRippleCut, type RippleCut, type RippleRestore } from '@clipmaker/shared/timeline';
+import { RIPPLE_CUT_META, RIPPLE_RESTORE_META, redoRippleCut, rippleRestoresFor, undoRippleCut, type RippleCut, type RippleRestore } from '@clipmaker/shared/timeline';
 
 /** Origin of this user's own edits, tracked by the UndoManager. */
 export const LOCAL_ORIGIN = { local: true } as const;
@@ -27,7 +27,17 @@ export const UNDO_CAPTURE_MS = 400;
 
 type StackItem = Y.UndoManager['undoStack'][number];
 
-/** A Y.UndoManager whose ripple-cut steps undo and redo semantically (same API otherwise). */
+/** Stack item meta of a ripple step. */
+const CUT = 'ripple.cut'; // RippleCut[]: undo re-inserts what the cut removed
+const RESTORE = 'ripple.restore'; // RippleRestore[]: redo cuts it again
+const REMOTE = 'ripple.remote'; // other clients' state vector when the step was made
+
+/**
+ * A Y.UndoManager whose ripple-cut steps undo and redo semantically (same API otherwise). When no
+ * other client has written anything since the step was made, Yjs' own undo/redo of it is exact and
+ * is used (it keeps the links Yjs needs to undo my earlier edits of the same fields); otherwise
+ * the step is undone from its record against the document as it is now.
+ */
 export class EditorUndoManager extends Y.UndoManager {
   /** What the UndoManager did with the transaction being captured (null: it captured nothing). */
   private captured: 'added' | 'updated' | null = null;
@@ -40,13 +50,9 @@ export class EditorUndoManager extends Y.UndoManager {
     if (!item) return;
     if (this.captured === 'updated' || item.meta.get('mixed')) {
       // Merged with other edits into one step: that step keeps Yjs' item-level undo.
-      item.meta.delete(RIPPLE_CUT_META);
-      item.meta.delete(RIPPLE_RESTORE_META);
+      for (const k of [CUT, RESTORE, REMOTE]) item.meta.delete(k);
       item.meta.set('mixed', true);
-    } else {
-      if (cut) item.meta.set(RIPPLE_CUT_META, cut);
-      if (restore) item.meta.set(RIPPLE_RESTORE_META, restore);
-    }
+    } else this.tag(item, { cut, restore });
     // Nothing later joins a ripple step.
     this.stopCapturing();
   };
@@ -77,18 +83,34 @@ export class EditorUndoManager extends Y.UndoManager {
     return this.pop('redo');
   }
 
+  private tag(item: StackItem, m: { cut?: RippleCut[] | undefined; restore?: RippleRestore[] | undefined }): void {
+    if (m.cut) item.meta.set(CUT, m.cut);
+    if (m.restore) item.meta.set(RESTORE, m.restore);
+    item.meta.set(REMOTE, this.remoteState());
+  }
+
+  /** Other clients' state vector, as a comparable string. */
+  private remoteState(): string {
+    const sv = Y.decodeStateVector(Y.encodeStateVector(this.doc));
+    sv.delete(this.doc.clientID);
+    return JSON.stringify([...sv.entries()].sort((x, y) => x[0] - y[0]));
+  }
+
   /**
-   * One step back (or forward). A semantic step is applied here in a transaction of this manager
-   * (so Yjs files it on the other stack); any other step by Yjs with only that step visible, so a
-   * step that turns out to change nothing is skipped without Yjs reaching a ripple step below it.
+   * One step back (or forward). A ripple step is re-applied here in a transaction of this manager
+   * (so Yjs files it on the other stack) unless nobody else wrote since it was made; any other step
+   * goes to Yjs with only that step visible, so a step that turns out to change nothing is skipped
+   * without Yjs reaching (and item-level undoing) a ripple step below it.
    */
   private pop(kind: 'undo' | 'redo'): StackItem | null {
     const stack = kind === 'undo' ? this.undoStack : this.redoStack;
     while (stack.length > 0) {
       const item = stack.at(-1)!;
-      const cut = item.meta.get(RIPPLE_CUT_META) as RippleCut[] | undefined;
-      const restore = item.meta.get(RIPPLE_RESTORE_META) as RippleRestore[] | undefined;
-      if (kind === 'undo' ? cut : restore) {
+      const cut = item.meta.get(CUT) as RippleCut[] | undefined;
+      const restore = item.meta.get(RESTORE) as RippleRestore[] | undefined;
+      const semantic = kind === 'undo' ? cut : restore;
+      const quiet = item.meta.get(REMOTE) === this.remoteState() && (kind === 'undo' || cut !== undefined);
+      if (semantic && !quiet) {
         stack.pop();
         this.stopCapturing();
         if (kind === 'undo') this.undoing = true;
@@ -104,6 +126,8 @@ export class EditorUndoManager extends Y.UndoManager {
         this.emit('stack-item-popped', [{ stackItem: item, type: kind, changedParentTypes: new Map(), origin: this }, this]);
         return item;
       }
+      // Yjs' undo, exact here; a ripple step keeps its record for the step Yjs files opposite.
+      const next = semantic && kind === 'undo' ? { cut, restore: rippleRestoresFor(this.doc, cut!) } : semantic ? { cut } : null;
       const below = stack.splice(0, stack.length - 1);
       let res: StackItem | null;
       try {
@@ -111,7 +135,12 @@ export class EditorUndoManager extends Y.UndoManager {
       } finally {
         stack.unshift(...below);
       }
-      if (res) return res;
+      if (res) {
+        const filed = (kind === 'undo' ? this.redoStack : this.undoStack).at(-1);
+        if (next && filed) this.tag(filed, next);
+        if (next) this.stopCapturing();
+        return res;
+      }
     }
     return null;
   }
