@@ -341,6 +341,30 @@ function mergeWithNeighbours(doc: Y.Doc, id: string): void {
 }
 
 /**
+ * Where a slice of a cut range goes back: next to the clip its media piece continues in the source
+ * (the clip ending where the piece starts, or starting where it ends), nearest to `q` (the seam, or
+ * the end of the previous slice) when there are several; else at `q`.
+ */
+function sliceAt(tl: TimelineSnapshot, trackId: string | undefined, prim: readonly PrimPiece[], sl: { o: number; l: number }, q: number): number {
+  const media = tl.clips.filter((c): c is Extract<ClipSnapshot, { kind: 'video' | 'audio' }> => c.trackId === trackId && isMedia(c) && !c.reverse);
+  const found: number[] = [];
+  for (const x of prim) {
+    if (x.rel === sl.o) for (const c of media) if (c.assetId === x.assetId && c.sourceOut === x.sourceIn) found.push(endOf(tl, c));
+    if (x.rel + x.len === sl.o + sl.l) for (const c of media) if (c.assetId === x.assetId && c.sourceIn === x.sourceOut) found.push(c.start);
+  }
+  return found.length === 0 ? q : found.reduce((best, x) => (Math.abs(x - q) < Math.abs(best - q) ? x : best));
+}
+
+/** A removed media piece of the seam's track: offset into the range, timeline length, source range. */
+interface PrimPiece {
+  rel: number;
+  len: number;
+  assetId: string;
+  sourceIn: number;
+  sourceOut: number;
+}
+
+/**
  * Undoes one recorded range of a ripple cut against the document as it is now: finds the seam,
  * moves everything from there `len` frames right, re-inserts the removed pieces, words and cues.
  */
@@ -356,8 +380,19 @@ function restoreOne(doc: Y.Doc, rec: RippleCut): RippleRestore {
   // the clip that ends where its source starts (another user may have re-inserted their own cut
   // between two of ours), else right after the previous slice.
   const primary = rec.seams[0]?.trackId;
-  const prim = rec.pieces.filter((x) => str(x, 'trackId') === primary && ['video', 'audio'].includes(str(x, 'kind') ?? '')).sort((x, y) => off(x) - off(y));
-  const bounds = [0, ...prim.slice(1).map(off).filter((o) => o > 0 && o < len), len];
+  const tl0 = readTimeline(doc);
+  const prim: PrimPiece[] = rec.pieces
+    .filter((x) => str(x, 'trackId') === primary && ['video', 'audio'].includes(str(x, 'kind') ?? '') && !(x.reverse as { v: unknown } | undefined)?.v)
+    .map((x) => {
+      const sourceIn = num(x, 'sourceIn');
+      const sourceOut = num(x, 'sourceOut');
+      const speed = { num: Number((x.speedNum as { v: unknown } | undefined)?.v ?? 1), den: Number((x.speedDen as { v: unknown } | undefined)?.v ?? 1) };
+      const asset = tl0.assets.find((y) => y.id === str(x, 'assetId'));
+      const length = clipLength({ kind: 'audio', sourceIn, sourceOut, speed } as ClipSnapshot, asset, tl0.meta.fps);
+      return { rel: off(x), len: length, assetId: str(x, 'assetId')!, sourceIn, sourceOut };
+    })
+    .sort((x, y) => x.rel - y.rel);
+  const bounds = [0, ...prim.slice(1).map((x) => x.rel).filter((o) => o > 0 && o < len), len];
   const slices = bounds.slice(0, -1).map((o, k) => ({ o, l: bounds[k + 1]! - o, q: 0 }));
 
   // Cue frames the cut clamped onto `a` (now at p), to set from their record instead of shifting.
@@ -377,12 +412,7 @@ function restoreOne(doc: Y.Doc, rec: RippleCut): RippleRestore {
   const inserted: string[] = [];
   let q = p;
   for (const [k, sl] of slices.entries()) {
-    if (k > 0) {
-      const piece = prim.find((x) => off(x) === sl.o);
-      const tl = readTimeline(doc);
-      const left = piece && tl.clips.find((c) => c.trackId === primary && isMedia(c) && !c.reverse && c.assetId === str(piece, 'assetId') && c.sourceOut === num(piece, 'sourceIn'));
-      q = left ? endOf(tl, left) : q;
-    }
+    q = sliceAt(readTimeline(doc), primary, prim, sl, q);
     sl.q = q;
     for (const m of clips.values()) {
       const s = m.get('start');
