@@ -85,6 +85,8 @@ export interface RippleCut {
   seams: Seam[];
   /** For a range past every clip (captions only): how far past the clips' end it started. */
   tail: number | null;
+  /** Offset into the range where the clips ended when it was cut (a range running past their end). */
+  emptyFrom?: number | null;
   /** Removed caption words (times as before the cut). */
   words: { cueId: string; start: number; end: number; text: string; line: number }[];
   /** Cues the cut deleted, as before the cut. */
@@ -151,6 +153,9 @@ export function rippleDeleteRanges(doc: Y.Doc, rangesIn: readonly [number, numbe
       const len = b - a;
       const rec: RippleCut = { a, len, pieces: [], seams: [], tail: null, words: [], cues: [], clamped: [] };
       const cutTracks = new Set<string>();
+      const before = readTimeline(doc);
+      const endBefore = before.clips.reduce((n, c) => Math.max(n, endOf(before, c)), 0);
+      rec.emptyFrom = endBefore > a && endBefore < b ? endBefore - a : null;
       for (const c of readTimeline(doc).clips) {
         const now = readTimeline(doc);
         const cur = now.clips.find((x) => x.id === c.id);
@@ -392,7 +397,8 @@ function restoreOne(doc: Y.Doc, rec: RippleCut): RippleRestore {
       return { rel: off(x), len: length, assetId: str(x, 'assetId')!, sourceIn, sourceOut };
     })
     .sort((x, y) => x.rel - y.rel);
-  const bounds = [0, ...prim.slice(1).map((x) => x.rel).filter((o) => o > 0 && o < len), len];
+  const emptyFrom = rec.emptyFrom ?? null;
+  const bounds = [...new Set([0, ...prim.slice(1).map((x) => x.rel), ...(emptyFrom !== null ? [emptyFrom] : []), len])].filter((o) => o >= 0 && o <= len).sort((x, y) => x - y);
   const slices = bounds.slice(0, -1).map((o, k) => ({ o, l: bounds[k + 1]! - o, q: 0 }));
 
   // Cue frames the cut clamped onto `a` (now at p), to set from their record instead of shifting.
@@ -412,7 +418,9 @@ function restoreOne(doc: Y.Doc, rec: RippleCut): RippleRestore {
   const inserted: string[] = [];
   let q = p;
   for (const [k, sl] of slices.entries()) {
-    q = sliceAt(readTimeline(doc), primary, prim, sl, q);
+    const now = readTimeline(doc);
+    // The part of the range that ran past the clips' end goes back past their end.
+    q = sl.o === emptyFrom ? Math.max(q, now.clips.reduce((n, c) => Math.max(n, endOf(now, c)), 0)) : sliceAt(now, primary, prim, sl, q);
     sl.q = q;
     for (const m of clips.values()) {
       const s = m.get('start');

