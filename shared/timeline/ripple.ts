@@ -475,37 +475,57 @@ function restoreOne(doc: Y.Doc, rec: RippleCut): RippleRestore {
     setFields(m, patch);
   }
   for (const snap of rec.cues) {
-    const oldId = str(snap, 'id') ?? newId();
-    const id = cues.has(oldId) ? newId() : oldId;
+    const id = str(snap, 'id') ?? newId();
     const words = (snap.words as { v: unknown } | undefined)?.v;
+    const existing = cues.get(id);
+    if (existing instanceof Y.Map && Array.isArray(words) && Array.isArray(existing.get('words'))) {
+      // The other user's undo already brought words of this cue back: ours join them.
+      const tokens = tokensOf(str(snap, 'text') ?? '');
+      (words as { start: number; end: number }[]).forEach((w, i) => insertWord(existing, { start: at(w.start), end: at(w.end) }, tokens[i]?.text ?? '', tokens[i]?.line ?? 0));
+      continue;
+    }
+    const key = existing ? newId() : id;
     const m = new Y.Map<unknown>();
-    cues.set(id, m);
+    cues.set(key, m);
     fillMap(m, snap, {
-      id,
+      id: key,
       start: at(num(snap, 'start')),
       end: at(num(snap, 'end')),
       ...(Array.isArray(words) ? { words: (words as { start: number; end: number }[]).map((w) => ({ start: at(w.start), end: at(w.end) })) } : {}),
     });
   }
   for (const w of rec.words) {
-    const m = cues.get(w.cueId);
-    if (!(m instanceof Y.Map)) continue;
-    const words = m.get('words') as { start: number; end: number }[] | undefined;
-    const text = m.get('text') as string;
-    if (!Array.isArray(words)) continue;
-    const tokens = tokensOf(text);
-    if (tokens.length !== words.length) continue; // edited as plain text since: its word timings are gone
     const nw = { start: at(w.start), end: at(w.end) };
-    let i = 0;
-    while (i < words.length && words[i]!.start < nw.start) i++;
-    const lo = tokens[i - 1]?.line ?? 0;
-    const hi = tokens[i]?.line ?? Math.max(lo, w.line);
-    const line = Math.min(Math.max(w.line, lo), hi);
-    const nextWords = [...words.slice(0, i), nw, ...words.slice(i)];
-    const nextTokens = [...tokens.slice(0, i), { text: w.text, line }, ...tokens.slice(i)];
-    setFields(m, { words: nextWords, text: textOf(nextTokens), start: Math.min(m.get('start') as number, nw.start), end: Math.max(m.get('end') as number, nw.end) });
+    const m = cues.get(w.cueId);
+    if (m instanceof Y.Map) insertWord(m, nw, w.text, w.line);
+    else {
+      // The other user's cut took the rest of the cue: the word comes back as its cue (same id,
+      // so their undo puts the rest back into it).
+      const c = new Y.Map<unknown>();
+      cues.set(w.cueId, c);
+      setFields(c, { id: w.cueId, start: nw.start, end: nw.end, text: w.text, words: [nw] });
+    }
   }
   return { p, len, anchor };
+}
+
+/** Puts a caption word back into its cue, by time (a cue edited as plain text since is left alone). */
+function insertWord(m: Y.Map<unknown>, nw: { start: number; end: number }, text: string, wantLine: number): void {
+  const words = m.get('words') as { start: number; end: number }[] | undefined;
+  if (!Array.isArray(words) || !text) return;
+  const tokens = tokensOf(m.get('text') as string);
+  if (tokens.length !== words.length) return; // its word timings are gone
+  let i = 0;
+  while (i < words.length && words[i]!.start < nw.start) i++;
+  const lo = tokens[i - 1]?.line ?? 0;
+  const hi = tokens[i]?.line ?? Math.max(lo, wantLine);
+  const line = Math.min(Math.max(wantLine, lo), hi);
+  setFields(m, {
+    words: [...words.slice(0, i), nw, ...words.slice(i)],
+    text: textOf([...tokens.slice(0, i), { text, line }, ...tokens.slice(i)]),
+    start: Math.min(m.get('start') as number, nw.start),
+    end: Math.max(m.get('end') as number, nw.end),
+  });
 }
 
 /**
