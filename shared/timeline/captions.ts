@@ -7,9 +7,11 @@
 import * as Y from 'yjs';
 import { WordStyle as WordStyleSchema, type Cue, type WordStyle } from '../render-spec/schema.ts';
 import { isFiller } from '../captions/transcript.ts';
-import { TimelineError, clipLength, maps, type CueSnapshot } from './model.ts';
-import { newId, removeClip, setFields, splitClip } from './ops.ts';
+import { TimelineError, maps, type CueSnapshot } from './model.ts';
+import { newId, setFields } from './ops.ts';
 import { readTimeline } from './read.ts';
+import { mergeRanges, rippleDeleteRanges, textOf, tokensOf } from './ripple.ts';
+export { rippleDeleteRanges } from './ripple.ts';
 
 type Origin = unknown;
 
@@ -21,16 +23,6 @@ function cueMap(doc: Y.Doc, cueId: string): { m: Y.Map<unknown>; cue: CueSnapsho
   const tokens = tokensOf(cue.text);
   if (tokens.length !== cue.words.length) throw new TimelineError('this caption was edited as plain text: its word timings no longer match');
   return { m, cue: cue as CueSnapshot & { words: { start: number; end: number }[] } };
-}
-
-/** Words of a cue with their line numbers. */
-function tokensOf(text: string): { text: string; line: number }[] {
-  return text.split('\n').flatMap((l, line) => l.split(/\s+/u).filter(Boolean).map((t) => ({ text: t, line })));
-}
-function textOf(tokens: readonly { text: string; line: number }[]): string {
-  let s = '';
-  tokens.forEach((t, i) => (s += i === 0 ? t.text : (tokens[i - 1]!.line === t.line ? ' ' : '\n') + t.text));
-  return s;
 }
 
 /** Replaces the timeline's caption cues (those with word timings) with `cues`; plain subtitles stay. */
@@ -117,85 +109,6 @@ export function setWordStyle(doc: Y.Doc, style: WordStyle | null, origin: Origin
     style = parsed.data;
   }
   doc.transact(() => maps(doc).subtitleStyle.set('wordStyle', style), origin);
-}
-
-/** Frame ranges [start, end) sorted and merged. */
-function mergeRanges(ranges: readonly [number, number][]): [number, number][] {
-  const sorted = ranges.filter(([a, b]) => b > a).map(([a, b]) => [a, b] as [number, number]).sort((x, y) => x[0] - y[0]);
-  const out: [number, number][] = [];
-  for (const r of sorted) {
-    const last = out.at(-1);
-    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
-    else out.push(r);
-  }
-  return out;
-}
-
-/**
- * Ripple-deletes timeline ranges from every track (as deleting words in Descript): clips are split
- * at the range edges and the inside removed, everything later moves left; caption words inside are
- * removed and later cues move left. Refuses when a locked track has content at or after the first
- * range (it could not follow). One transaction: one undo step.
- */
-export function rippleDeleteRanges(doc: Y.Doc, rangesIn: readonly [number, number][], origin: Origin = null): number {
-  const ranges = mergeRanges(rangesIn);
-  if (ranges.length === 0) return 0;
-  const tl = readTimeline(doc);
-  const first = ranges[0]![0];
-  const locked = new Set(tl.tracks.filter((t) => t.locked).map((t) => t.id));
-  if (tl.clips.some((c) => locked.has(c.trackId) && clipEnd(doc, c.id) > first)) throw new TimelineError('unlock the locked tracks first: they could not move with the cut');
-  let removed = 0;
-  doc.transact(() => {
-    // Last range first, so earlier frames keep their meaning.
-    for (const [a, b] of [...ranges].reverse()) {
-      const len = b - a;
-      for (const c of readTimeline(doc).clips) {
-        const end = clipEnd(doc, c.id);
-        if (end <= a || c.start >= b) continue;
-        let id = c.id;
-        if (c.start < a) id = splitClip(doc, id, a, origin);
-        if (clipEnd(doc, id) > b) splitClip(doc, id, b, origin);
-        removeClip(doc, id, {}, origin);
-      }
-      for (const m of maps(doc).clips.values()) {
-        const s = m.get('start');
-        if (typeof s === 'number' && s >= b) m.set('start', s - len);
-      }
-      for (const [cid, m] of [...maps(doc).cues.entries()]) {
-        const start = m.get('start') as number;
-        const end = m.get('end') as number;
-        const shift = (f: number) => (f >= b ? f - len : f > a ? a : f);
-        const words = m.get('words') as { start: number; end: number }[] | undefined;
-        const text = m.get('text') as string;
-        if (Array.isArray(words) && words.length === tokensOf(text).length) {
-          const tokens = tokensOf(text);
-          const keep = words.map((w, i) => ({ w, t: tokens[i]! })).filter(({ w }) => !(w.start >= a && w.end <= b));
-          removed += words.length - keep.length;
-          if (keep.length === 0) {
-            maps(doc).cues.delete(cid);
-            continue;
-          }
-          const nw = keep.map(({ w }) => ({ start: shift(w.start), end: Math.max(shift(w.start) + 1, shift(w.end)) }));
-          const ns = Math.min(shift(start), nw[0]!.start);
-          const ne = Math.max(shift(end), nw.at(-1)!.end);
-          setFields(m, { start: ns, end: ne, text: textOf(keep.map(({ t }) => t)), words: nw });
-        } else {
-          const ns = shift(start);
-          const ne = shift(end);
-          if (ne <= ns) maps(doc).cues.delete(cid);
-          else setFields(m, { start: ns, end: ne });
-        }
-      }
-    }
-  }, origin);
-  return removed;
-}
-
-function clipEnd(doc: Y.Doc, clipId: string): number {
-  const tl = readTimeline(doc);
-  const c = tl.clips.find((x) => x.id === clipId);
-  if (!c) return 0;
-  return c.start + clipLength(c, c.kind === 'text' ? undefined : tl.assets.find((a) => a.id === c.assetId), tl.meta.fps);
 }
 
 /**

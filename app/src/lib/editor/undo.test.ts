@@ -50,9 +50,8 @@ describe('createUndoManager', () => {
     expect(undo.canUndo()).toBe(false);
   });
 
-  // KNOWN BUG (docs/CAPTIONS.md "Not done yet"): marked `fails` so it documents the bug and flips
-  // to a failure the day it is fixed (then drop `.fails`).
-  it.fails('undoing my ripple cut after the other user undid a later cut over the same clip restores the media', () => {
+  // Was a known bug (item-level undo of the split): ripple cuts now undo semantically (undo.ts).
+  it('undoing my ripple cut after the other user undid a later cut over the same clip restores the media', () => {
     const { a, b } = pair();
     addAsset(a, { id: 'a1', key: 'k/original.mp4', kind: 'video', name: 'v.mp4', width: 1920, height: 1080, fps: { num: 30, den: 1 }, durationFrames: 120, durationUs: 4_000_000, hasAudio: true, sha256: null });
     const ua = createUndoManager(a);
@@ -70,6 +69,8 @@ describe('createUndoManager', () => {
     expect(frames(a)).toBe(120 - 14);
     ub.undo();
     expect(readTimeline(a).cues.map((c) => c.text).sort()).toEqual(['Hello um world', 'this is live']);
-    expect(frames(a)).toBe(120); // today: 60 (the clip after the cut is gone)
+    expect(frames(a)).toBe(120);
+    expect(readTimeline(a).clips).toHaveLength(1); // the pieces merged back into one clip
+    expect(readTimeline(b)).toEqual(readTimeline(a));
   });
 });
