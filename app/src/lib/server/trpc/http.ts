@@ -5,7 +5,7 @@
  * ever reach SvelteKit's resolve. Errors are shaped and logged by trpc/init.ts.
  *
  * Queries and mutations answered with plain JSON go through `resolveJsonCalls` (json-calls.ts), a
- * lean copy of that branch of tRPC's own handler; what it does not serve (subscriptions, streams,
+ * lean re-implementation of that branch of tRPC's own handler; what it does not serve (subscriptions, streams,
  * other content types) goes to tRPC's fetch adapter unchanged.
  */
 import type { RequestEvent } from '@sveltejs/kit';

@@ -1,6 +1,6 @@
 /**
  * tRPC's answer to queries and mutations over plain JSON (every call but subscriptions and the
- * jsonl stream): `resolveJsonCalls` is a lean copy of that branch of tRPC's `resolveResponse`
+ * jsonl stream): `resolveJsonCalls` is a lean re-implementation of that branch of tRPC's `resolveResponse`
  * (the same request parsing, procedure call, error shapes, statuses and headers: tRPC's own
  * exported helpers do each step). What it leaves out is per-request work this app never uses: two
  * `AbortSignal.any` and two AbortControllers per request (on Node 20 each signal is made
