@@ -75,6 +75,21 @@ export interface SegmentOptions {
 }
 
 /**
+ * The speech/non-speech energy threshold (dB): a quarter of the way from the noise floor (10th
+ * percentile) to the speech level (95th), at least 3 dB above the floor; null when the file has
+ * under 3 dB of contrast (or no frames).
+ */
+export function speechThreshold(db: Float64Array): number | null {
+  const n = db.length;
+  if (n === 0) return null;
+  const sorted = Float64Array.from(db).sort();
+  const floor = sorted[Math.floor(n * 0.1)]!;
+  const peak = sorted[Math.min(n - 1, Math.floor(n * 0.95))]!;
+  if (peak - floor < 3) return null;
+  return floor + Math.max(3, (peak - floor) * 0.25);
+}
+
+/**
  * Speech segments: a frame is speech when its energy is a quarter of the way from the noise floor
  * (10th percentile) to the speech level (95th percentile), at least 3 dB above the floor. Runs of
  * speech closer than `minPauseMs` join; bursts under 50 ms are dropped; segments are padded and
@@ -87,11 +102,8 @@ export function speechSegments(db: Float64Array, opts: SegmentOptions = {}): Seg
   const minPause = Math.round((opts.minPauseMs ?? 250) / FRAME_MS);
   const pad = Math.round((opts.padMs ?? 150) / FRAME_MS);
   const maxLen = Math.round((opts.maxSegmentMs ?? 25_000) / FRAME_MS);
-  const sorted = Float64Array.from(db).sort();
-  const floor = sorted[Math.floor(n * 0.1)]!;
-  const peak = sorted[Math.min(n - 1, Math.floor(n * 0.95))]!;
-  if (peak - floor < 3) return cutLong(db, { start: 0, end: n }, maxLen); // no contrast: let the decoder decide
-  const thr = floor + Math.max(3, (peak - floor) * 0.25);
+  const thr = speechThreshold(db);
+  if (thr === null) return cutLong(db, { start: 0, end: n }, maxLen); // no contrast: let the decoder decide
   const runs: Segment[] = [];
   let start = -1;
   let last = -1;
