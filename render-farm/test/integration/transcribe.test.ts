@@ -16,7 +16,7 @@ import { LocalDiskStorage } from '../../src/storage/index.ts';
 import { checkWhisperModel, LOW_CONFIDENCE, probePocketsphinx, probeWhisper, runTranscribeJob, type SpeechEngine } from '../../src/transcribe/index.ts';
 import { startWorker, type RenderWorker } from '../../src/worker.ts';
 import { ffmpeg, tempDir } from '../support/media.ts';
-import { matchedStartErrors, SENTENCES, speakScript, type TruthWord } from '../support/speech.ts';
+import { matchedStartErrors, SENTENCES, speakScript, speakScriptEspeak, type TruthWord } from '../support/speech.ts';
 
 const log = pino({ level: 'silent' });
 let dir: string;
@@ -49,7 +49,7 @@ afterAll(async () => {
 });
 
 describe('pocketsphinx engine on synthesised speech', () => {
-  it('recognise: draft transcript with word error rate <= 35 % and word starts within 100 ms (median)', async () => {
+  it('recognise: draft transcript with word error rate <= 35 % and word starts within 18 ms (median)', async () => {
     const stages = new Set<string>();
     const res = await runTranscribeJob(
       { transcriptId: randomUUID(), mediaKey: 'media/talk.mkv', demuxer: 'matroska', outputKey: 'transcripts/r.json' },
@@ -63,7 +63,8 @@ describe('pocketsphinx engine on synthesised speech', () => {
     expect(wer).toBeLessThanOrEqual(0.35);
     const errs = matchedStartErrors(t.words, truth).sort((a, b) => a - b);
     expect(errs.length).toBeGreaterThanOrEqual(truth.length * 0.6);
-    expect(pct(errs, 0.5)).toBeLessThanOrEqual(100);
+    // 11 ms; 24 ms while pocketsphinx's own VAD dropped the segments' padding from its word times.
+    expect(pct(errs, 0.5)).toBeLessThanOrEqual(18);
   }, 180_000);
 
   it('align: the known script gets every word, punctuation kept, starts p95 < 80 ms', async () => {
@@ -106,6 +107,23 @@ describe('pocketsphinx engine on synthesised speech', () => {
     await expect(run({ mediaKey: 'media/talk.mkv', demuxer: 'lavfi' , mode: 'align', script: 'x' })).rejects.toThrow();
     await expect(run({ mediaKey: 'media/talk.mkv', demuxer: 'concat -i /etc/passwd' })).rejects.toThrow(/not a demuxer name/);
     await expect(run({ mediaKey: 'media/talk.mkv', engine: 'whisper' })).rejects.toThrow(/no speech engine on this worker for whisper/);
+  }, 180_000);
+});
+
+describe('pocketsphinx align of isolated words (espeak-ng, a pause before every word)', () => {
+  it('word starts the silence model took are moved back to their onset: 90 % within 30 ms', async () => {
+    const speech = await speakScriptEspeak(SENTENCES.slice(8, 12), dir, 'espeak', { gapMs: 600 });
+    await ffmpeg(['-i', speech.wav, '-c:a', 'flac', join(dir, 'storage', 'media', 'espeak.flac')]);
+    await runTranscribeJob(
+      { transcriptId: randomUUID(), mediaKey: 'media/espeak.flac', mode: 'align', script: speech.text, outputKey: 'transcripts/espeak-a.json' },
+      { storage, engines: [engine], workerId: 't', logger: log },
+    );
+    const t = Transcript.parse(JSON.parse(await readFile(join(dir, 'storage', 'transcripts', 'espeak-a.json'), 'utf8')));
+    expect(t.words).toHaveLength(speech.words.length);
+    const errs = t.words.map((w, i) => Math.abs(w.start - speech.words[i]!.start)).sort((a, b) => a - b);
+    // 18 ms; 91 ms before the onset refinement (the silence model took the start of "nine",
+    // "meal", "morning"...). A few words of these 31 are off by far more either way (p95 ~170 ms).
+    expect(pct(errs, 0.9)).toBeLessThanOrEqual(30);
   }, 180_000);
 });
 
