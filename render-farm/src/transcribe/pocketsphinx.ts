@@ -50,6 +50,14 @@ export async function probePocketsphinx(): Promise<EngineProbe> {
   return { id: 'pocketsphinx', available: true, reason: null, engine: new PocketsphinxEngine(m) };
 }
 
+/**
+ * Align scores each frame with the 16 best Gaussians of each codebook (`-topn`; the default 4 is a
+ * speed shortcut for the LM search): in noise the 4-best approximation let the grammar slide words
+ * into the wrong stretch (a sentence's first word into the pause before it, -1.4 s) and gave a p95
+ * start error of 92 ms instead of 75 at 15 dB SNR. 32, 64 and 128 align the same as 16
+ * (docs/BENCHMARKS.md); 16 costs ~1.4x the align CPU (still ~0.04 RTF).
+ */
+const ALIGN_SCORING = ['-topn', '16'];
 const ALIGN_BEAMS: string[][] = [
   ['-beam', '1e-80', '-pbeam', '1e-80', '-wbeam', '1e-60'],
   ['-beam', '1e-120', '-pbeam', '1e-120', '-wbeam', '1e-100', '-maxhmmpf', '100000'],
@@ -216,7 +224,7 @@ class PocketsphinxEngine implements SpeechEngine {
     // Noisy audio can prune the grammar's last state away with the default beams: retry wider.
     let aligned: HypsegWord[] = [];
     for (const beams of ALIGN_BEAMS) {
-      await this.batch([...args, '-jsgf', gram, ...KEEP_ALL_FRAMES, ...beams, '-ctl', ctl, '-hypseg', hypseg], run);
+      await this.batch([...args, '-jsgf', gram, ...KEEP_ALL_FRAMES, ...ALIGN_SCORING, ...beams, '-ctl', ctl, '-hypseg', hypseg], run);
       aligned = (await readFile(hypseg, 'utf8')).split('\n').flatMap((l) => parseHypseg(l)?.words ?? []).filter((w) => !w.filler);
       if (aligned.length === grammarWords.length) break;
     }
