@@ -1,6 +1,6 @@
 export { chooseEngine, type SpeechEngine, type EngineProbe, type EngineWord } from './engine.ts';
 export { probePocketsphinx, parseHypseg, parseCtmLine, wordConfidences, refineStarts, transcribeConcurrency, LOW_CONFIDENCE, pocketsphinxModelDir, DEFAULT_POCKETSPHINX_MODEL_DIR } from './pocketsphinx.ts';
-export { speechSegments, speechThreshold, frameEnergies, wavData } from './speech-segments.ts';
+export { speechSegments, speechThreshold, energyLevels, frameEnergies, wavData } from './speech-segments.ts';
 export { probeWhisper, checkWhisperModel, WHISPER_BINDING } from './whisper.ts';
 export { runTranscribeJob, parseTranscribeJobData, decodeArgs } from './transcribe-job.ts';
 

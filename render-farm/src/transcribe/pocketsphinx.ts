@@ -13,7 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { normaliseWord, scriptWords } from '@clipmaker/shared/captions';
 import { PermanentError, RenderAbortedError } from '../errors.ts';
 import type { EngineProbe, EngineRun, EngineWord, SpeechEngine } from './engine.ts';
-import { FRAME_MS, frameEnergies, pool, speechSegments, speechThreshold, wavData, type Segment } from './speech-segments.ts';
+import { energyLevels, FRAME_MS, frameEnergies, pool, speechSegments, wavData, type Segment } from './speech-segments.ts';
 
 export const DEFAULT_POCKETSPHINX_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
 
@@ -237,7 +237,7 @@ class PocketsphinxEngine implements SpeechEngine {
     run.onProgress?.(1);
     // Confidence is the decoder's fit of its own segmentation, before the starts are refined.
     const confidences = wordConfidences(aligned, segments);
-    const starts = refineStarts(aligned, energies, speechThreshold(energies) ?? Infinity);
+    const starts = refineStarts(aligned, energies);
     const out: EngineWord[] = [];
     let k = 0;
     for (let i = 0; i < script.length; i++) {
@@ -298,20 +298,31 @@ export function wordConfidences(words: readonly HypsegWord[], segments: readonly
   });
 }
 
+/**
+ * Starts are refined only when the file's speech stands this far above its noise floor (95th vs
+ * 10th percentile frame energy): in noise (15 dB SNR speech has ~19 dB) a "speech-level" run before
+ * a word is as often the noise's own fluctuation (pink or babble noise at 10-15 dB SNR: p95 worse
+ * by up to 25 ms) as the word's onset.
+ */
+const REFINE_MIN_CONTRAST_DB = 30;
 /** Frames of a speech-level onset must be within this of the word's loudest frame (not a faint breath or hum). */
 const ONSET_WITHIN_DB = 20;
 
 /**
  * Word starts (frames) refined against the frame energies (dB): where the aligner put silence
  * between two words but the frames just before a word's start are speech-level (above the VAD
- * `threshold` and within ONSET_WITHIN_DB of the word's loudest frame) back to a quieter frame after
+ * threshold and within ONSET_WITHIN_DB of the word's loudest frame) back to a quieter frame after
  * the previous word, those frames are the word's own onset that the silence model took (a nasal,
  * a vowel, a burst in noise): the start moves back to where that energy rises. Only on that clear
  * evidence: a run of at least 2 frames, separated from the previous word by a quiet frame (so it
  * is not the previous word's tail); otherwise the aligner's start stays. Starts only move earlier,
- * never before the previous word's end.
+ * never before the previous word's end; and only in files whose speech stands REFINE_MIN_CONTRAST_DB
+ * over their noise floor (otherwise the aligner's starts are returned).
  */
-export function refineStarts(words: readonly HypsegWord[], db: Float64Array, threshold: number): number[] {
+export function refineStarts(words: readonly HypsegWord[], db: Float64Array): number[] {
+  const levels = energyLevels(db);
+  if (!levels || levels.peak - levels.floor < REFINE_MIN_CONTRAST_DB) return words.map((w) => w.start);
+  const threshold = levels.threshold;
   return words.map((w, i) => {
     const prevEnd = i > 0 ? words[i - 1]!.end : 0;
     if (w.start - prevEnd < 2 || w.start >= db.length) return w.start;

@@ -75,18 +75,23 @@ export interface SegmentOptions {
 }
 
 /**
- * The speech/non-speech energy threshold (dB): a quarter of the way from the noise floor (10th
- * percentile) to the speech level (95th), at least 3 dB above the floor; null when the file has
- * under 3 dB of contrast (or no frames).
+ * The file's energy levels (dB): noise floor (10th percentile of the frames), speech level (95th)
+ * and the speech/non-speech threshold a quarter of the way between them, at least 3 dB above the
+ * floor; null when the file has under 3 dB of contrast (or no frames).
  */
-export function speechThreshold(db: Float64Array): number | null {
+export function energyLevels(db: Float64Array): { floor: number; peak: number; threshold: number } | null {
   const n = db.length;
   if (n === 0) return null;
   const sorted = Float64Array.from(db).sort();
   const floor = sorted[Math.floor(n * 0.1)]!;
   const peak = sorted[Math.min(n - 1, Math.floor(n * 0.95))]!;
   if (peak - floor < 3) return null;
-  return floor + Math.max(3, (peak - floor) * 0.25);
+  return { floor, peak, threshold: floor + Math.max(3, (peak - floor) * 0.25) };
+}
+
+/** The speech/non-speech energy threshold (`energyLevels`), null without contrast. */
+export function speechThreshold(db: Float64Array): number | null {
+  return energyLevels(db)?.threshold ?? null;
 }
 
 /**
