@@ -5,7 +5,9 @@
  * word-timed caption cues. A word fixed by one user shows in the other's transcript panel; words
  * one user selects and deletes are ripple-cut from the timeline for both (later words move left,
  * the clip gets shorter); Ctrl+Z undoes only the caller's own edit, for both; "Remove fillers and
- * pauses" by one user reaches the other, and so does its undo.
+ * pauses" by one user reaches the other, and so does its undo. A word the transcript rated below
+ * 0.5 is marked for both (and passes axe's colour-contrast check); "Next uncertain word", from the
+ * keyboard, selects and seeks to it; fixing it clears the mark in the document.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,22 +16,27 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { transcriptToCues } from '../../shared/captions/index.ts';
 import { launchChromium, screenshotBothSizes } from '../support/browser.ts';
+import { blocking, runAxe } from '../support/axe.ts';
 import { startApp, type RunningApp } from '../support/app-server.ts';
 import { makeLandscapeVideo } from '../support/media.ts';
 import { evidence, openEditor, placeVideo, setupUsers, type OpenEditor } from './collab-support.ts';
 
-/** Word times in ms: a filler ("um") and a 900 ms pause after "world". */
+/** Word times in ms: a filler ("um") and a 900 ms pause after "world", which the transcript is unsure of. */
 const WORDS = [
   { text: 'Hello', start: 100, end: 450 },
   { text: 'um', start: 500, end: 700 },
-  { text: 'world', start: 750, end: 1100 },
+  { text: 'world', start: 750, end: 1100, confidence: 0.3 },
   { text: 'this', start: 2000, end: 2250 },
   { text: 'is', start: 2300, end: 2450 },
   { text: 'live', start: 2500, end: 2900 },
 ];
 
-type Editor = { op(name: string, ...args: unknown[]): unknown; timeline(): { meta: { fps: { num: number; den: number } }; clips: { kind: string; sourceIn?: number; sourceOut?: number }[]; cues: { start: number }[] } | null };
+type Editor = { op(name: string, ...args: unknown[]): unknown; timeline(): { meta: { fps: { num: number; den: number } }; clips: { kind: string; sourceIn?: number; sourceOut?: number }[]; cues: { start: number; words?: { low?: boolean }[] }[] } | null };
 const transcript = (p: Page) => p.$$eval('[data-testid=transcript-word]', (els) => els.map((e) => e.lastChild?.textContent ?? ''));
+/** Indexes of the words the panel marks as low confidence. */
+const marked = (p: Page) => p.$$eval('[data-testid=transcript-word]', (els) => els.flatMap((e, i) => (e.getAttribute('data-low') === 'true' && e.classList.contains('low') && (e.getAttribute('title') ?? '').startsWith('low confidence: check this word') ? [i] : [])));
+/** How many cue words of the document carry the low-confidence flag. */
+const flaggedInDoc = (p: Page) => p.evaluate(() => (window as never as { __clipmakerEditor: Editor }).__clipmakerEditor.timeline()!.cues.flatMap((c) => c.words ?? []).filter((w) => w.low === true).length);
 const wordStarts = (p: Page) => p.$$eval('[data-testid=transcript-word]', (els) => els.map((e) => Number(e.getAttribute('data-start'))));
 /** Frames of video on the timeline (the one clip's source range). */
 const videoFrames = (p: Page) => p.evaluate(() => (window as never as { __clipmakerEditor: Editor }).__clipmakerEditor.timeline()!.clips.filter((c) => c.kind === 'video').reduce((n, c) => n + (c.sourceOut! - c.sourceIn!), 0));
@@ -73,6 +80,25 @@ describe('two users edit one transcript in Chromium', () => {
       await expect.poll(() => transcript(B)).toEqual(all);
       const framesBefore = await videoFrames(A);
 
+      // "world" (confidence 0.3) is marked for both, with a count; its orange passes axe's contrast check.
+      await expect.poll(() => marked(A)).toEqual([2]);
+      await expect.poll(() => marked(B)).toEqual([2]);
+      expect(await A.textContent('[data-testid=uncertain-count]')).toBe('1 uncertain word');
+      expect(await flaggedInDoc(B)).toBe(1);
+      // "Next uncertain word" from the keyboard: selects it and seeks there (it becomes the playing word).
+      await A.focus('[data-testid=next-uncertain]');
+      await A.keyboard.press('Enter');
+      await expect.poll(() => A.$$eval('[data-testid=transcript-word]', (els) => els.flatMap((e, i) => (e.classList.contains('selected') && e.classList.contains('active') ? [i] : [])))).toEqual([2]);
+      expect(blocking(await runAxe(A)).join('\n')).toBe('');
+      await A.locator('[data-testid=transcript-word]').nth(4).click();
+      await expect.poll(() => A.locator('[data-testid=transcript-word]').nth(2).evaluate((e) => e.classList.contains('active'))).toBe(false);
+      expect(blocking(await runAxe(A)).join('\n')).toBe('');
+      await screenshotBothSizes(A, 'transcript-low-confidence');
+      await A.focus('[data-testid=next-uncertain]');
+      await A.keyboard.press('Enter');
+      await expect.poll(() => A.locator('[data-testid=transcript-word].selected').count()).toBe(1);
+      expect(await A.locator('[data-testid=transcript-word]').nth(2).evaluate((e) => e.classList.contains('selected'))).toBe(true);
+
       // The owner fixes a word (double-click, type, Enter): the editor sees it; the timing stays.
       await A.locator('[data-testid=transcript-word]').nth(2).dblclick();
       await A.fill('[data-testid=transcript-word-input]', 'planet');
@@ -80,6 +106,11 @@ describe('two users edit one transcript in Chromium', () => {
       const fixed = ['Hello', 'um', 'planet', 'this', 'is', 'live'];
       await expect.poll(() => transcript(B)).toEqual(fixed);
       expect(await wordStarts(B)).toEqual(await wordStarts(A));
+      // Fixing the uncertain word cleared its mark in the shared document: gone for both.
+      await expect.poll(() => flaggedInDoc(B)).toBe(0);
+      expect(await flaggedInDoc(A)).toBe(0);
+      await expect.poll(() => marked(B)).toEqual([]);
+      expect(await A.locator('[data-testid=uncertain-count]').count()).toBe(0);
 
       // The editor selects "this is" and deletes: the owner sees the words gone and the video shorter.
       const startsBefore = await wordStarts(A);
