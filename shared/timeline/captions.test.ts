@@ -11,15 +11,16 @@ import { RenderSpec } from '../render-spec/schema.ts';
 
 const video: AssetInfo = { id: 'a1', key: 'orgs/o/projects/p/assets/a1/original.mp4', kind: 'video', name: 'v.mp4', width: 1920, height: 1080, fps: { num: 30, den: 1 }, durationFrames: 300, durationUs: 10_000_000, hasAudio: true, sha256: null };
 
-function fresh(): Y.Doc {
+/** "so um we ship today" then a long pause, then "thanks all"; `low` flags the words of those indexes (per cue). */
+function fresh(low: readonly (readonly number[])[] = [[], []]): Y.Doc {
   const doc = new Y.Doc();
   initTimeline(doc, { fps: { num: 30, den: 1 }, aspect: '9:16' });
   addAsset(doc, video);
   addClip(doc, { assetId: 'a1', sourceOut: 300 });
-  // "so um we ship today" then a long pause, then "thanks all"
+  const flag = (n: number, ws: { start: number; end: number }[]) => ws.map((w, i) => (low[n]!.includes(i) ? { ...w, low: true as const } : w));
   setCaptionCues(doc, [
-    { start: 0, end: 60, text: 'so um we\nship today', words: [{ start: 0, end: 10 }, { start: 10, end: 20 }, { start: 20, end: 30 }, { start: 30, end: 40 }, { start: 40, end: 60 }] },
-    { start: 150, end: 180, text: 'thanks all', words: [{ start: 150, end: 165 }, { start: 165, end: 180 }] },
+    { start: 0, end: 60, text: 'so um we\nship today', words: flag(0, [{ start: 0, end: 10 }, { start: 10, end: 20 }, { start: 20, end: 30 }, { start: 30, end: 40 }, { start: 40, end: 60 }]) },
+    { start: 150, end: 180, text: 'thanks all', words: flag(1, [{ start: 150, end: 165 }, { start: 165, end: 180 }]) },
   ]);
   return doc;
 }
@@ -92,20 +93,19 @@ describe('transcript editing ops', () => {
 });
 
 describe('low-confidence words (docs/CAPTIONS.md)', () => {
-  /** "so um we / ship today" with "um" and "ship" flagged, then "thanks all" with "all" flagged. */
-  function flagged(): Y.Doc {
-    const doc = new Y.Doc();
-    initTimeline(doc, { fps: { num: 30, den: 1 }, aspect: '9:16' });
-    addAsset(doc, video);
-    addClip(doc, { assetId: 'a1', sourceOut: 300 });
-    setCaptionCues(doc, [
-      { start: 0, end: 60, text: 'so um we\nship today', words: [{ start: 0, end: 10 }, { start: 10, end: 20, low: true }, { start: 20, end: 30 }, { start: 30, end: 40, low: true }, { start: 40, end: 60 }] },
-      { start: 150, end: 180, text: 'thanks all', words: [{ start: 150, end: 165 }, { start: 165, end: 180, low: true }] },
-    ]);
-    return doc;
-  }
+  /** "um" and "ship" flagged, and "all". */
+  const flagged = () => fresh([[1, 3], [1]]);
   /** Per cue: the flagged words' texts (what the panel marks). */
   const lowWords = (doc: Y.Doc) => captions(doc).map((c) => c.text.split(/\s+/u).filter((_, i) => c.words![i]!.low === true));
+  /** The RippleCut[] of every transaction on `doc` from now on (what the app's undo manager files). */
+  function recordCuts(doc: Y.Doc): RippleCut[][] {
+    const cuts: RippleCut[][] = [];
+    doc.on('afterTransaction', (tr: Y.Transaction) => {
+      const r = tr.meta.get(RIPPLE_CUT_META) as RippleCut[] | undefined;
+      if (r) cuts.push(r);
+    });
+    return cuts;
+  }
   const rawWords = (doc: Y.Doc) => [...maps(doc).cues.values()].map((m) => m.get('words'));
 
   it('is stored as low: true on flagged words only; words without the key (older documents) stay valid', () => {
@@ -157,11 +157,7 @@ describe('low-confidence words (docs/CAPTIONS.md)', () => {
 
   it('ripple cuts move flagged words with their flags; the semantic undo brings removed words back flagged', () => {
     const doc = flagged();
-    const cuts: RippleCut[][] = [];
-    doc.on('afterTransaction', (tr: Y.Transaction) => {
-      const r = tr.meta.get(RIPPLE_CUT_META) as RippleCut[] | undefined;
-      if (r) cuts.push(r);
-    });
+    const cuts = recordCuts(doc);
     // Cut "um" (flagged), a plain word's part of "we" stays; later flagged words move left.
     rippleDeleteRanges(doc, [[10, 20], [150, 180]]);
     expect(captions(doc).map((c) => c.text)).toEqual(['so we\nship today']);
@@ -177,11 +173,7 @@ describe('low-confidence words (docs/CAPTIONS.md)', () => {
 
   it('a cut that clamps a flagged word keeps its flag, and its undo too', () => {
     const doc = flagged();
-    const cuts: RippleCut[][] = [];
-    doc.on('afterTransaction', (tr: Y.Transaction) => {
-      const r = tr.meta.get(RIPPLE_CUT_META) as RippleCut[] | undefined;
-      if (r) cuts.push(r);
-    });
+    const cuts = recordCuts(doc);
     // [25, 35) removes the end of "we" and the start of flagged "ship": both are kept, clamped.
     rippleDeleteRanges(doc, [[25, 35]]);
     expect(captions(doc)[0]!.words![3]).toEqual({ start: 25, end: 30, low: true });
