@@ -3,7 +3,7 @@ import { buildAss } from '../subtitles/ass.ts';
 import { RenderSpec } from '../render-spec/schema.ts';
 import { specOf, track } from '../render-spec/fixtures.ts';
 const minimalSpec = () => specOf({ width: 320, height: 240, durationFrames: 50, sources: [], tracks: [track('v')], clips: [] });
-import { activeWordScale, buildCues, breakLines, captionAt, captionSegments, popDurationMs, transcriptToCues, wordErrorRate, WORD_STYLE_PRESETS, scriptWords } from './index.ts';
+import { activeWordScale, buildCues, breakLines, captionAt, captionSegments, popDurationMs, transcriptToCues, wordErrorRate, WORD_STYLE_PRESETS, scriptWords, isLowConfidence, LOW_CONFIDENCE } from './index.ts';
 
 const w = (text: string, start: number, end: number) => ({ text, start, end });
 
@@ -34,6 +34,17 @@ describe('cue builder rules', () => {
     const words = 'one two three four five six seven'.split(' ').map((t, i) => w(t, i * 200, i * 200 + 180));
     expect(buildCues(words, 'one-word').map((c) => c.to - c.from)).toEqual([1, 1, 1, 1, 1, 1, 1]);
     expect(buildCues(words, 'three-words').map((c) => c.to - c.from)).toEqual([3, 3, 1]);
+  });
+});
+
+describe('low-confidence words', () => {
+  it('transcriptToCues flags words below LOW_CONFIDENCE (low: true) and stores nothing for the others', () => {
+    const words = [{ ...w('make', 0, 400), confidence: 0.2 }, { ...w('it', 400, 600), confidence: LOW_CONFIDENCE }, { ...w('pop', 600, 1200), confidence: 1 }, w('now', 1200, 1500)];
+    const cues = transcriptToCues(words, { fps: { num: 30, den: 1 }, rules: 'three-words' });
+    expect(cues.flatMap((c) => c.words)).toEqual([{ start: 0, end: 12, low: true }, { start: 12, end: 18 }, { start: 18, end: 36 }, { start: 36, end: 45 }]);
+    expect(isLowConfidence({ confidence: 0.49 })).toBe(true);
+    expect(isLowConfidence({ confidence: 0.5 })).toBe(false);
+    expect(isLowConfidence({})).toBe(false);
   });
 });
 

@@ -17,6 +17,18 @@ export const TranscriptWord = z.object({
 });
 export type TranscriptWord = z.infer<typeof TranscriptWord>;
 
+/**
+ * Below this `confidence` a word's recognition or timing is a guess (pocketsphinx align mode rates
+ * words so, docs/CAPTIONS.md): caption cues flag such words (`low: true`) and the editor's transcript
+ * panel marks them for checking.
+ */
+export const LOW_CONFIDENCE = 0.5;
+
+/** True when the transcript rated the word below LOW_CONFIDENCE (a word without a rating is not flagged). */
+export function isLowConfidence(w: { confidence?: number | null }): boolean {
+  return typeof w.confidence === 'number' && w.confidence < LOW_CONFIDENCE;
+}
+
 export const TranscriptEngineId = z.enum(['pocketsphinx', 'whisper']);
 export type TranscriptEngineId = z.infer<typeof TranscriptEngineId>;
 

@@ -7,7 +7,7 @@
 import * as Y from 'yjs';
 import { WordStyle as WordStyleSchema, type Cue, type WordStyle } from '../render-spec/schema.ts';
 import { isFiller } from '../captions/transcript.ts';
-import { TimelineError, maps, type CueSnapshot } from './model.ts';
+import { TimelineError, maps, movedWord, type CueSnapshot, type CueWord } from './model.ts';
 import { newId, setFields } from './ops.ts';
 import { readTimeline } from './read.ts';
 import { mergeRanges, rippleDeleteRanges, textOf, tokensOf } from './ripple.ts';
@@ -15,18 +15,22 @@ export { rippleDeleteRanges } from './ripple.ts';
 
 type Origin = unknown;
 
-function cueMap(doc: Y.Doc, cueId: string): { m: Y.Map<unknown>; cue: CueSnapshot & { words: { start: number; end: number }[] } } {
+function cueMap(doc: Y.Doc, cueId: string): { m: Y.Map<unknown>; cue: CueSnapshot & { words: CueWord[] } } {
   const m = maps(doc).cues.get(cueId);
   if (!(m instanceof Y.Map)) throw new TimelineError('that caption no longer exists');
   const cue = readTimeline(doc).cues.find((c) => c.id === cueId);
   if (!cue?.words) throw new TimelineError('that subtitle has no word timings: run Auto-captions first');
   const tokens = tokensOf(cue.text);
   if (tokens.length !== cue.words.length) throw new TimelineError('this caption was edited as plain text: its word timings no longer match');
-  return { m, cue: cue as CueSnapshot & { words: { start: number; end: number }[] } };
+  // Words as stored, flags kept (a malformed flag read as absent is not written back as a key).
+  return { m, cue: { ...cue, words: cue.words.map((w) => movedWord(w, w.start, w.end)) } };
 }
 
-/** Replaces the timeline's caption cues (those with word timings) with `cues`; plain subtitles stay. */
-export function setCaptionCues(doc: Y.Doc, cues: readonly Pick<Cue, 'start' | 'end' | 'text' | 'words'>[], origin: Origin = null): string[] {
+/**
+ * Replaces the timeline's caption cues (those with word timings) with `cues`; plain subtitles stay.
+ * A word's low-confidence flag (`low: true`, from transcriptToCues) is kept.
+ */
+export function setCaptionCues(doc: Y.Doc, cues: readonly (Pick<Cue, 'start' | 'end' | 'text'> & { words?: readonly { start: number; end: number; low?: true | undefined }[] | undefined })[], origin: Origin = null): string[] {
   const ids: string[] = [];
   doc.transact(() => {
     const all = maps(doc).cues;
@@ -36,7 +40,7 @@ export function setCaptionCues(doc: Y.Doc, cues: readonly Pick<Cue, 'start' | 'e
       const id = newId();
       const m = new Y.Map<unknown>();
       all.set(id, m);
-      setFields(m, { id, start: c.start, end: c.end, text: c.text, words: c.words.map((w) => ({ start: w.start, end: w.end })) });
+      setFields(m, { id, start: c.start, end: c.end, text: c.text, words: c.words.map((w) => movedWord(w, w.start, w.end)) });
       ids.push(id);
     }
   }, origin);
@@ -46,6 +50,7 @@ export function setCaptionCues(doc: Y.Doc, cues: readonly Pick<Cue, 'start' | 'e
 /**
  * Fixes one word. Its timing is kept; a correction with several words ("gonna" -> "going to")
  * shares the word's time evenly; an empty correction removes the word (its time stays in the cue).
+ * The fixed word loses its low-confidence flag (the user has checked it), even when the text is unchanged.
  */
 export function editCaptionWord(doc: Y.Doc, cueId: string, wordIndex: number, text: string, origin: Origin = null): void {
   const { m, cue } = cueMap(doc, cueId);
@@ -56,7 +61,7 @@ export function editCaptionWord(doc: Y.Doc, cueId: string, wordIndex: number, te
   const w = cue.words[wordIndex]!;
   if (parts.length === 0 && tokens.length === 1) throw new TimelineError('a caption needs at least one word: delete the caption instead');
   const span = w.end - w.start;
-  const newWords = parts.map((_, i) => {
+  const newWords = parts.map((_, i): CueWord => {
     const s = w.start + Math.floor((span * i) / parts.length);
     return { start: s, end: Math.max(s + 1, w.start + Math.floor((span * (i + 1)) / parts.length)) };
   });
@@ -66,6 +71,29 @@ export function editCaptionWord(doc: Y.Doc, cueId: string, wordIndex: number, te
   const next = textOf(nextTokens);
   if (next.length > 2000) throw new TimelineError('subtitle text must be at most 2000 characters');
   doc.transact(() => setFields(m, { text: next, words: nextWords }), origin);
+}
+
+/**
+ * Confirms words as right ("checked"): drops their low-confidence flags, text and timing unchanged,
+ * in one transaction. `words` are {cueId, index} as the panel lists them; unknown or unflagged ones
+ * are skipped. Returns how many flags were dropped.
+ */
+export function confirmCaptionWords(doc: Y.Doc, words: readonly { cueId: string; index: number }[], origin: Origin = null): number {
+  const byCue = new Map<string, Set<number>>();
+  for (const w of words) byCue.set(w.cueId, (byCue.get(w.cueId) ?? new Set()).add(w.index));
+  const patches: { m: Y.Map<unknown>; words: CueWord[] }[] = [];
+  let n = 0;
+  for (const [cueId, idx] of byCue) {
+    const m = maps(doc).cues.get(cueId);
+    const cue = readTimeline(doc).cues.find((c) => c.id === cueId);
+    if (!(m instanceof Y.Map) || !cue?.words) continue;
+    const hit = cue.words.filter((w, i) => idx.has(i) && w.low).length;
+    if (hit === 0) continue;
+    n += hit;
+    patches.push({ m, words: cue.words.map((w, i) => (idx.has(i) ? { start: w.start, end: w.end } : movedWord(w, w.start, w.end))) });
+  }
+  if (patches.length > 0) doc.transact(() => patches.forEach((p) => setFields(p.m, { words: p.words })), origin);
+  return n;
 }
 
 /** Splits a caption before word `atWord` into two cues; timings kept. */

@@ -120,13 +120,32 @@ export type TextClipSnapshot = z.infer<typeof TextClipSnapshot>;
 export type ClipSnapshot = z.infer<typeof ClipSnapshot>;
 export type MediaClipSnapshot = VideoClipSnapshot | AudioClipSnapshot;
 
+/**
+ * One word of a caption cue: its timeline frames and, only for a word the transcript rated below
+ * LOW_CONFIDENCE, `low: true` (the panel marks it for checking; fixing or confirming it drops the
+ * flag). Absent otherwise, so documents stay small and older documents stay valid. Never rendered:
+ * the RenderSpec's cue words are `{ start, end }` only (compile copies just those).
+ */
+export const CueWord = z.object({
+  start: z.number().int().min(0),
+  end: z.number().int().min(1),
+  /** A malformed flag (another client's bug) reads as "not flagged" rather than dropping the cue. */
+  low: z.literal(true).optional().catch(undefined),
+});
+export type CueWord = z.infer<typeof CueWord>;
+
+/** The word `w` at new frames, its low-confidence flag kept (every copy, move and split of a word goes through this). */
+export function movedWord(w: { low?: true | undefined }, start: number, end: number): CueWord {
+  return w.low === true ? { start, end, low: true } : { start, end };
+}
+
 export const CueSnapshot = z.object({
   id: z.string(),
   start: z.number().int().min(0),
   end: z.number().int().min(1),
   text: z.string().max(2000),
   /** Auto-captions: timeline frames of each word of `text` (docs/CAPTIONS.md); absent for plain subtitles. */
-  words: z.array(z.object({ start: z.number().int().min(0), end: z.number().int().min(1) })).max(500).optional(),
+  words: z.array(CueWord).max(500).optional(),
 });
 export type CueSnapshot = z.infer<typeof CueSnapshot>;
 

@@ -17,7 +17,7 @@
  * order and no source frame is lost. Redo cuts the re-inserted source range again (a new record).
  */
 import * as Y from 'yjs';
-import { TimelineError, clipLength, maps, type ClipSnapshot, type TimelineSnapshot } from './model.ts';
+import { TimelineError, clipLength, maps, movedWord, type ClipSnapshot, type CueWord, type TimelineSnapshot } from './model.ts';
 import { newId, removeClip, setFields, splitClip } from './ops.ts';
 import { readTimeline } from './read.ts';
 
@@ -87,8 +87,8 @@ export interface RippleCut {
   tail: number | null;
   /** Offset into the range where the clips ended when it was cut (a range running past their end). */
   emptyFrom?: number | null;
-  /** Removed caption words (times as before the cut). */
-  words: { cueId: string; start: number; end: number; text: string; line: number }[];
+  /** Removed caption words (times as before the cut; `low` = their low-confidence flag, kept on undo). */
+  words: { cueId: string; start: number; end: number; text: string; line: number; low?: true }[];
   /** Cues the cut deleted, as before the cut. */
   cues: MapSnap[];
   /** Cue boundaries and kept words the cut clamped to `a` (they were inside the range): their old frames. */
@@ -194,7 +194,7 @@ export function rippleDeleteRanges(doc: Y.Doc, rangesIn: readonly [number, numbe
         // Frames the cut moved onto `a` although they were not there: their old value is recorded.
         const inS = (f: number) => f >= a && f < b;
         const inE = (f: number) => f > a && f <= b;
-        const words = m.get('words') as { start: number; end: number }[] | undefined;
+        const words = m.get('words') as CueWord[] | undefined;
         const text = m.get('text') as string;
         const clamp = { cueId: cid, start: inS(start) ? start : null, end: inE(end) ? end : null, words: [] as { at: number; start: number; end: number }[] };
         if (Array.isArray(words) && words.length === tokensOf(text).length) {
@@ -207,9 +207,9 @@ export function rippleDeleteRanges(doc: Y.Doc, rangesIn: readonly [number, numbe
             continue;
           }
           words.forEach((w, i) => {
-            if (w.start >= a && w.end <= b) rec.words.push({ cueId: cid, start: w.start, end: w.end, text: tokens[i]!.text, line: tokens[i]!.line });
+            if (w.start >= a && w.end <= b) rec.words.push({ cueId: cid, ...movedWord(w, w.start, w.end), text: tokens[i]!.text, line: tokens[i]!.line });
           });
-          const nw = keep.map(({ w }) => ({ start: shift(w.start), end: Math.max(shift(w.start) + 1, shift(w.end)) }));
+          const nw = keep.map(({ w }) => movedWord(w, shift(w.start), Math.max(shift(w.start) + 1, shift(w.end))));
           keep.forEach(({ w }, i) => {
             if (inS(w.start) || inE(w.end)) clamp.words.push({ at: nw[i]!.start, start: w.start, end: w.end });
           });
@@ -433,8 +433,8 @@ function restoreOne(doc: Y.Doc, rec: RippleCut): RippleRestore {
       const patch: Record<string, unknown> = {};
       if (!fx?.start && start >= q) patch.start = start + sl.l;
       if (!fx?.end && end > q) patch.end = end + sl.l;
-      const words = m.get('words') as { start: number; end: number }[] | undefined;
-      if (Array.isArray(words)) patch.words = words.map((w, i) => (fx?.words.has(i) ? w : { start: w.start >= q ? w.start + sl.l : w.start, end: w.end > q ? w.end + sl.l : w.end }));
+      const words = m.get('words') as CueWord[] | undefined;
+      if (Array.isArray(words)) patch.words = words.map((w, i) => (fx?.words.has(i) ? w : movedWord(w, w.start >= q ? w.start + sl.l : w.start, w.end > q ? w.end + sl.l : w.end)));
       setFields(m, patch);
     }
     for (const piece of rec.pieces) {
@@ -465,11 +465,11 @@ function restoreOne(doc: Y.Doc, rec: RippleCut): RippleRestore {
     const patch: Record<string, unknown> = {};
     if (fx.start) patch.start = at(cl.start!);
     if (fx.end) patch.end = at(cl.end!);
-    const words = m.get('words') as { start: number; end: number }[] | undefined;
+    const words = m.get('words') as CueWord[] | undefined;
     if (Array.isArray(words) && fx.words.size > 0) {
       patch.words = words.map((w, i) => {
         const c = fx.words.has(i) ? cl.words.find((x) => x.at + p - rec.a === w.start || x.at + p - rec.a === w.end - (w.end - w.start)) : undefined;
-        return c ? { start: at(c.start), end: at(c.end) } : w;
+        return c ? movedWord(w, at(c.start), at(c.end)) : w;
       });
     }
     setFields(m, patch);
@@ -481,7 +481,7 @@ function restoreOne(doc: Y.Doc, rec: RippleCut): RippleRestore {
     if (existing instanceof Y.Map && Array.isArray(words) && Array.isArray(existing.get('words'))) {
       // The other user's undo already brought words of this cue back: ours join them.
       const tokens = tokensOf(str(snap, 'text') ?? '');
-      (words as { start: number; end: number }[]).forEach((w, i) => insertWord(existing, { start: at(w.start), end: at(w.end) }, tokens[i]?.text ?? '', tokens[i]?.line ?? 0));
+      (words as CueWord[]).forEach((w, i) => insertWord(existing, movedWord(w, at(w.start), at(w.end)), tokens[i]?.text ?? '', tokens[i]?.line ?? 0));
       continue;
     }
     const key = existing ? newId() : id;
@@ -491,11 +491,11 @@ function restoreOne(doc: Y.Doc, rec: RippleCut): RippleRestore {
       id: key,
       start: at(num(snap, 'start')),
       end: at(num(snap, 'end')),
-      ...(Array.isArray(words) ? { words: (words as { start: number; end: number }[]).map((w) => ({ start: at(w.start), end: at(w.end) })) } : {}),
+      ...(Array.isArray(words) ? { words: (words as CueWord[]).map((w) => movedWord(w, at(w.start), at(w.end))) } : {}),
     });
   }
   for (const w of rec.words) {
-    const nw = { start: at(w.start), end: at(w.end) };
+    const nw = movedWord(w, at(w.start), at(w.end));
     const m = cues.get(w.cueId);
     if (m instanceof Y.Map) insertWord(m, nw, w.text, w.line);
     else {
@@ -510,8 +510,8 @@ function restoreOne(doc: Y.Doc, rec: RippleCut): RippleRestore {
 }
 
 /** Puts a caption word back into its cue, by time (a cue edited as plain text since is left alone). */
-function insertWord(m: Y.Map<unknown>, nw: { start: number; end: number }, text: string, wantLine: number): void {
-  const words = m.get('words') as { start: number; end: number }[] | undefined;
+function insertWord(m: Y.Map<unknown>, nw: CueWord, text: string, wantLine: number): void {
+  const words = m.get('words') as CueWord[] | undefined;
   if (!Array.isArray(words) || !text) return;
   const tokens = tokensOf(m.get('text') as string);
   if (tokens.length !== words.length) return; // its word timings are gone

@@ -30,12 +30,16 @@ async function recordProxyTexts(page: Page): Promise<void> {
   await page.evaluate(() => {
     const seen: string[] = [];
     (window as never as { __proxyTexts: string[] }).__proxyTexts = seen;
-    new MutationObserver(() => {
+    const scan = () => {
       for (const el of document.querySelectorAll('[data-testid=proxy-progress], [data-testid=proxy-badge], [data-testid=proxy-failed]')) {
         const t = el.textContent ?? '';
         if (seen.at(-1) !== t) seen.push(t);
       }
-    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    };
+    // The label as it is now, then every change: without the first scan a label that changes before
+    // any other mutation would be recorded from its second text on.
+    scan();
+    new MutationObserver(scan).observe(document.body, { subtree: true, childList: true, characterData: true });
   });
 }
 const proxyTexts = (page: Page) => page.evaluate(() => (window as never as { __proxyTexts: string[] }).__proxyTexts);

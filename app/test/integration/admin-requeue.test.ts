@@ -14,6 +14,7 @@ import { startWorker, type RenderWorker } from '../../../render-farm/src/worker.
 import { makeFrameIndexVideo } from '../../../render-farm/test/support/media.ts';
 import { frameIndexSpec } from '../../../render-farm/test/support/spec.ts';
 import { probe } from '../../../render-farm/src/ffmpeg/adapter.ts';
+import { posterFrameIndex } from '../../../render-farm/src/poster.ts';
 import type { RenderSpec } from '@clipmaker/shared/render-spec';
 
 /** The spec as the worker builds from it: each source with what its ingest probe detects (container, starts, SAR). */
@@ -127,7 +128,13 @@ it('a whole (unchunked) render: the stored argv equals buildFfmpegCommand().args
   const [run] = await f.ctx.queue.jobRuns(id);
   expect(run).toMatchObject({ kind: 'render', ok: true, attempt: 1, workerId: 'requeue-worker', target: 'cpu', encoder: 'libx264' });
   const srcPath = path.join(f.ctx.config.storageDir, 'media', 'src.mp4');
-  const built = buildFfmpegCommand({ spec: await asProbed(shortSpec, srcPath), target: 'cpu', inputs: { src: srcPath }, workDir: '/unused', fontsDir: '/unused', outputPath: run!.argv.at(-1)!, videoEncoder: 'libx264' });
+  // A whole render also writes its poster frame from the encode graph: the last output is that PNG.
+  const outputPath = run!.argv.find((a) => a.endsWith('output.mp4'))!;
+  const posterPath = run!.argv.at(-1)!;
+  expect(posterPath).toMatch(/poster-frame\.png$/);
+  const probed = await asProbed(shortSpec, srcPath);
+  const posterFrame = { frame: posterFrameIndex(probed.output.durationFrames, probed.output.fps), path: posterPath };
+  const built = buildFfmpegCommand({ spec: probed, target: 'cpu', inputs: { src: srcPath }, workDir: '/unused', fontsDir: '/unused', outputPath, videoEncoder: 'libx264', posterFrame });
   expect(run!.argv).toEqual(built.args);
   expect(result!.ffmpegArgs).toEqual(built.args);
   expect(built.encoder).toBe('libx264');

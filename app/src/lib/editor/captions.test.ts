@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { addAsset, addClip, initTimeline, readTimeline, rippleDeleteRanges, setCaptionCues, type AssetInfo, type MediaClipSnapshot } from '@clipmaker/shared/timeline';
-import { captionCuesForClip, captionSourceClip, frameClock, panelWords, selectedRanges, wordKey } from './captions.ts';
+import { captionCuesForClip, captionSourceClip, frameClock, nextUncertain, panelWords, selectedRanges, wordKey } from './captions.ts';
 
 const fps = { num: 25, den: 1 };
 const asset: AssetInfo = { id: 'a1', key: 'media/a1', kind: 'video', name: 'talk.mp4', width: 320, height: 180, fps, durationFrames: 250, durationUs: 10_000_000, hasAudio: true, sha256: null };
@@ -49,5 +49,24 @@ describe('editor captions helpers', () => {
     const tl = readTimeline(timeline(0, 0));
     const fast = { ...(tl.clips[0] as MediaClipSnapshot), speed: { num: 2, den: 1 } };
     expect(() => captionCuesForClip(words, fast, asset, fps, 'subtitles')).toThrow(/normal speed/);
+  });
+
+  it('words the transcript rated below 0.5 are flagged into the document; the panel lists them and finds the next one', () => {
+    const doc = timeline(0, 0);
+    const tl = readTimeline(doc);
+    const rated = words.map((w, i) => ({ ...w, confidence: [0.9, 0.49, 0.5, 0.1][i]! }));
+    const cues = captionCuesForClip(rated, tl.clips[0] as MediaClipSnapshot, asset, fps, 'two-words');
+    expect(cues.flatMap((c) => c.words)).toEqual([{ start: 10, end: 20 }, { start: 23, end: 33, low: true }, { start: 100, end: 115 }, { start: 118, end: 130, low: true }]);
+    setCaptionCues(doc, cues);
+    const list = panelWords(readTimeline(doc).cues);
+    expect(list.map((w) => [w.text, w.low])).toEqual([['hello', false], ['there', true], ['general', false], ['kenobi', true]]);
+    expect(nextUncertain(list, -1)).toBe(1);
+    expect(nextUncertain(list, 1)).toBe(3);
+    expect(nextUncertain(list, 3)).toBe(1); // wraps round
+    expect(nextUncertain(list.map((w) => ({ ...w, low: false })), 0)).toBeNull();
+    expect(nextUncertain([], -1)).toBeNull();
+    // A cut before a flagged word moves it; it stays flagged.
+    rippleDeleteRanges(doc, [[10, 20]]);
+    expect(panelWords(readTimeline(doc).cues).map((w) => [w.text, w.start, w.low])).toEqual([['there', 13, true], ['general', 90, false], ['kenobi', 108, true]]);
   });
 });

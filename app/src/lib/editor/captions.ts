@@ -4,8 +4,8 @@
  * asset, and the flat word list the panel shows (from the document's caption cues, so edits,
  * ripple-cuts and collaborators' changes are what it lists).
  */
-import { transcriptToCues, type CaptionPreset, type TranscriptWord } from '@clipmaker/shared/captions';
-import type { Cue, Fps } from '@clipmaker/shared/render-spec';
+import { transcriptToCues, type CaptionCue, type CaptionPreset, type TranscriptWord } from '@clipmaker/shared/captions';
+import type { Fps } from '@clipmaker/shared/render-spec';
 import type { AssetInfo, ClipSnapshot, CueSnapshot, MediaClipSnapshot } from '@clipmaker/shared/timeline';
 
 /** The clip Auto-captions transcribes: the selected one if it plays audio, else the first such clip in time. */
@@ -24,8 +24,9 @@ export function clipSourceMs(clip: Pick<MediaClipSnapshot, 'sourceIn' | 'sourceO
 /**
  * Caption cues for the words the clip plays: words outside its in/out points are left out, the rest
  * land at clip.start + (word time - in point). Speed changes are refused (words would drift).
+ * Words the transcript rated below LOW_CONFIDENCE carry `low: true` into the document.
  */
-export function captionCuesForClip(words: readonly TranscriptWord[], clip: MediaClipSnapshot, asset: AssetInfo, fps: Fps, preset: CaptionPreset): Cue[] {
+export function captionCuesForClip(words: readonly TranscriptWord[], clip: MediaClipSnapshot, asset: AssetInfo, fps: Fps, preset: CaptionPreset): CaptionCue[] {
   if (clip.speed.num !== clip.speed.den || clip.reverse) throw new Error('Auto-captions needs the clip at normal speed, not reversed');
   const { inMs, outMs } = clipSourceMs(clip, asset, fps);
   const inside = words.filter((w) => w.start >= inMs && w.end <= outMs).map((w) => ({ ...w, start: w.start - inMs, end: w.end - inMs }));
@@ -39,6 +40,8 @@ export interface PanelWord {
   text: string;
   start: number;
   end: number;
+  /** The transcript rated it below LOW_CONFIDENCE and nobody has fixed or confirmed it yet. */
+  low: boolean;
 }
 
 /** Every word of every caption cue (those with word timings), in time order. */
@@ -48,9 +51,21 @@ export function panelWords(cues: readonly CueSnapshot[]): PanelWord[] {
     if (!c.words) continue;
     const tokens = c.text.split(/\s+/u).filter(Boolean);
     if (tokens.length !== c.words.length) continue;
-    c.words.forEach((w, index) => out.push({ cueId: c.id, index, text: tokens[index]!, start: w.start, end: w.end }));
+    c.words.forEach((w, index) => out.push({ cueId: c.id, index, text: tokens[index]!, start: w.start, end: w.end, low: w.low === true }));
   }
   return out.sort((a, b) => a.start - b.start || a.index - b.index);
+}
+
+/**
+ * The next low-confidence word after the word at index `from` (-1: from the start), wrapping round
+ * to the first; null when none is flagged.
+ */
+export function nextUncertain(words: readonly PanelWord[], from: number): number | null {
+  for (let k = 1; k <= words.length; k++) {
+    const i = (((from + k) % words.length) + words.length) % words.length;
+    if (words[i]!.low) return i;
+  }
+  return null;
 }
 
 /** Frame ranges [start, end) of the selected words, for rippleDeleteRanges. */

@@ -40,6 +40,7 @@ import {
   type TrackSnapshot,
   setCaptionCues,
   editCaptionWord,
+  confirmCaptionWords,
   rippleDeleteRanges,
   removeFillersAndPauses,
   setWordStyle,
@@ -289,6 +290,8 @@ export class EditorSession {
     /** Auto-captions (docs/CAPTIONS.md): each is one undo step. */
     setCaptionCues: (cues: Parameters<typeof setCaptionCues>[1]) => this.command(() => setCaptionCues(this.doc, cues, LOCAL_ORIGIN)),
     editCaptionWord: (cueId: string, wordIndex: number, text: string) => this.command(() => editCaptionWord(this.doc, cueId, wordIndex, text, LOCAL_ORIGIN)),
+    /** Marks low-confidence words as checked (drops their flags). Returns how many were flagged. */
+    confirmCaptionWords: (words: readonly { cueId: string; index: number }[]) => this.command(() => confirmCaptionWords(this.doc, words, LOCAL_ORIGIN)),
     /** Deleting transcript words ripple-cuts their time from every track. Returns the words removed. */
     rippleDeleteRanges: (ranges: readonly [number, number][]) => this.command(() => rippleDeleteRanges(this.doc, ranges, LOCAL_ORIGIN)),
     /** Returns the frames removed. */

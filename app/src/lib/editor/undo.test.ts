@@ -58,8 +58,12 @@ describe('createUndoManager', () => {
     const ub = createUndoManager(b);
     addClip(a, { assetId: 'a1' }, LOCAL_ORIGIN);
     const words = [['Hello', 100, 450], ['um', 500, 700], ['world', 750, 1100], ['this', 2000, 2250], ['is', 2300, 2450], ['live', 2500, 2900]] as const;
-    setCaptionCues(a, transcriptToCues(words.map(([text, start, end]) => ({ text, start, end })), { fps: { num: 30, den: 1 }, rules: 'three-words', mediaEndMs: 4000 }), LOCAL_ORIGIN);
+    // "um" and "is" were recognised with low confidence: both undos must bring them back flagged.
+    const unsure = new Set(['um', 'is']);
+    setCaptionCues(a, transcriptToCues(words.map(([text, start, end]) => ({ text, start, end, confidence: unsure.has(text) ? 0.2 : 1 })), { fps: { num: 30, den: 1 }, rules: 'three-words', mediaEndMs: 4000 }), LOCAL_ORIGIN);
     ua.stopCapturing();
+    const flagged = (d: Y.Doc) => readTimeline(d).cues.flatMap((c) => c.text.split(/\s+/u).filter((_, i) => c.words?.[i]?.low === true));
+    expect(flagged(b)).toEqual(['um', 'is']);
     const frames = (d: Y.Doc) => readTimeline(d).clips.reduce((n, c) => n + (c.kind === 'video' ? c.sourceOut - c.sourceIn : 0), 0);
     rippleDeleteRanges(b, [[60, 74]], LOCAL_ORIGIN); // B cuts "this is"
     ub.stopCapturing();
@@ -72,5 +76,6 @@ describe('createUndoManager', () => {
     expect(frames(a)).toBe(120);
     expect(readTimeline(a).clips).toHaveLength(1); // the pieces merged back into one clip
     expect(readTimeline(b)).toEqual(readTimeline(a));
+    expect(flagged(a).sort()).toEqual(['is', 'um']);
   });
 });
