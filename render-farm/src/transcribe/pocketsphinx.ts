@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { normaliseWord, scriptWords } from '@clipmaker/shared/captions';
+import { LOW_CONFIDENCE, normaliseWord, scriptWords } from '@clipmaker/shared/captions';
 import { PermanentError, RenderAbortedError } from '../errors.ts';
 import type { EngineProbe, EngineRun, EngineWord, SpeechEngine } from './engine.ts';
 import { energyLevels, FRAME_MS, frameEnergies, pool, speechSegments, wavData, type Segment } from './speech-segments.ts';
@@ -81,8 +81,8 @@ const CHUNK_FRAMES = 3000;
  * SNR, unrelated text about -60 on clean speech (in noise it does not align at all).
  */
 const ALIGN_MIN_WORD_SCORE_PER_FRAME = -48;
-/** A word under this confidence is marked as a guess (docs/CAPTIONS.md). */
-export const LOW_CONFIDENCE = 0.5;
+/** A word under this confidence is marked as a guess (docs/CAPTIONS.md); the editor flags the same words. */
+export { LOW_CONFIDENCE };
 
 /** Per-worker parallel decodes (TRANSCRIBE_CONCURRENCY; default: the cores). */
 export function transcribeConcurrency(): number {
