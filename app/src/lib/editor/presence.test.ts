@@ -1,13 +1,43 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
-import { colorForUser, initialPresence, parsePresence, peerPlayheads, peerPointers, peerSelections, readPeers, type Peer } from './presence.ts';
+import { colorForUser, PRESENCE_MIN_LUMINANCE, initialPresence, parsePresence, peerPlayheads, peerPointers, peerSelections, readPeers, type Peer } from './presence.ts';
 
 describe('presence', () => {
   it('derives a stable colour per user id', () => {
     expect(colorForUser('u-1')).toBe(colorForUser('u-1'));
     expect(colorForUser('u-1')).not.toBe(colorForUser('u-2'));
-    expect(colorForUser('u-1')).toMatch(/^hsl\(\d+ 70% 60%\)$/);
+    expect(colorForUser('u-1')).toMatch(/^hsl\(\d+ 70% \d+%\)$/);
+  });
+
+  it('every user colour keeps dark names on it readable (WCAG AA, with the playhead label at 0.9 opacity over the timeline)', () => {
+    const rgb = (hsl: string) => {
+      const [, hue, sat, light] = /^hsl\((\d+) (\d+)% (\d+)%\)$/.exec(hsl)!.map(Number) as [number, number, number, number];
+      const s = sat / 100;
+      const l = light / 100;
+      const a = s * Math.min(l, 1 - l);
+      return [0, 8, 4].map((n) => {
+        const k = (n + hue / 30) % 12;
+        return l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
+      });
+    };
+    const lum = (c: number[]) => {
+      const lin = c.map((v) => (v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+      return 0.2126 * lin[0]! + 0.7152 * lin[1]! + 0.0722 * lin[2]!;
+    };
+    const text = [0x11 / 255, 0x11 / 255, 0x11 / 255];
+    const timeline = [0x15 / 255, 0x18 / 255, 0x1d / 255];
+    const worst: { id: string; ratio: number }[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const id = `${i.toString(36)}-${(i * 7919).toString(16)}-user`;
+      const bg = rgb(colorForUser(id)).map((v, j) => 0.9 * v + 0.1 * timeline[j]!);
+      const fg = text.map((v, j) => 0.9 * v + 0.1 * timeline[j]!);
+      const ratio = (lum(bg) + 0.05) / (lum(fg) + 0.05);
+      if (ratio < 4.5) worst.push({ id, ratio });
+    }
+    expect(worst).toEqual([]);
+    // The old palette (lightness 60 % for every hue) failed for blues: hue 240 gives about 3.3:1.
+    expect(PRESENCE_MIN_LUMINANCE).toBeGreaterThan(0.2);
   });
 
   it('drops invalid states and clamps values from peers', () => {

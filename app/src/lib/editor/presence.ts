@@ -38,7 +38,29 @@ export interface Peer extends PresenceState {
   clientId: number;
 }
 
-/** A stable, readable colour for a user id (the same in every browser). */
+/** Relative luminance (WCAG) of an HSL colour; s and l in 0..1. */
+function hslLuminance(hue: number, s: number, l: number): number {
+  const k = (n: number) => (n + hue / 30) % 12;
+  const a = s * Math.min(l, 1 - l);
+  const channel = (n: number) => {
+    const c = l - a * Math.max(-1, Math.min(k(n) - 3, 9 - k(n), 1));
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * channel(0) + 0.7152 * channel(8) + 0.0722 * channel(4);
+}
+
+/**
+ * Lowest luminance a presence colour may have: the names on it are dark text (#111, luminance
+ * 0.0056), which then reads at >= 5.5:1 (WCAG AA asks 4.5:1), with room for the 0.9 opacity of a
+ * peer's playhead over the dark timeline.
+ */
+export const PRESENCE_MIN_LUMINANCE = 0.26;
+
+/**
+ * A stable, readable colour for a user id (the same in every browser): the hue comes from the id,
+ * the lightness is raised from 60 % until dark text on it passes the contrast check (blues and
+ * purples at 60 % are too dark for it).
+ */
 export function colorForUser(userId: string): string {
   let h = 2166136261;
   for (let i = 0; i < userId.length; i++) {
@@ -46,7 +68,9 @@ export function colorForUser(userId: string): string {
     h = Math.imul(h, 16777619);
   }
   const hue = (h >>> 0) % 360;
-  return `hsl(${hue} 70% 60%)`;
+  let lightness = 60;
+  while (lightness < 90 && hslLuminance(hue, 0.7, lightness / 100) < PRESENCE_MIN_LUMINANCE) lightness += 2;
+  return `hsl(${hue} 70% ${lightness}%)`;
 }
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -66,7 +90,9 @@ export function parsePresence(raw: unknown): PresenceState | null {
   const r = raw as Record<string, unknown>;
   const u = r.user as Record<string, unknown> | undefined;
   if (!u || typeof u.id !== 'string' || typeof u.name !== 'string') return null;
-  const color = typeof u.color === 'string' && /^(#[0-9a-f]{3,8}|hsl\([0-9 .%,]+\))$/i.test(u.color) ? u.color : colorForUser(u.id);
+  // The colour is the user id's, whatever the peer sent: every browser shows the same one, and names
+  // drawn on it keep their contrast (an older or hostile client could send a dark one).
+  const color = colorForUser(u.id);
   const c = r.cursor as Record<string, unknown> | null | undefined;
   return {
     user: { id: u.id.slice(0, 100), name: u.name.slice(0, 100), color },
