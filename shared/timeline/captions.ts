@@ -83,9 +83,11 @@ export function confirmCaptionWords(doc: Y.Doc, words: readonly { cueId: string;
   for (const w of words) byCue.set(w.cueId, (byCue.get(w.cueId) ?? new Set()).add(w.index));
   const patches: { m: Y.Map<unknown>; words: CueWord[] }[] = [];
   let n = 0;
+  const all = maps(doc).cues;
+  const snapshots = new Map(readTimeline(doc).cues.map((c) => [c.id, c]));
   for (const [cueId, idx] of byCue) {
-    const m = maps(doc).cues.get(cueId);
-    const cue = readTimeline(doc).cues.find((c) => c.id === cueId);
+    const m = all.get(cueId);
+    const cue = snapshots.get(cueId);
     if (!(m instanceof Y.Map) || !cue?.words) continue;
     const hit = cue.words.filter((w, i) => idx.has(i) && w.low).length;
     if (hit === 0) continue;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
-import { colorForUser, PRESENCE_MIN_LUMINANCE, initialPresence, parsePresence, peerPlayheads, peerPointers, peerSelections, readPeers, type Peer } from './presence.ts';
+import { colorForUser, hslToRgb, PRESENCE_MIN_LUMINANCE, relativeLuminance, initialPresence, parsePresence, peerPlayheads, peerPointers, peerSelections, readPeers, type Peer } from './presence.ts';
 
 describe('presence', () => {
   it('derives a stable colour per user id', () => {
@@ -13,18 +13,9 @@ describe('presence', () => {
   it('every user colour keeps dark names on it readable (WCAG AA, with the playhead label at 0.9 opacity over the timeline)', () => {
     const rgb = (hsl: string) => {
       const [, hue, sat, light] = /^hsl\((\d+) (\d+)% (\d+)%\)$/.exec(hsl)!.map(Number) as [number, number, number, number];
-      const s = sat / 100;
-      const l = light / 100;
-      const a = s * Math.min(l, 1 - l);
-      return [0, 8, 4].map((n) => {
-        const k = (n + hue / 30) % 12;
-        return l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
-      });
+      return hslToRgb(hue, sat / 100, light / 100);
     };
-    const lum = (c: number[]) => {
-      const lin = c.map((v) => (v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
-      return 0.2126 * lin[0]! + 0.7152 * lin[1]! + 0.0722 * lin[2]!;
-    };
+    const lum = (c: number[]) => relativeLuminance(c as [number, number, number]);
     const text = [0x11 / 255, 0x11 / 255, 0x11 / 255];
     const timeline = [0x15 / 255, 0x18 / 255, 0x1d / 255];
     const worst: { id: string; ratio: number }[] = [];

@@ -38,15 +38,20 @@ export interface Peer extends PresenceState {
   clientId: number;
 }
 
-/** Relative luminance (WCAG) of an HSL colour; s and l in 0..1. */
-function hslLuminance(hue: number, s: number, l: number): number {
-  const k = (n: number) => (n + hue / 30) % 12;
+/** sRGB channels (0..1) of an HSL colour; hue in degrees, s and l in 0..1. */
+export function hslToRgb(hue: number, s: number, l: number): [number, number, number] {
   const a = s * Math.min(l, 1 - l);
   const channel = (n: number) => {
-    const c = l - a * Math.max(-1, Math.min(k(n) - 3, 9 - k(n), 1));
-    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    const k = (n + hue / 30) % 12;
+    return l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
   };
-  return 0.2126 * channel(0) + 0.7152 * channel(8) + 0.0722 * channel(4);
+  return [channel(0), channel(8), channel(4)];
+}
+
+/** WCAG relative luminance of sRGB channels (0..1). */
+export function relativeLuminance([r, g, b]: readonly [number, number, number]): number {
+  const lin = (c: number) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
 }
 
 /**
@@ -69,7 +74,7 @@ export function colorForUser(userId: string): string {
   }
   const hue = (h >>> 0) % 360;
   let lightness = 60;
-  while (lightness < 90 && hslLuminance(hue, 0.7, lightness / 100) < PRESENCE_MIN_LUMINANCE) lightness += 2;
+  while (lightness < 90 && relativeLuminance(hslToRgb(hue, 0.7, lightness / 100)) < PRESENCE_MIN_LUMINANCE) lightness += 2;
   return `hsl(${hue} 70% ${lightness}%)`;
 }
 
