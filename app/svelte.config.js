@@ -1,14 +1,25 @@
 import nodeAdapter from '@sveltejs/adapter-node';
 import { vitePreprocess } from '@sveltejs/vite-plugin-svelte';
+import { fileURLToPath } from 'node:url';
+import { addNodeHook } from './node-hook.js';
 import { precompress } from './precompress.js';
 
 /**
  * adapter-node with Brotli + gzip precompressed at build (served by Accept-Encoding); its compress
  * step is ours (precompress.js: fonts too, a faster Brotli level for the 32 MB wasm cores).
+ * Its server (`node app/build`) also gets the app's Node-level hook (nodeHook.js) in front of
+ * SvelteKit's handler.
  */
 function adapter(options) {
   const inner = nodeAdapter({ ...options, precompress: true });
-  return { ...inner, adapt: (builder) => inner.adapt({ ...builder, compress: precompress }) };
+  return {
+    ...inner,
+    adapt: async (builder) => {
+      await inner.adapt({ ...builder, compress: precompress });
+      addNodeHook(fileURLToPath(new URL(`./${options.out}/index.js`, import.meta.url)));
+      builder.log.minor('Added the Node-level hook to the server');
+    },
+  };
 }
 
 /** @type {import('@sveltejs/kit').Config} */

@@ -136,7 +136,10 @@ async function main() {
   // APP_BUILD_DIR: another build of the app (benchmarks compare two builds side by side in one run).
   const buildDir = path.resolve(root, process.env.APP_BUILD_DIR ?? 'app/build');
   const { handler } = (await import(pathToFileURL(path.join(buildDir, 'handler.js')).href)) as { handler: http.RequestListener };
-  const server = http.createServer(handler);
+  // The app's Node-level hook (tRPC answered without a Fetch Request: app/src/lib/server/trpc/node.ts),
+  // registered when the handler loaded the app's hooks; what it does not take goes to SvelteKit.
+  const hook = (globalThis as Record<symbol, unknown>)[Symbol.for('clipmaker.app.nodeHook')] as ((req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void) | undefined;
+  const server = http.createServer(hook ? (req, res) => hook(req, res, () => handler(req, res)) : handler);
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   log.info({ url: process.env.ORIGIN, dataDir }, `ClipMaker is running: open ${process.env.ORIGIN}  (data in ${dataDir})`);
 

@@ -6,10 +6,18 @@ import { logger } from '$lib/server/logger';
 import { bodyLimitFor, bufferBody, checkDeclaredLength, refuseUnread } from '$lib/server/body-limit';
 import { internalErrorMessage, isAbortError, logUnexpected } from '$lib/server/http';
 import { NOT_FOUND_MESSAGE } from '$lib/server/services/errors';
-import { crossSiteRefusal, narrowConnectSrc } from '$lib/server/security';
-import { SESSION_COOKIE_NAME, blankSessionCookie, sessionCookie, sessionCookieHeader, validateSessionToken, type SessionCookie } from '$lib/server/auth/session';
+import { crossSiteRefusal, narrowConnectSrc, securityHeaders } from '$lib/server/security';
+import { SESSION_COOKIE_NAME, sessionCookieHeader } from '$lib/server/auth/session';
+import { requestSession } from '$lib/server/auth/request-session';
 import { TRPC_ROUTE_ID, answerTrpc } from '$lib/server/trpc/http';
 import { resumableUploads } from '$lib/server/resumable-uploads';
+import { NODE_HOOK, nodeHook } from '$lib/server/trpc/node';
+
+/**
+ * tRPC queries and mutations are answered at the Node level (trpc/node.ts), with the same checks as
+ * the handles below, before SvelteKit builds a Request for them; the servers look the hook up here.
+ */
+(globalThis as Record<symbol, unknown>)[NODE_HOOK] = nodeHook;
 
 /**
  * Sets locals.user from the session cookie; renews the cookie when the session slid forward.
@@ -21,22 +29,9 @@ import { resumableUploads } from '$lib/server/resumable-uploads';
  * session cookie is written onto it here (tRPC procedures set no cookies of their own).
  */
 const auth: Handle = async ({ event, resolve }) => {
-  event.locals.user = null;
-  event.locals.session = null;
-  const token = event.cookies.get(SESSION_COOKIE_NAME);
-  let cookie: SessionCookie | null = null;
-  if (token) {
-    const ctx = await getContext();
-    const secure = event.url.protocol === 'https:';
-    const result = await validateSessionToken(ctx.db.db, token, { cache: ctx.sessions });
-    if (result) {
-      event.locals.user = { id: result.user.id, email: result.user.email, name: result.user.name, isFarmAdmin: result.user.isFarmAdmin, isInstanceAdmin: result.user.isInstanceAdmin };
-      event.locals.session = { id: result.session.id, expiresAt: result.session.expiresAt };
-      if (result.renewed) cookie = sessionCookie(token, result.session.expiresAt, { secure });
-    } else {
-      cookie = blankSessionCookie({ secure });
-    }
-  }
+  const { user, session, cookie } = await requestSession(event.cookies.get(SESSION_COOKIE_NAME), event.url.protocol === 'https:');
+  event.locals.user = user;
+  event.locals.session = session;
   if (event.route.id === TRPC_ROUTE_ID && (event.request.method === 'GET' || event.request.method === 'POST')) {
     const response = await answerTrpc(event);
     if (cookie) response.headers.append('set-cookie', sessionCookieHeader(cookie));
@@ -47,24 +42,16 @@ const auth: Handle = async ({ event, resolve }) => {
 };
 
 /**
- * Cross-origin isolation (COOP/COEP) lets ffmpeg.wasm use threads (SharedArrayBuffer); the rest are
- * the usual hardening headers. CSP is set by SvelteKit (svelte.config.js kit.csp) so its inline
- * bootstrap script gets a hash.
+ * The hardening headers (security.ts `securityHeaders`: COOP/COEP for ffmpeg.wasm's threads, HSTS
+ * behind TLS, ...). CSP is set by SvelteKit (svelte.config.js kit.csp) so its inline bootstrap
+ * script gets a hash; here its connect-src is narrowed to the collab-server.
  */
-const securityHeaders: Handle = async ({ event, resolve }) => {
+const hardening: Handle = async ({ event, resolve }) => {
   const response = await resolve(event);
   const h = response.headers;
   const csp = h.get('content-security-policy');
   if (csp) h.set('content-security-policy', narrowConnectSrc(csp, process.env.COLLAB_PUBLIC_URL));
-  h.set('Cross-Origin-Opener-Policy', 'same-origin');
-  h.set('Cross-Origin-Embedder-Policy', 'require-corp');
-  h.set('Cross-Origin-Resource-Policy', 'same-origin');
-  h.set('X-Content-Type-Options', 'nosniff');
-  h.set('Referrer-Policy', 'same-origin');
-  h.set('X-Frame-Options', 'DENY');
-  h.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
-  // Behind TLS (ORIGIN is https://), browsers must never come back over plain http.
-  if (process.env.ORIGIN?.startsWith('https://')) h.set('Strict-Transport-Security', 'max-age=31536000');
+  for (const [name, value] of securityHeaders(process.env.ORIGIN)) h.set(name, value);
   return response;
 };
 
@@ -132,7 +119,7 @@ function chain(...handles: Handle[]): Handle {
   };
 }
 
-export const handle = chain(timing, securityHeaders, crossSite, bodyLimit, auth);
+export const handle = chain(timing, hardening, crossSite, bodyLimit, auth);
 
 /** At server start: the context (and with it the render reconciler) and the tus store exist before the first request. */
 export const init: ServerInit = async () => {

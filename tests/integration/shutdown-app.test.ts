@@ -56,6 +56,9 @@ describe('node app/build on SIGTERM', () => {
       const cookie = /cm_session=[^;]*/.exec(signup.headers.get('set-cookie') ?? '')![0];
       const created = await fetch(`${url}/api/trpc/projects.create`, { method: 'POST', body: JSON.stringify({ name: 'Stop' }), headers: { cookie, 'content-type': 'application/json', origin: url } });
       const projectId = ((await created.json()) as { result: { data: { id: string } } }).result.data.id;
+      // Answered by the app's Node-level hook (trpc/node.ts, mounted by app/node-hook.js): a
+      // Content-Length, where SvelteKit's handler streams its answers chunked.
+      expect(created.headers.get('content-length'), 'tRPC under node app/build went through SvelteKit, not the Node-level hook').not.toBeNull();
 
       const video = readFileSync(path.join(work, 'clip.mp4'));
       const req = http.request({ host: '127.0.0.1', port, path: `/api/projects/${projectId}/assets`, method: 'POST', headers: { cookie, 'x-file-name': 'clip.mp4', 'content-type': 'application/octet-stream', 'content-length': String(video.length) } });

@@ -46,7 +46,7 @@ export type NodeRequest = import('node:http').IncomingMessage;
  * the socket is half-closed and cut LINGER_MS later. Closing with unread data instead would make the
  * kernel reset the connection and drop the 413 before a client that is still sending reads it.
  */
-function discardRest(req: NodeRequest | undefined): void {
+export function discardRest(req: NodeRequest | undefined): void {
   if (!req) return;
   const socket = req.socket as import('node:net').Socket & { destroySoon?: () => void };
   req.removeAllListeners('data');
@@ -122,4 +122,50 @@ export async function bufferBody(request: Request, limit: number, req?: NodeRequ
 export function checkDeclaredLength(request: Request, limit: number, req?: NodeRequest): Response | null {
   const declared = Number(request.headers.get('content-length') ?? NaN);
   return declared > limit ? tooLarge(limit, req) : null;
+}
+
+/**
+ * The Node-level variant of bufferBody (trpc/node.ts builds no Fetch Request): the body of `req` read
+ * into memory under `limit`, or 'too-large' (a declared Content-Length over the limit before a byte
+ * is read, or the stream passing it; the caller answers 413 and discardRest lingers). Rejects with
+ * the stream's error (an AbortError-named one when the client went away).
+ */
+export function readNodeBody(req: NodeRequest, limit: number): Promise<Buffer | 'too-large'> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) return Promise.resolve('too-large');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.byteLength;
+      if (total > limit) {
+        done();
+        resolve('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+    };
+    const onAborted = () => {
+      done();
+      reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+    };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+    req.once('aborted', onAborted);
+  });
 }

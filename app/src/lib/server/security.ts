@@ -6,6 +6,26 @@
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
+ * The hardening headers every answer carries (hooks.server.ts sets them on SvelteKit's responses,
+ * trpc/node.ts on the tRPC answers it writes itself). Cross-origin isolation (COOP/COEP) lets
+ * ffmpeg.wasm use threads (SharedArrayBuffer); behind TLS (ORIGIN is https://) browsers must never
+ * come back over plain http (HSTS). CSP is not here: SvelteKit sets it on pages (kit.csp).
+ */
+export function securityHeaders(origin: string | undefined): [string, string][] {
+  const headers: [string, string][] = [
+    ['Cross-Origin-Opener-Policy', 'same-origin'],
+    ['Cross-Origin-Embedder-Policy', 'require-corp'],
+    ['Cross-Origin-Resource-Policy', 'same-origin'],
+    ['X-Content-Type-Options', 'nosniff'],
+    ['Referrer-Policy', 'same-origin'],
+    ['X-Frame-Options', 'DENY'],
+    ['Permissions-Policy', 'camera=(), microphone=(), geolocation=()'],
+  ];
+  if (origin?.startsWith('https://')) headers.push(['Strict-Transport-Security', 'max-age=31536000']);
+  return headers;
+}
+
+/**
  * Why a state-changing request must be refused as cross-site, or null when it may proceed.
  *
  * SvelteKit already refuses cross-origin form-encoded POSTs (form actions). tRPC mutations and the
@@ -16,7 +36,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * A request with neither header is not from a browser (curl, the render tools, tests): CSRF needs a
  * victim's browser to attach the cookie, and browsers send Origin on every cross-origin POST.
  */
-export function crossSiteRefusal(method: string, headers: Headers, appOrigin: string): string | null {
+export function crossSiteRefusal(method: string, headers: Pick<Headers, 'get'>, appOrigin: string): string | null {
   if (SAFE_METHODS.has(method.toUpperCase())) return null;
   const site = headers.get('sec-fetch-site');
   if (site !== null && site !== 'same-origin' && site !== 'none') return `cross-site ${method} refused (Sec-Fetch-Site: ${site})`;

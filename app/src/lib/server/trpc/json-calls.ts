@@ -46,37 +46,69 @@ function isDataStream(v: unknown): boolean {
 }
 
 /**
- * tRPC's answer to a GET (queries) or POST with a JSON body (mutations), single or batched, as
- * `resolveResponse` gives it; null (body unread) for what only tRPC's own handler serves: HEAD,
- * subscriptions, a jsonl stream, another content type. json-calls.test.ts holds it
- * against `fetchRequestHandler` on a test router.
+ * What the lean path needs of a request: a Fetch Request has it, and so has the Node-level tRPC path
+ * (trpc/node.ts), which builds no Request at all. `text()` is only called once a procedure reads its
+ * input, after the request has passed every check.
  */
-export async function resolveJsonCalls<R extends AnyTRPCRouter>(router: R, req: Request, url: URL, ctx: unknown): Promise<Response | null> {
+export interface JsonCallRequest {
+  method: string;
+  headers: { get(name: string): string | null; has(name: string): boolean };
+  text(): Promise<string>;
+  /** Procedures' `signal`; only subscriptions read it here, and they never take this path. */
+  signal?: AbortSignal;
+}
+
+/** tRPC's answer as plain parts: status, headers (lower-case names) and the JSON body. */
+export interface JsonCallsAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The calls of a request the lean path will answer, found without reading the body. */
+export interface JsonCallsPlan {
+  req: JsonCallRequest;
+  info: Awaited<ReturnType<typeof getRequestInfo>>;
+  config: AnyTRPCRouter['_def']['_config'];
+}
+
+/**
+ * The calls of a GET (queries) or POST with a JSON body (mutations), single or batched, or null
+ * (body unread) for what only tRPC's own handler serves: HEAD, subscriptions, a jsonl stream, another
+ * content type, a malformed path. Nothing is read from the body here.
+ */
+export async function planJsonCalls<R extends AnyTRPCRouter>(router: R, req: JsonCallRequest, url: URL): Promise<JsonCallsPlan | null> {
   if (req.method !== 'GET' && req.method !== 'POST') return null;
   if (req.method === 'POST' && !req.headers.get('content-type')?.startsWith('application/json')) return null;
-  if (getAcceptHeader(req.headers) === 'application/jsonl') return null;
+  if (getAcceptHeader(req.headers as Headers) === 'application/jsonl') return null;
   const config = router._def._config;
-  const headers = new Headers([['vary', 'trpc-accept, accept']]);
-  const respond = (status: number, json: unknown) => new Response(JSON.stringify(transformTRPCResponse(config, json as never)), { status, headers });
-
   let info: Awaited<ReturnType<typeof getRequestInfo>>;
   try {
     const raw = trimSlashes(trimSlashes(url.pathname).slice(trimSlashes(TRPC_ENDPOINT).length));
     const path = urlPathToProcedurePath(decodeURIComponent(raw), config.pathSeparator);
-    info = await getRequestInfo({ req, path, router, searchParams: url.searchParams, headers: req.headers, url, maxBatchSize: undefined });
+    info = await getRequestInfo({ req: req as Request, path, router, searchParams: url.searchParams, headers: req.headers as Headers, url, maxBatchSize: undefined });
   } catch {
     return null; // a malformed path: nothing is read yet (inputs are parsed per call), tRPC's handler answers
   }
   // Subscriptions (SSE, whatever the method) and their errors: tRPC's handler (inputs are not read yet).
   if (info.calls.some((c) => c.procedure?._def.type === 'subscription')) return null;
+  return { req, info, config };
+}
 
+/** Runs the planned calls with `ctx` and shapes tRPC's answer: statuses, error shapes, headers, body. */
+export async function answerJsonCalls({ req, info, config }: JsonCallsPlan, ctx: unknown): Promise<JsonCallsAnswer> {
+  const headers: Record<string, string> = { vary: 'trpc-accept, accept' };
+  const respond = (status: number, json: unknown): JsonCallsAnswer => {
+    headers['content-type'] = 'application/json';
+    return { status, headers, body: JSON.stringify(transformTRPCResponse(config, json as never)) };
+  };
   const call = async (c: Call): Promise<CallResult> => {
     const proc = c.procedure;
     try {
       if (!proc) throw new TRPCError({ code: 'NOT_FOUND', message: `No procedure found on path "${c.path}"` });
       const type = proc._def.type as keyof typeof ACCEPTED_METHOD;
       if (ACCEPTED_METHOD[type] !== req.method) {
-        headers.set('allow', ACCEPTED_METHOD[type]);
+        headers.allow = ACCEPTED_METHOD[type];
         throw new TRPCError({ code: 'METHOD_NOT_SUPPORTED', message: `Unsupported ${req.method}-request to ${type} procedure at path "${c.path}"` });
       }
       return [undefined, { data: await proc({ path: c.path, getRawInput: c.getRawInput, ctx, type, signal: req.signal, batchIndex: c.batchIndex }) }];
@@ -85,7 +117,6 @@ export async function resolveJsonCalls<R extends AnyTRPCRouter>(router: R, req: 
     }
   };
   const results = await Promise.all(info.calls.map(call));
-  headers.set('content-type', 'application/json');
   const streamError = () => new TRPCError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Cannot use stream-like response in non-streaming request - use httpBatchStreamLink' });
   if (!info.isBatchCall && results[0]![1] && isDataStream(results[0]![1].data)) {
     // tRPC throws this one outside the call: shaped without the call's path or input.
@@ -100,4 +131,16 @@ export async function resolveJsonCalls<R extends AnyTRPCRouter>(router: R, req: 
   });
   const status = getHTTPStatusCode(json as never, checked.map(([error]) => error) as TRPCError[]);
   return respond(status, info.isBatchCall ? json : json[0]);
+}
+
+/**
+ * tRPC's answer to a GET (queries) or POST with a JSON body (mutations), single or batched, as
+ * `resolveResponse` gives it; null (body unread) for what only tRPC's own handler serves (see
+ * planJsonCalls). json-calls.test.ts holds it against `fetchRequestHandler` on a test router.
+ */
+export async function resolveJsonCalls<R extends AnyTRPCRouter>(router: R, req: Request, url: URL, ctx: unknown): Promise<Response | null> {
+  const plan = await planJsonCalls(router, req, url);
+  if (!plan) return null;
+  const answer = await answerJsonCalls(plan, ctx);
+  return new Response(answer.body, { status: answer.status, headers: answer.headers });
 }
