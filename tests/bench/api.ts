@@ -10,6 +10,8 @@
  * target and connection count; CPU per request shows overhead even on a busy machine), the ratios of
  * the tRPC reads' p99 to the postgres.js baseline's, and whether the budget holds: at 50 connections
  * tRPC reads within 5x the baseline at p99 and p99 < 100 ms). Progress goes to stderr.
+ * The app's env passes through: `TRPC_FAST_PATH=off pnpm bench:api` measures tRPC through SvelteKit's
+ * handler instead of the Node-level path (trpc/node.ts), for a side-by-side comparison.
  * Needs Postgres (TEST_DATABASE_URL), Redis and the app built (`pnpm build`).
  */
 import { spawn } from 'node:child_process';
