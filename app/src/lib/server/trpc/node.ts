@@ -112,7 +112,7 @@ async function sendResponse(res: ServerResponse, response: Response, s: Settings
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** Answers a request `nodeHook` took; the status it answered. */
-async function serve(req: IncomingMessage, res: ServerResponse, s: Settings, headers: NodeHeaders, plan: NonNullable<Awaited<ReturnType<typeof planJsonCalls>>>, body: { text: string }): Promise<number> {
+async function serve(req: IncomingMessage, res: ServerResponse, s: Settings, headers: NodeHeaders, plan: NonNullable<Awaited<ReturnType<typeof planJsonCalls>>>, body: { text: string }, aborted: () => void): Promise<number> {
   const method = req.method!;
   const why = crossSiteRefusal(method, headers, s.origin);
   if (why) {
@@ -128,7 +128,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, s: Settings, hea
       read = await readNodeBody(req, limit);
     } catch (err) {
       if (!isAbortError(err)) throw err;
-      logger.debug({ route: ROUTE_ID, method }, 'request aborted by the client');
+      aborted();
       send(res, 400, { connection: 'close' }, '', s);
       return 400;
     }
@@ -165,16 +165,23 @@ export const nodeHook: NodeHook = (req, res, next) => {
   void planJsonCalls(appRouter, request, url)
     .then(async (plan) => {
       if (!plan) return next();
+      // One debug line per request the client left (mid-body, or before its answer was written).
+      let logged = false;
+      const aborted = () => {
+        if (logged) return;
+        logged = true;
+        logger.debug({ route: ROUTE_ID, method }, 'request aborted by the client');
+      };
       res.once('close', () => {
-        if (!res.writableFinished) logger.debug({ route: ROUTE_ID, method }, 'request aborted by the client');
+        if (!res.writableFinished) aborted();
       });
       let status: number;
       try {
-        status = await serve(req, res, s, headers, plan, body);
+        status = await serve(req, res, s, headers, plan, body, aborted);
       } catch (err) {
         status = 500;
         if (isAbortError(err)) {
-          logger.debug({ route: ROUTE_ID, method }, 'request aborted by the client');
+          aborted();
           res.destroy();
         } else {
           const id = logUnexpected(err, { method, path: url.pathname, route: ROUTE_ID, status });
