@@ -44,6 +44,8 @@ describe('timeline selection, clipboard, context menu, markers and track height'
     page.on('pageerror', (e) => pageErrors.push(e.message));
     try {
       await signUpWithProject(page, app.url, { name: 'Sel Ection', email: 'sel@example.com' }, 'Select');
+      // Edits need the project's document: wait for it (a click before it loads is refused with a message).
+      await page.waitForSelector('[data-testid=collab-status]:has-text("connected · saved")', { timeout: 60_000 });
       await uploadMedia(page, path.join(work, 'src.mp4'));
       await page.click('[data-testid=add-to-timeline]');
       await page.waitForSelector('[data-testid=timeline-clip]');

@@ -210,7 +210,11 @@ export class EditorController {
   edit<T>(fn: (e: Edits) => T, opts: { merge?: boolean } = {}): T | undefined {
     this.editError = null;
     const s = this.session;
-    if (!s) return undefined;
+    if (!s) {
+      // Before the project's document has loaded there is nothing to edit: say so, never drop it silently.
+      this.editError = 'Still connecting to the project: this edit was not made. Try again in a moment.';
+      return undefined;
+    }
     // The server would refuse it anyway (role lowered, token expired): never let the local doc diverge.
     if (!this.canEdit) {
       this.editError = 'Read-only: this edit was not made.';
