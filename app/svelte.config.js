@@ -7,7 +7,7 @@ import { precompress } from './precompress.js';
 /**
  * adapter-node with Brotli + gzip precompressed at build (served by Accept-Encoding); its compress
  * step is ours (precompress.js: fonts too, a faster Brotli level for the 32 MB wasm cores).
- * Its server (`node app/build`) also gets the app's Node-level hook (nodeHook.js) in front of
+ * Its server (`node app/build`) also gets the app's Node-level hook (node-hook.js) in front of
  * SvelteKit's handler.
  */
 function adapter(options) {

@@ -23,6 +23,7 @@ import pino from 'pino';
 import { createDb, setDb } from '../drizzle/index.ts';
 import { migrate } from '../drizzle/migrate.ts';
 import { resolveSecrets } from '../app/src/lib/server/secrets.ts';
+import type { NodeHook } from '../app/src/lib/server/trpc/node.ts';
 import { buildIfChanged } from './build-if-changed.ts';
 
 const log = pino({ name: 'clipmaker' });
@@ -138,7 +139,7 @@ async function main() {
   const { handler } = (await import(pathToFileURL(path.join(buildDir, 'handler.js')).href)) as { handler: http.RequestListener };
   // The app's Node-level hook (tRPC answered without a Fetch Request: app/src/lib/server/trpc/node.ts),
   // registered when the handler loaded the app's hooks; what it does not take goes to SvelteKit.
-  const hook = (globalThis as Record<symbol, unknown>)[Symbol.for('clipmaker.app.nodeHook')] as ((req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void) | undefined;
+  const hook = (globalThis as Record<symbol, unknown>)[Symbol.for('clipmaker.app.nodeHook')] as NodeHook | undefined;
   const server = http.createServer(hook ? (req, res) => hook(req, res, () => handler(req, res)) : handler);
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   log.info({ url: process.env.ORIGIN, dataDir }, `ClipMaker is running: open ${process.env.ORIGIN}  (data in ${dataDir})`);

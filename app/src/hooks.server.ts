@@ -6,7 +6,7 @@ import { logger } from '$lib/server/logger';
 import { bodyLimitFor, bufferBody, checkDeclaredLength, refuseUnread } from '$lib/server/body-limit';
 import { internalErrorMessage, isAbortError, logUnexpected } from '$lib/server/http';
 import { NOT_FOUND_MESSAGE } from '$lib/server/services/errors';
-import { crossSiteRefusal, narrowConnectSrc, securityHeaders } from '$lib/server/security';
+import { crossSiteAnswer, crossSiteRefusal, narrowConnectSrc, securityHeaders } from '$lib/server/security';
 import { SESSION_COOKIE_NAME, sessionCookieHeader } from '$lib/server/auth/session';
 import { requestSession } from '$lib/server/auth/request-session';
 import { TRPC_ROUTE_ID, answerTrpc } from '$lib/server/trpc/http';
@@ -84,7 +84,7 @@ const bodyLimit: Handle = async ({ event, resolve }) => {
 const crossSite: Handle = async ({ event, resolve }) => {
   const why = crossSiteRefusal(event.request.method, event.request.headers, event.url.origin);
   // The body is never read: discarded while the connection lingers, then closed (no reset before the 403).
-  if (why) return refuseUnread(new Response(JSON.stringify({ error: why }), { status: 403, headers: { 'content-type': 'application/json' } }), event.platform?.req);
+  if (why) return refuseUnread(crossSiteAnswer(why), event.platform?.req);
   return resolve(event);
 };
 

@@ -46,7 +46,7 @@ export type NodeRequest = import('node:http').IncomingMessage;
  * the socket is half-closed and cut LINGER_MS later. Closing with unread data instead would make the
  * kernel reset the connection and drop the 413 before a client that is still sending reads it.
  */
-export function discardRest(req: NodeRequest | undefined): void {
+function discardRest(req: NodeRequest | undefined): void {
   if (!req) return;
   const socket = req.socket as import('node:net').Socket & { destroySoon?: () => void };
   req.removeAllListeners('data');

@@ -45,6 +45,11 @@ export function crossSiteRefusal(method: string, headers: Pick<Headers, 'get'>, 
   return null;
 }
 
+/** The 403 for a refused cross-site request (`why` from crossSiteRefusal), the same on both request paths. */
+export function crossSiteAnswer(why: string): Response {
+  return new Response(JSON.stringify({ error: why }), { status: 403, headers: { 'content-type': 'application/json' } });
+}
+
 /** ws(s) origin of the collab-server's public URL, or null when it is not a ws/wss URL. */
 export function collabOrigin(collabPublicUrl: string | undefined): string | null {
   if (!collabPublicUrl) return null;

@@ -29,9 +29,9 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { getContext } from '../context.ts';
 import { observeRequest } from '../metrics.ts';
 import { logger } from '../logger.ts';
-import { bodyLimitFor, discardRest, readNodeBody, tooLarge } from '../body-limit.ts';
+import { bodyLimitFor, readNodeBody, refuseUnread, tooLarge } from '../body-limit.ts';
 import { internalErrorMessage, isAbortError, logUnexpected } from '../http.ts';
-import { crossSiteRefusal, securityHeaders } from '../security.ts';
+import { crossSiteAnswer, crossSiteRefusal, securityHeaders } from '../security.ts';
 import { SESSION_COOKIE_NAME, sessionCookieHeader } from '../auth/session.ts';
 import { cookieValue, requestSession } from '../auth/request-session.ts';
 import type { TrpcContext } from './init.ts';
@@ -43,9 +43,6 @@ import { TRPC_ROUTE_ID } from './http.ts';
 export const NODE_HOOK = Symbol.for('clipmaker.app.nodeHook');
 
 export type NodeHook = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
-
-/** The route id SvelteKit gives /api/trpc/*: metrics and body limits see the same route on both paths. */
-const ROUTE_ID = TRPC_ROUTE_ID;
 
 /** /api/trpc/ and procedure names (dots; commas in a batch), then the query. Anything else: SvelteKit. */
 const TRPC_URL = /^\/api\/trpc\/[A-Za-z0-9_.,-]+(?:\?|$)/;
@@ -86,11 +83,6 @@ function currentSettings(): Settings | null {
   return (settings = { origin: parsed.origin, secure: parsed.protocol === 'https:', hardening });
 }
 
-/** Forgets the settings read at the first request (tests that change ORIGIN or TRPC_FAST_PATH). */
-export function resetNodeHookSettings(): void {
-  settings = undefined;
-}
-
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string, s: Settings, cookie?: string): void {
   const out: Record<string, string | string[]> = {};
   for (const k in headers) out[k] = headers[k]!;
@@ -101,7 +93,7 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(body);
 }
 
-/** A refusal made as a Fetch Response by body-limit.ts (413), written as is. */
+/** A refusal made as a Fetch Response by the shared code (the cross-site 403, body-limit.ts's 413), written as is. */
 async function sendResponse(res: ServerResponse, response: Response, s: Settings): Promise<number> {
   const headers: Record<string, string> = {};
   response.headers.forEach((v, k) => (headers[k] = v));
@@ -115,14 +107,11 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 async function serve(req: IncomingMessage, res: ServerResponse, s: Settings, headers: NodeHeaders, plan: NonNullable<Awaited<ReturnType<typeof planJsonCalls>>>, body: { text: string }, aborted: () => void): Promise<number> {
   const method = req.method!;
   const why = crossSiteRefusal(method, headers, s.origin);
-  if (why) {
-    if (!req.readableEnded) discardRest(req); // never read: discarded while the connection lingers, then closed
-    send(res, 403, { ...JSON_HEADERS, ...(req.readableEnded ? {} : { connection: 'close' }) }, JSON.stringify({ error: why }), s);
-    return 403;
-  }
+  // The body is never read: discarded while the connection lingers, then closed (as hooks.server.ts does).
+  if (why) return sendResponse(res, refuseUnread(crossSiteAnswer(why), req), s);
   const app = await getContext();
   if (method === 'POST') {
-    const limit = bodyLimitFor(ROUTE_ID, app.config).bytes;
+    const limit = bodyLimitFor(TRPC_ROUTE_ID, app.config).bytes;
     let read: Buffer | 'too-large';
     try {
       read = await readNodeBody(req, limit);
@@ -170,7 +159,7 @@ export const nodeHook: NodeHook = (req, res, next) => {
       const aborted = () => {
         if (logged) return;
         logged = true;
-        logger.debug({ route: ROUTE_ID, method }, 'request aborted by the client');
+        logger.debug({ route: TRPC_ROUTE_ID, method }, 'request aborted by the client');
       };
       res.once('close', () => {
         if (!res.writableFinished) aborted();
@@ -184,16 +173,16 @@ export const nodeHook: NodeHook = (req, res, next) => {
           aborted();
           res.destroy();
         } else {
-          const id = logUnexpected(err, { method, path: url.pathname, route: ROUTE_ID, status });
+          const id = logUnexpected(err, { method, path: url.pathname, route: TRPC_ROUTE_ID, status });
           if (!res.headersSent) send(res, 500, JSON_HEADERS, JSON.stringify({ message: internalErrorMessage(id) }), s);
           else res.destroy();
         }
       }
-      observeRequest(method!, ROUTE_ID, status, (performance.now() - started) / 1000);
+      observeRequest(method!, TRPC_ROUTE_ID, status, (performance.now() - started) / 1000);
     })
     .catch((err: unknown) => {
       // planJsonCalls itself failed (it catches what a request can cause): SvelteKit answers instead.
-      logUnexpected(err, { method, path: url.pathname, route: ROUTE_ID });
+      logUnexpected(err, { method, path: url.pathname, route: TRPC_ROUTE_ID });
       if (!res.headersSent) next();
     });
 };
